@@ -1,0 +1,43 @@
+# Every target sets up its own virtual environment from nothing, so a fresh clone needs only
+# Python 3.10+ and network (or a local package index) for `pip install`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+# The shared, offline copy of the datasets; override with NUMPY_NN_DATA_DIR=/path make ...
+NUMPY_NN_DATA_DIR ?= $(abspath ../shared/data)
+export NUMPY_NN_DATA_DIR
+# Parity needs exact float32 matmuls from TensorFlow (see parity_tests/conftest.py).
+export TF_ENABLE_ONEDNN_OPTS = 0
+export TF_CPP_MIN_LOG_LEVEL = 2
+export MPLBACKEND = Agg
+
+.PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick clean
+
+help:
+	@echo "make demo        train the chapter's first model on Fashion-MNIST"
+	@echo "make test        create .venv, install, run unit + parity tests"
+	@echo "make parity      parity report against Keras 3 (writes parity_tests/report.md)"
+	@echo "make bench-quick / bench        CPU benchmarks vs Keras"
+	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[tf,plot,dev,bench,tensorboard]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m examples.demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests parity_tests
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

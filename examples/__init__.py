@@ -1,0 +1,1 @@
+"""The chapter, runnable: one module per section (``python -m examples.<name> [--quick]``)."""

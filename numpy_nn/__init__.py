@@ -1,0 +1,23 @@
+"""numpy_nn: the training techniques of "Training Deep Neural Networks" (Hands-On Machine
+Learning, 2nd ed., chapter 11) in plain NumPy, with Keras 3's API and numbers.
+
+Replace ``keras`` by ``numpy_nn`` in the chapter's code::
+
+    import numpy_nn as keras   # or: from numpy_nn import layers, models, optimizers
+    model = keras.models.Sequential([
+        keras.layers.Flatten(input_shape=[28, 28]),
+        keras.layers.Dense(300, kernel_initializer="he_normal"),
+        keras.layers.LeakyReLU(),
+        keras.layers.Dense(10, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy",
+                  optimizer=keras.optimizers.SGD(lr=1e-3), metrics=["accuracy"])
+"""
+from numpy_nn import (activations, backend, callbacks, constraints, datasets, initializers,
+                      layers, losses, metrics, models, optimizers, regularizers, utils)
+from numpy_nn.models import Sequential
+
+__version__ = "0.1.0"
+
+__all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers",
+           "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
+           "Sequential", "__version__"]

@@ -1,0 +1,144 @@
+"""Global numeric settings: the float type, epsilon, the random generator, the kernel path.
+
+Everything that every other module needs to agree on lives here, so that a reader can
+see in one place what "float32 by default" and "seeded" mean for the whole engine.
+
+* ``floatx()`` is the dtype of every weight, activation, gradient and optimizer slot
+  (``"float32"`` like Keras; ``"float64"`` for exact gradient checks and deep parity).
+* ``epsilon()`` is the fuzz factor ``1e-7`` that Keras uses in losses and optimizers.
+* ``rng()`` is the engine's one random generator (PCG64). Initializers without a seed,
+  dropout masks and epoch shuffling draw from it, so ``set_random_seed`` makes a whole run
+  reproducible bit for bit, and its state can be saved in a training checkpoint.
+* ``kernel_path()`` says whether hot loops run as the NumPy reference code or as the
+  Numba twins in :mod:`numpy_nn.kernels` (environment variable ``NUMPY_NN_KERNELS``).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_VALID_FLOATX = ("float32", "float64")
+_VALID_KERNEL_PATHS = ("numpy", "numba")
+
+_rng = np.random.default_rng()
+_seed = None
+
+
+# --------------------------------------------------------------------------- dtype
+def floatx() -> str:
+    """The default float type as a string, ``"float32"`` unless changed."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Set the float type used for new weights and computations (float32 or float64)."""
+    global _FLOATX
+    value = str(np.dtype(value)) if value in (np.float32, np.float64) else str(value)
+    if value not in _VALID_FLOATX:
+        raise ValueError(
+            f"set_floatx: expected one of {_VALID_FLOATX}, got {value!r}")
+    _FLOATX = value
+
+
+def epsilon() -> float:
+    """The small constant Keras adds to avoid division by zero and log(0): 1e-7."""
+    return _EPSILON
+
+
+def set_epsilon(value: float) -> None:
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def cast_to_floatx(x):
+    """``x`` as an ndarray of the current float type (no copy when already right)."""
+    return np.asarray(x, dtype=_FLOATX)
+
+
+# --------------------------------------------------------------------------- randomness
+def set_random_seed(seed: int) -> None:
+    """Seed the engine's generator (the analogue of ``keras.utils.set_random_seed``).
+
+    Also seeds NumPy's legacy global generator, because the chapter's code calls
+    ``np.random.seed`` and ``np.random.*`` alongside the framework.
+    """
+    global _rng, _seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"set_random_seed: seed must be a non-negative int, got {seed!r}")
+    _seed = int(seed)
+    _rng = np.random.default_rng(_seed)
+    np.random.seed(_seed % 2**32)
+
+
+def rng() -> np.random.Generator:
+    """The engine's random generator. Draw from it; never replace it from outside."""
+    return _rng
+
+
+def make_seed() -> int:
+    """A fresh 31-bit seed drawn from the engine's generator (for initializers built without one)."""
+    return int(_rng.integers(0, 2**31 - 1))
+
+
+def get_rng_state() -> dict:
+    """The generator's full state as a JSON-serialisable dict (for resumable checkpoints)."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a state produced by :func:`get_rng_state`."""
+    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+        raise ValueError("set_rng_state: expected a PCG64 state dict from get_rng_state()")
+    _rng.bit_generator.state = state
+
+
+# --------------------------------------------------------------------------- kernel path
+def _initial_kernel_path() -> str:
+    value = os.environ.get("NUMPY_NN_KERNELS", "numpy").strip().lower() or "numpy"
+    if value not in _VALID_KERNEL_PATHS:
+        raise ValueError(
+            f"NUMPY_NN_KERNELS must be one of {_VALID_KERNEL_PATHS}, got {value!r}")
+    return value
+
+
+_KERNEL_PATH = _initial_kernel_path()
+
+
+def kernel_path() -> str:
+    """``"numpy"`` (the readable reference code) or ``"numba"`` (compiled twins)."""
+    return _KERNEL_PATH
+
+
+def set_kernel_path(value: str) -> None:
+    """Choose the path for hot loops; ``"numba"`` needs Numba installed."""
+    global _KERNEL_PATH
+    value = str(value).strip().lower()
+    if value not in _VALID_KERNEL_PATHS:
+        raise ValueError(f"set_kernel_path: expected one of {_VALID_KERNEL_PATHS}, got {value!r}")
+    _KERNEL_PATH = value
+
+
+# --------------------------------------------------------------------------- sessions
+def clear_session():
+    """Restart automatic layer names (``dense``, ``dense_1``, ...), like Keras's clear_session."""
+    from numpy_nn.layers.base import reset_names
+    reset_names()
+
+
+# --------------------------------------------------------------------------- Keras 2 helpers
+def get_value(x):
+    """``keras.backend.get_value``: a plain number or array from a variable-like object."""
+    if hasattr(x, "numpy"):
+        return x.numpy()
+    return np.asarray(x) if isinstance(x, (list, tuple)) else x
+
+
+def set_value(x, value):
+    """``keras.backend.set_value``: assign into a variable (or an optimizer's learning rate)."""
+    if hasattr(x, "assign"):
+        x.assign(value)
+    else:
+        raise TypeError(f"set_value: {type(x).__name__} cannot be assigned to")

@@ -1,0 +1,150 @@
+r"""Activation layers with their own settings: LeakyReLU, PReLU (learned slope), ELU, ReLU, Softmax."""
+from __future__ import annotations
+
+import numpy as np
+
+from numpy_nn import activations, initializers, regularizers, constraints
+from numpy_nn.layers.base import Layer
+
+
+class _ElementwiseActivation(Layer):
+    """A layer wrapping one :class:`~numpy_nn.activations.ActivationFunction`."""
+
+    def call(self, inputs):
+        outputs = self.function.forward(inputs)
+        self._inputs, self._outputs = inputs, outputs
+        return outputs
+
+    def backward(self, grad_output, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        return self.function.backward(self._inputs, self._outputs, grad_output)
+
+
+class LeakyReLU(_ElementwiseActivation):
+    r"""Leaky ReLU layer, :math:`f(x) = x` for :math:`x > 0` else :math:`a x`.
+
+    The layer's default slope is ``negative_slope=0.3`` (Keras's, and Keras 2's ``alpha=0.3``);
+    the book's spelling ``LeakyReLU(alpha=0.2)`` is accepted too.
+    """
+
+    def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
+        if alpha is not None:
+            negative_slope = alpha
+        super().__init__(**kwargs)
+        if not (np.isfinite(negative_slope) and negative_slope >= 0):
+            raise ValueError(f"LeakyReLU '{self.name}': negative_slope must be a number >= 0, "
+                             f"got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+        self.function = activations.LeakyReLU(self.negative_slope)
+
+    @property
+    def alpha(self):
+        return self.negative_slope
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+class ELU(_ElementwiseActivation):
+    """ELU layer with :math:`\\alpha` (default 1.0)."""
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+        self.function = activations.ELU(self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class ReLU(_ElementwiseActivation):
+    """ReLU layer (no options beyond those of :class:`~numpy_nn.activations.ReLU`)."""
+
+    function = activations.relu
+
+
+class PReLU(Layer):
+    r"""Parametric ReLU (He et al., 2015, "Delving Deep into Rectifiers"): the slope is learned.
+
+    .. math:: f(x) = \max(0, x) - a \max(0, -x), \qquad
+              \frac{\partial f}{\partial x} = [x > 0] + a [x < 0], \qquad
+              \frac{\partial f}{\partial a} = \min(x, 0)
+
+    ``a`` has one entry per input unit (shape ``input_shape[1:]``), starting at 0, so a fresh
+    PReLU is a ReLU. ``shared_axes`` (1-based, the batch axis being 0) share one slope along
+    those axes; the slope gradient is then summed over them too.
+    """
+
+    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
+                 shared_axes=None, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
+        if shared_axes is None:
+            self.shared_axes = None
+        else:
+            axes = [shared_axes] if isinstance(shared_axes, int) else list(shared_axes)
+            if any(not isinstance(a, int) or a < 1 for a in axes):
+                raise ValueError(f"PReLU '{self.name}': shared_axes must be axes >= 1 (axis 0 "
+                                 f"is the batch), got {shared_axes!r}")
+            self.shared_axes = axes
+        self.alpha = None
+
+    def build(self, input_shape):
+        param_shape = list(input_shape[1:])
+        for axis in self.shared_axes or ():
+            if axis >= len(input_shape):
+                raise ValueError(f"PReLU '{self.name}': shared axis {axis} does not exist for "
+                                 f"inputs of shape {input_shape}")
+            param_shape[axis - 1] = 1
+        self.alpha = self.add_weight("alpha", tuple(param_shape), self.alpha_initializer,
+                                     self.alpha_regularizer, self.alpha_constraint)
+        super().build(input_shape)
+
+    def call(self, inputs):
+        self._inputs = inputs
+        zero = np.asarray(0, inputs.dtype)
+        return np.maximum(inputs, zero) - self.alpha.value * np.maximum(-inputs, zero)
+
+    def backward(self, grad_output, need_input_grad=True):
+        x = self._inputs
+        if self.trainable:
+            per_sample = grad_output * np.minimum(x, np.asarray(0, x.dtype))
+            reduce_axes = (0,) + tuple(self.shared_axes or ())
+            self.alpha.grad = per_sample.sum(axis=reduce_axes, keepdims=True).reshape(
+                self.alpha.shape)
+        if not need_input_grad:
+            return None
+        return np.where(x > 0, grad_output,
+                        np.where(x < 0, grad_output * self.alpha.value,
+                                 np.asarray(0, grad_output.dtype)))
+
+    def get_config(self):
+        return {**super().get_config(),
+                "alpha_initializer": initializers.serialize(self.alpha_initializer),
+                "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+                "alpha_constraint": constraints.serialize(self.alpha_constraint),
+                "shared_axes": self.shared_axes}
+
+
+class Softmax(_ElementwiseActivation):
+    """Softmax as a layer; its logits are kept so cross-entropy can use them."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+        self.function = activations.Softmax(self.axis)
+
+    def call(self, inputs):
+        outputs = super().call(inputs)
+        self.output_logits = inputs
+        return outputs
+
+    def backward_from_logits(self, grad_logits, need_input_grad=True):
+        return grad_logits if need_input_grad else None
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+

@@ -1,0 +1,249 @@
+"""Layer: the contract every layer follows.
+
+A layer has four jobs, each one method:
+
+* ``build(input_shape)`` creates its weights with :meth:`Layer.add_weight` once the input
+  size is known;
+* ``call(inputs, training=None)`` computes the forward pass and **caches** what the
+  backward pass will need (Keras's name, so ``class MCDropout(Dropout): def call(self, x):
+  return super().call(x, training=True)`` from the chapter works unchanged);
+* ``backward(grad_output)`` returns the gradient with respect to the layer's input and
+  **stores** the gradient of each trainable weight in ``variable.grad``; it never updates a
+  weight (the optimizer does that afterwards, from the ``(variable, grad)`` pairs);
+* ``get_config()`` returns the constructor arguments, so ``from_config`` can rebuild it.
+
+Two flags that are easy to confuse are kept apart, as in Keras 3:
+
+* ``training`` is the *mode of a call*: dropout active, BatchNormalization using batch
+  statistics. It is an argument of ``call``.
+* ``trainable`` is a *property of the layer*: whether the optimizer may update its weights
+  (freezing for transfer learning). A frozen BatchNormalization also runs in inference mode.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from numpy_nn import backend, constraints, initializers, regularizers
+from numpy_nn.variables import Variable
+
+_name_counts: dict = defaultdict(int)
+
+
+def reset_names():
+    """Restart automatic layer names (``dense``, ``dense_1``, ...); used by ``clear_session``."""
+    _name_counts.clear()
+
+
+def _snake_case(name):
+    """``LeakyReLU`` → ``leaky_re_lu``, ``BatchNormalization`` → ``batch_normalization`` (Keras's rule)."""
+    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base):
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def normalize_shape(shape, argument="input_shape"):
+    """A shape argument as a tuple of positive ints (``[28, 28]`` → ``(28, 28)``)."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{argument} must be a tuple of ints, got {shape!r}") from None
+    for dim in shape:
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))
+                                or dim <= 0):
+            raise ValueError(f"{argument} must contain positive ints, got {shape!r}")
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+class Layer:
+    """Base class of all layers (see the module docstring for the contract).
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: unique name; generated from the class name when omitted.
+        dtype: float type of the weights (default: ``backend.floatx()`` at build time).
+        input_shape: shape of one sample (without the batch axis); only meaningful on the
+            first layer of a Sequential model, as in Keras.
+    """
+
+    #: Whether ``call`` behaves differently in training mode (Dropout, BatchNormalization).
+    has_training_mode = False
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
+                 input_dim=None, batch_input_shape=None, **unknown):
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown argument(s) {sorted(unknown)}")
+        self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = str(np.dtype(dtype)) if dtype is not None else None
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None and input_shape is None:
+            input_shape = tuple(batch_input_shape)[1:]
+        self.input_shape_arg = (normalize_shape(input_shape, f"{self.name}: input_shape")
+                                if input_shape is not None else None)
+        self.built = False
+        self.input_shape = None      # with the batch axis, e.g. (None, 784), once built
+        self.output_shape = None
+        self._variables: list[Variable] = []
+        #: set by layers whose output is softmax/sigmoid: the pre-activation values of the
+        #: last call, which cross-entropy losses use instead of the probabilities.
+        self.output_logits = None
+        self._call_accepts_training = "training" in inspect.signature(self.call).parameters
+
+    # ---------------------------------------------------------------- weights
+    def add_weight(self, name, shape, initializer="zeros", regularizer=None, constraint=None,
+                   trainable=True, dtype=None):
+        """Create a :class:`Variable` owned by this layer and return it."""
+        dtype = dtype or self.dtype or backend.floatx()
+        initializer = initializers.get(initializer)
+        variable = Variable(initializer(tuple(shape), dtype=dtype), name=name,
+                            path=f"{self.name}/{name}", trainable=trainable, dtype=dtype,
+                            regularizer=regularizers.get(regularizer),
+                            constraint=constraints.get(constraint))
+        self._variables.append(variable)
+        return variable
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+
+    @property
+    def weights(self):
+        """All variables, trainable ones first (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        if not self._trainable:
+            return []
+        return [v for v in self._variables if v.trainable]
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        if not self._trainable:
+            return list(self._variables)
+        return [v for v in self._variables if not v.trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        expected = self.weights
+        if len(weights) != len(expected):
+            raise ValueError(f"Layer '{self.name}': set_weights expected {len(expected)} arrays "
+                             f"({[v.name for v in expected]}), got {len(weights)}")
+        for variable, value in zip(expected, weights):
+            value = np.asarray(value)
+            if value.shape != variable.shape:
+                raise ValueError(f"Layer '{self.name}': weight '{variable.name}' has shape "
+                                 f"{variable.shape}, got an array of shape {value.shape}")
+            variable.assign(value)
+
+    def count_params(self):
+        return int(sum(v.size for v in self._variables))
+
+    # ---------------------------------------------------------------- forward / backward
+    def build(self, input_shape):
+        """Create weights for inputs of ``input_shape`` (batch axis included, as ``None``)."""
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def call(self, inputs, training=None):
+        raise NotImplementedError
+
+    def backward(self, grad_output, need_input_grad=True):
+        """Gradient of the loss with respect to this layer's input (see module docstring).
+
+        ``need_input_grad=False`` lets the first layers of a model skip that product.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
+
+    def backward_from_logits(self, grad_logits, need_input_grad=True):
+        """Backward pass starting from the gradient with respect to ``output_logits``."""
+        raise NotImplementedError(f"{type(self).__name__} has no logits to start backward from")
+
+    def __call__(self, inputs, training=None):
+        inputs = self._convert_input(inputs)
+        if not self.built:
+            self.build((None,) + inputs.shape[1:])
+        else:
+            self._check_input_shape(inputs)
+        if self._call_accepts_training:
+            return self.call(inputs, training=training)
+        return self.call(inputs)
+
+    def _convert_input(self, inputs):
+        if hasattr(inputs, "__array__") and not isinstance(inputs, np.ndarray):
+            inputs = np.asarray(inputs)
+        if not isinstance(inputs, np.ndarray):
+            try:
+                inputs = np.asarray(inputs)
+            except ValueError as error:
+                raise ValueError(f"Layer '{self.name}': inputs could not be turned into an "
+                                 f"array ({error})") from None
+        if inputs.dtype.kind not in "fiub":
+            raise TypeError(f"Layer '{self.name}': expected numeric inputs, got dtype "
+                            f"{inputs.dtype}")
+        dtype = self.dtype or backend.floatx()
+        if inputs.dtype != dtype:
+            inputs = inputs.astype(dtype)
+        if inputs.ndim < 1:
+            raise ValueError(f"Layer '{self.name}': expected a batch of inputs (rank >= 1), "
+                             f"got a scalar")
+        return inputs
+
+    def _check_input_shape(self, inputs):
+        expected = self.input_shape
+        if expected is None:
+            return
+        actual = inputs.shape
+        if len(actual) != len(expected) or any(
+                e is not None and e != a for e, a in zip(expected[1:], actual[1:])):
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expected input of shape "
+                             f"{_shape_str(expected)}, got {_shape_str((None,) + actual[1:])}")
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable}
+        if self.dtype is not None:
+            config["dtype"] = self.dtype
+        if self.input_shape_arg is not None:
+            config["input_shape"] = list(self.input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _shape_str(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
+        ("," if len(shape) == 1 else "") + ")"

@@ -1,0 +1,362 @@
+r"""Losses: value and gradient, from logits when the output layer allows it.
+
+Every loss averages per-sample values :math:`\ell_i` with Keras's ``sum_over_batch_size``
+reduction (it divides by the batch size :math:`N`, not by the sum of sample weights):
+
+.. math:: L = \frac{1}{N} \sum_{i=1}^{N} w_i\, \ell_i
+
+**Logits path.** When the model's last operation is a softmax or a sigmoid, Keras 3 does not
+use the probabilities at all: the activation remembers its input ``z`` (the *logits*) and the
+cross-entropy is computed from ``z`` with the stable formulas below, without clipping. Our
+layers do the same by caching their logits (``Layer.output_logits``); :meth:`Loss.value_and_grad`
+then returns the gradient with respect to ``z`` directly, which is also the cheap and exact
+one (``softmax(z) - onehot(y)``):
+
+* sparse / categorical cross-entropy: :math:`\ell = \log\sum_j e^{z_j} - \sum_j y_j z_j`,
+  :math:`\partial \ell / \partial z = \operatorname{softmax}(z) \sum_j y_j - y`;
+* binary cross-entropy: :math:`\ell = \max(z, 0) - z y + \log(1 + e^{-|z|})`,
+  :math:`\partial \ell / \partial z = \sigma(z) - y` (then averaged over the last axis).
+
+**Clipped path.** Plain probabilities (``from_logits=False`` and no cached logits) are clipped
+to :math:`[\epsilon, 1-\epsilon]` with :math:`\epsilon = 10^{-7}` first, exactly as Keras does;
+the gradient is zero where clipping was active.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numpy_nn import backend
+from numpy_nn._registry import lookup
+
+
+def _logsumexp(z, axis=-1):
+    top = z.max(axis=axis, keepdims=True)
+    return (top + np.log(np.exp(z - top).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def _softmax(z, axis=-1):
+    shifted = np.exp(z - z.max(axis=axis, keepdims=True))
+    return shifted / shifted.sum(axis=axis, keepdims=True)
+
+
+def _sigmoid(z):
+    e = np.exp(-np.abs(z))
+    one = np.asarray(1, z.dtype)
+    return np.where(z >= 0, one / (one + e), e / (one + e))
+
+
+def match_ranks(y_true, y_pred):
+    """Add or drop a trailing axis of size 1 so ``y_true`` and ``y_pred`` have equal rank.
+
+    Keras does this before every loss and metric: labels of shape ``(N,)`` against a
+    prediction of shape ``(N, 1)`` become ``(N, 1)``.
+    """
+    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        if y_pred.ndim == 1:
+            y_pred = y_pred[:, None]
+        else:
+            y_true = y_true.squeeze(-1)
+    elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
+        if y_true.ndim == 1:
+            y_true = y_true[:, None]
+        else:
+            y_pred = y_pred.squeeze(-1)
+    return y_true, y_pred
+
+
+class Loss:
+    """Base class. Subclasses implement :meth:`per_sample` and :meth:`per_sample_grad`.
+
+    ``loss(y_true, y_pred, sample_weight=None)`` returns the reduced scalar, like Keras.
+    """
+
+    name = "loss"
+    #: Cross-entropies can use cached logits from a softmax/sigmoid output layer.
+    uses_logits = False
+
+    def __init__(self, from_logits=False, name=None):
+        self.from_logits = bool(from_logits)
+        if name is not None:
+            self.name = name
+
+    # -- checks ----------------------------------------------------------------------
+    def check_targets(self, y_true, y_pred):
+        """Raise a clear ValueError when ``y_true`` cannot be a target for ``y_pred``."""
+        y_true, y_pred = match_ranks(np.asarray(y_true), np.asarray(y_pred))
+        if y_true.shape != y_pred.shape:
+            raise ValueError(f"{self.name}: targets of shape {np.shape(y_true)} do not match "
+                             f"predictions of shape {np.shape(y_pred)}")
+
+    # -- the algorithm ---------------------------------------------------------------
+    def per_sample(self, y_true, y_pred, logits=None):
+        """:math:`\\ell_i` for each sample, shape ``(N,)``."""
+        raise NotImplementedError
+
+    def per_sample_grad(self, y_true, y_pred, logits=None):
+        """:math:`\\partial \\ell_i / \\partial` (logits if given, else ``y_pred``)."""
+        raise NotImplementedError
+
+    def _logits_for(self, y_pred, logits):
+        """The logits to use: cached ones, or ``y_pred`` itself when ``from_logits=True``."""
+        if self.uses_logits and logits is not None:
+            return logits
+        if self.from_logits:
+            return y_pred
+        return None
+
+    def value_and_grad(self, y_true, y_pred, logits=None, sample_weight=None):
+        """Reduced loss and its gradient.
+
+        Returns ``(value, grad, grad_is_wrt_logits)``: the gradient is with respect to the
+        cached ``logits`` when they were used, otherwise with respect to ``y_pred``.
+        """
+        z = self._logits_for(y_pred, logits)
+        per_sample = self.per_sample(y_true, y_pred, z)
+        grad = self.per_sample_grad(y_true, y_pred, z)
+        n = per_sample.shape[0]
+        dtype = grad.dtype
+        if sample_weight is None:
+            value = per_sample.sum(dtype=dtype) / np.asarray(n, dtype)
+            grad = grad / np.asarray(n, dtype)
+        else:
+            weight = np.asarray(sample_weight, dtype).reshape(n)
+            value = (per_sample * weight).sum(dtype=dtype) / np.asarray(n, dtype)
+            grad = grad * (weight / np.asarray(n, dtype)).reshape((n,) + (1,) * (grad.ndim - 1))
+        used_logits = z is not None and z is not y_pred
+        return value, grad, used_logits
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = np.asarray(y_pred)
+        if not np.issubdtype(y_pred.dtype, np.floating):
+            y_pred = y_pred.astype(backend.floatx())
+        z = y_pred if self.from_logits else None
+        per_sample = self.per_sample(np.asarray(y_true), y_pred, z)
+        n = per_sample.shape[0]
+        if sample_weight is not None:
+            per_sample = per_sample * np.asarray(sample_weight, per_sample.dtype).reshape(n)
+        return per_sample.sum() / np.asarray(n, per_sample.dtype)
+
+    def get_config(self):
+        config = {"name": self.name}
+        if self.uses_logits:
+            config["from_logits"] = self.from_logits
+        return config
+
+
+class SparseCategoricalCrossentropy(Loss):
+    r"""Cross-entropy with integer class labels :math:`y_i \in \{0, \ldots, K-1\}`.
+
+    From logits: :math:`\ell_i = \log\sum_j e^{z_{ij}} - z_{i y_i}`, gradient
+    :math:`\operatorname{softmax}(z_i) - \operatorname{onehot}(y_i)`.
+
+    From probabilities (Keras's clipped path): :math:`\tilde p = \operatorname{clip}(p, \epsilon,
+    1-\epsilon)` and :math:`\ell_i = \log\sum_j \tilde p_{ij} - \log \tilde p_{i y_i}` (the log of
+    the clipped probabilities is fed to the same softmax cross-entropy, which renormalises).
+    """
+
+    name = "sparse_categorical_crossentropy"
+    uses_logits = True
+
+    def check_targets(self, y_true, y_pred):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        labels = self._labels(y_true, y_pred)
+        if labels.shape != y_pred.shape[:-1]:
+            raise ValueError(f"{self.name}: integer labels of shape {y_true.shape} do not match "
+                             f"predictions of shape {y_pred.shape} (expected labels of shape "
+                             f"{y_pred.shape[:-1]} or {y_pred.shape[:-1] + (1,)})")
+        if np.issubdtype(y_true.dtype, np.floating):
+            if not np.all(np.isfinite(y_true)) or np.any(y_true != np.round(y_true)):
+                raise ValueError(f"{self.name}: labels must be whole numbers (class indices); "
+                                 f"got non-integer values such as "
+                                 f"{y_true[(y_true != np.round(y_true)) | ~np.isfinite(y_true)].flat[0]!r}")
+        elif not np.issubdtype(y_true.dtype, np.integer) and y_true.dtype != np.bool_:
+            raise TypeError(f"{self.name}: labels must be integers, got dtype {y_true.dtype}")
+        n_classes = y_pred.shape[-1]
+        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+            bad = labels[(labels < 0) | (labels >= n_classes)].flat[0]
+            raise ValueError(f"{self.name}: label {int(bad)} is outside [0, {n_classes}) for an "
+                             f"output layer with {n_classes} units")
+
+    @staticmethod
+    def _labels(y_true, y_pred):
+        y_true = np.asarray(y_true)
+        if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+            y_true = y_true.squeeze(-1)
+        return y_true.astype(np.int64, copy=False)
+
+    def _clipped_logits(self, y_pred):
+        eps = np.asarray(backend.epsilon(), y_pred.dtype)
+        clipped = np.clip(y_pred, eps, np.asarray(1 - backend.epsilon(), y_pred.dtype))
+        return np.log(clipped), (y_pred >= eps) & (y_pred <= 1 - eps), clipped
+
+    def per_sample(self, y_true, y_pred, logits=None):
+        labels = self._labels(y_true, y_pred)
+        z = logits if logits is not None else self._clipped_logits(y_pred)[0]
+        picked = np.take_along_axis(z, labels[..., None], axis=-1)[..., 0]
+        return _logsumexp(z) - picked
+
+    def per_sample_grad(self, y_true, y_pred, logits=None):
+        labels = self._labels(y_true, y_pred)
+        if logits is not None:
+            grad = _softmax(logits)
+            np.put_along_axis(grad, labels[..., None],
+                              np.take_along_axis(grad, labels[..., None], axis=-1) - 1, axis=-1)
+            return grad
+        # d/dp_j of [log sum p~ - log p~_y] = (1/sum p~ - [j=y]/p~_y), zero where clipped
+        z, inside, clipped = self._clipped_logits(y_pred)
+        grad = np.broadcast_to(1 / clipped.sum(axis=-1, keepdims=True), y_pred.shape).copy()
+        picked = np.take_along_axis(clipped, labels[..., None], axis=-1)
+        np.put_along_axis(grad, labels[..., None],
+                          np.take_along_axis(grad, labels[..., None], axis=-1) - 1 / picked,
+                          axis=-1)
+        return np.where(inside, grad, np.asarray(0, y_pred.dtype))
+
+
+class CategoricalCrossentropy(Loss):
+    r"""Cross-entropy with one-hot (or soft) targets :math:`y_i`.
+
+    From logits: :math:`\ell_i = \log\sum_j e^{z_{ij}} \sum_j y_{ij} - \sum_j y_{ij} z_{ij}`.
+    From probabilities: :math:`q = p / \sum p`, :math:`\tilde q = \operatorname{clip}(q)`,
+    :math:`\ell_i = -\sum_j y_{ij} \log \tilde q_{ij}`.
+    """
+
+    name = "categorical_crossentropy"
+    uses_logits = True
+
+    def per_sample(self, y_true, y_pred, logits=None):
+        y_true, y_pred = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
+        if logits is not None:
+            return (_logsumexp(logits) * y_true.sum(-1)) - (y_true * logits).sum(-1)
+        q = y_pred / y_pred.sum(-1, keepdims=True)
+        eps = backend.epsilon()
+        q = np.clip(q, np.asarray(eps, q.dtype), np.asarray(1 - eps, q.dtype))
+        return -(y_true * np.log(q)).sum(-1)
+
+    def per_sample_grad(self, y_true, y_pred, logits=None):
+        y_true, y_pred = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
+        if logits is not None:
+            return _softmax(logits) * y_true.sum(-1, keepdims=True) - y_true
+        total = y_pred.sum(-1, keepdims=True)
+        q = y_pred / total
+        eps = backend.epsilon()
+        inside = (q >= np.asarray(eps, q.dtype)) & (q <= np.asarray(1 - eps, q.dtype))
+        q_clipped = np.clip(q, np.asarray(eps, q.dtype), np.asarray(1 - eps, q.dtype))
+        grad_q = np.where(inside, -y_true / q_clipped, np.asarray(0, q.dtype))
+        # chain rule through q = p / sum(p): dq_j/dp_k = (delta_jk - q_j) / sum(p)
+        return (grad_q - (grad_q * q).sum(-1, keepdims=True)) / total
+
+
+class BinaryCrossentropy(Loss):
+    r"""Binary cross-entropy, averaged over the last axis.
+
+    From logits: :math:`\ell = \max(z, 0) - z y + \log(1 + e^{-|z|})`, gradient
+    :math:`\sigma(z) - y`. From probabilities: :math:`\tilde p = \operatorname{clip}(p)`,
+    :math:`\ell = -(y \log \tilde p + (1-y) \log(1-\tilde p))`.
+    """
+
+    name = "binary_crossentropy"
+    uses_logits = True
+
+    def per_sample(self, y_true, y_pred, logits=None):
+        y_true, y_pred = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
+        if logits is not None:
+            z = logits.reshape(y_pred.shape)
+            elementwise = (np.maximum(z, np.asarray(0, z.dtype)) - z * y_true
+                           + np.log1p(np.exp(-np.abs(z))))
+        else:
+            eps = backend.epsilon()
+            p = np.clip(y_pred, np.asarray(eps, y_pred.dtype), np.asarray(1 - eps, y_pred.dtype))
+            elementwise = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
+        return elementwise.mean(axis=-1) if elementwise.ndim > 1 else elementwise
+
+    def per_sample_grad(self, y_true, y_pred, logits=None):
+        y_true_m, y_pred_m = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
+        width = np.asarray(y_pred_m.shape[-1] if y_pred_m.ndim > 1 else 1, y_pred.dtype)
+        if logits is not None:
+            z = logits.reshape(y_pred_m.shape)
+            grad = (_sigmoid(z) - y_true_m) / width
+            return grad.reshape(logits.shape)
+        eps = backend.epsilon()
+        lo, hi = np.asarray(eps, y_pred.dtype), np.asarray(1 - eps, y_pred.dtype)
+        p = np.clip(y_pred_m, lo, hi)
+        grad = (-(y_true_m / p) + (1 - y_true_m) / (1 - p)) / width
+        grad = np.where((y_pred_m >= lo) & (y_pred_m <= hi), grad, np.asarray(0, grad.dtype))
+        return grad.reshape(y_pred.shape)
+
+
+class MeanSquaredError(Loss):
+    r"""Mean squared error over the last axis: :math:`\ell_i = \frac1K \sum_j (y_{ij}-\hat y_{ij})^2`,
+    gradient :math:`\frac2K (\hat y - y)`."""
+
+    name = "mean_squared_error"
+
+    def per_sample(self, y_true, y_pred, logits=None):
+        y_true, y_pred = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
+        squared = np.square(y_pred - y_true)
+        return squared.mean(axis=-1) if squared.ndim > 1 else squared
+
+    def per_sample_grad(self, y_true, y_pred, logits=None):
+        y_true_m, y_pred_m = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
+        width = y_pred_m.shape[-1] if y_pred_m.ndim > 1 else 1
+        grad = np.asarray(2 / width, y_pred.dtype) * (y_pred_m - y_true_m)
+        return grad.reshape(y_pred.shape)
+
+
+_CLASSES = {
+    "SparseCategoricalCrossentropy": SparseCategoricalCrossentropy,
+    "CategoricalCrossentropy": CategoricalCrossentropy,
+    "BinaryCrossentropy": BinaryCrossentropy,
+    "MeanSquaredError": MeanSquaredError,
+}
+_NAMES = {
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+}
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    """Per-sample values, like ``keras.losses.sparse_categorical_crossentropy``."""
+    y_pred = np.asarray(y_pred)
+    return SparseCategoricalCrossentropy(from_logits).per_sample(
+        y_true, y_pred, y_pred if from_logits else None)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False):
+    y_pred = np.asarray(y_pred)
+    return CategoricalCrossentropy(from_logits).per_sample(
+        y_true, y_pred, y_pred if from_logits else None)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False):
+    y_pred = np.asarray(y_pred)
+    return BinaryCrossentropy(from_logits).per_sample(
+        y_true, y_pred, y_pred if from_logits else None)
+
+
+def mean_squared_error(y_true, y_pred):
+    return MeanSquaredError().per_sample(y_true, np.asarray(y_pred))
+
+
+mse = mean_squared_error
+
+
+def get(identifier) -> Loss:
+    """A loss from a name (``"sparse_categorical_crossentropy"``), a config or a Loss object."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        return lookup("loss", identifier, {**_NAMES, **_CLASSES})()
+    if isinstance(identifier, dict):
+        cls = lookup("loss", identifier.get("class_name"), _CLASSES)
+        return cls(**(identifier.get("config") or {}))
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    raise TypeError(f"Could not interpret loss {identifier!r}: expected one of "
+                    f"{', '.join(sorted(_NAMES))} or a numpy_nn.losses.Loss")
+
+
+def serialize(loss: Loss) -> dict:
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}

@@ -1,0 +1,132 @@
+r"""Metrics: accuracy variants and the running mean that turns batch values into epoch values.
+
+:class:`Mean` accumulates :math:`\text{total} = \sum_b w_b v_b` and :math:`\text{count} = \sum_b w_b`
+in the float type, and reports :math:`\text{total}/\text{count}`. ``fit`` feeds the batch loss
+with weight = batch size, so the epoch loss is the per-sample mean even when the last batch is
+smaller; accuracies are fed one value per sample, so the epoch accuracy is the exact fraction.
+
+``"accuracy"`` is resolved the way Keras 3 does from the shapes of the first batch:
+
+* predictions with one unit → :class:`BinaryAccuracy` (threshold 0.5, strict ``>``);
+* integer labels (rank lower than the predictions, or a trailing 1) → :class:`SparseCategoricalAccuracy`;
+* otherwise → :class:`CategoricalAccuracy`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numpy_nn import backend
+from numpy_nn._registry import lookup
+from numpy_nn.losses import match_ranks
+
+
+class Mean:
+    """Weighted running mean: ``update(values, weight)``, ``result()``, ``reset()``."""
+
+    def __init__(self, name="mean"):
+        self.name = name
+        self.reset()
+
+    def reset(self):
+        dtype = backend.floatx()
+        self.total = np.zeros((), dtype)
+        self.count = np.zeros((), dtype)
+
+    def update(self, values, weight=None):
+        values = np.asarray(values, dtype=self.total.dtype)
+        if weight is None:
+            self.total = self.total + values.sum(dtype=self.total.dtype)
+            self.count = self.count + np.asarray(values.size, self.count.dtype)
+        else:
+            weight = np.broadcast_to(np.asarray(weight, self.total.dtype), values.shape)
+            self.total = self.total + (values * weight).sum(dtype=self.total.dtype)
+            self.count = self.count + weight.sum(dtype=self.count.dtype)
+
+    def result(self):
+        if self.count == 0:
+            return np.zeros((), self.total.dtype)
+        return self.total / self.count
+
+
+class MeanMetricWrapper(Mean):
+    """A metric defined by a per-sample function, averaged with :class:`Mean`."""
+
+    def values(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred):
+        self.update(self.values(np.asarray(y_true), np.asarray(y_pred)))
+
+    def __call__(self, y_true, y_pred):
+        return np.mean(self.values(np.asarray(y_true), np.asarray(y_pred)))
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    r""":math:`[y = (\hat p > t)]` per element, threshold :math:`t = 0.5` (0.5 itself predicts 0)."""
+
+    def __init__(self, name="binary_accuracy", threshold=0.5):
+        self.threshold = float(threshold)
+        super().__init__(name)
+
+    def values(self, y_true, y_pred):
+        y_true, y_pred = match_ranks(y_true, y_pred)
+        predicted = (y_pred > self.threshold).astype(y_pred.dtype)
+        matches = (y_true.astype(y_pred.dtype) == predicted).astype(backend.floatx())
+        return matches.mean(axis=-1) if matches.ndim > 1 else matches
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    r""":math:`[y = \arg\max_j \hat p_j]` per sample (ties go to the first index)."""
+
+    def __init__(self, name="sparse_categorical_accuracy"):
+        super().__init__(name)
+
+    def values(self, y_true, y_pred):
+        if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+            y_true = y_true.squeeze(-1)
+        return (y_true.astype(np.int64) == y_pred.argmax(axis=-1)).astype(backend.floatx())
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    r""":math:`[\arg\max_j y_j = \arg\max_j \hat p_j]` per sample, for one-hot targets."""
+
+    def __init__(self, name="categorical_accuracy"):
+        super().__init__(name)
+
+    def values(self, y_true, y_pred):
+        return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype(backend.floatx())
+
+
+_CLASSES = {"BinaryAccuracy": BinaryAccuracy,
+            "SparseCategoricalAccuracy": SparseCategoricalAccuracy,
+            "CategoricalAccuracy": CategoricalAccuracy}
+_NAMES = {"binary_accuracy": BinaryAccuracy,
+          "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+          "categorical_accuracy": CategoricalAccuracy}
+
+
+def resolve_accuracy(y_true_shape, y_pred_shape, name="accuracy"):
+    """The accuracy variant Keras picks for ``"accuracy"`` given the target/output shapes."""
+    if y_pred_shape[-1] == 1:
+        return BinaryAccuracy(name=name)
+    if len(y_true_shape) < len(y_pred_shape) or (y_true_shape[-1] == 1 and y_pred_shape[-1] > 1):
+        return SparseCategoricalAccuracy(name=name)
+    return CategoricalAccuracy(name=name)
+
+
+def get(identifier, y_true_shape=None, y_pred_shape=None):
+    """A metric from a name or an object. ``"accuracy"``/``"acc"`` need the shapes to resolve."""
+    if isinstance(identifier, MeanMetricWrapper):
+        return identifier
+    if isinstance(identifier, str) and identifier in ("accuracy", "acc"):
+        if y_true_shape is None or y_pred_shape is None:
+            raise ValueError("metrics.get('accuracy') needs y_true_shape and y_pred_shape")
+        return resolve_accuracy(y_true_shape, y_pred_shape, name=identifier)
+    if isinstance(identifier, str):
+        return lookup("metric", identifier, {**_NAMES, **_CLASSES,
+                                             "accuracy": None, "acc": None})()
+    raise TypeError(f"Could not interpret metric {identifier!r}: expected 'accuracy' or one of "
+                    f"{', '.join(sorted(_NAMES))}")

@@ -1,0 +1,664 @@
+"""Sequential: a stack of layers, and the training loop that drives it.
+
+One training step (:meth:`Sequential.train_step`) is the whole algorithm of the chapter::
+
+    y_pred = forward(x, training=True)        each layer caches what its backward needs
+    loss, g = loss.value_and_grad(y, y_pred)  from the logits when the output is softmax/sigmoid
+    backward(g)                               each layer returns dx and stores its weight grads
+    + regularizer penalties and their grads   only for trainable weights
+    optimizer.apply(grads, variables)         clip -> update -> constrain -> iterations += 1
+    metrics.update(y, y_pred)                 running, sample-weighted
+
+``fit`` adds batching, shuffling, validation and callbacks around it with Keras 3's rules:
+batches of 32 by default with the last partial batch kept; a fresh permutation each epoch;
+``validation_split`` holds out the *tail* before shuffling; validation runs after the epoch
+with the end-of-epoch weights in inference mode; epoch values are sample-weighted means.
+
+Which weights are trainable is read when ``fit`` starts (Keras reads it at ``compile``;
+the chapter always recompiles after changing ``trainable``, so both agree there).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numpy_nn import backend, losses as losses_module, metrics as metrics_module
+from numpy_nn import optimizers as optimizers_module
+from numpy_nn.callbacks.base import CallbackList
+from numpy_nn.callbacks.progress import Progbar
+from numpy_nn.layers import LAYER_CLASSES
+from numpy_nn.layers.base import Layer, _shape_str, unique_name
+from numpy_nn.layers.core import InputLayer
+
+
+class _RunningLogs(dict):
+    """The logs dict given to batch callbacks, filled with the running means on demand."""
+
+    def __init__(self, trackers):
+        super().__init__()
+        self._trackers = trackers
+
+    def _fill(self):
+        if not dict.__len__(self):
+            for name, tracker in self._trackers.items():
+                dict.__setitem__(self, name, float(tracker.result()))
+
+    def __getitem__(self, key):
+        self._fill()
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        self._fill()
+        return dict.get(self, key, default)
+
+    def items(self):
+        self._fill()
+        return dict.items(self)
+
+    def keys(self):
+        self._fill()
+        return dict.keys(self)
+
+    def values(self):
+        self._fill()
+        return dict.values(self)
+
+    def __iter__(self):
+        self._fill()
+        return dict.__iter__(self)
+
+    def __len__(self):
+        self._fill()
+        return dict.__len__(self)
+
+    def __contains__(self, key):
+        self._fill()
+        return dict.__contains__(self, key)
+
+
+class Sequential:
+    """A linear stack of layers with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
+
+    Args:
+        layers: list of layers (an ``Input``/``InputLayer`` first, or ``input_shape=`` on the
+            first layer, lets the model build at once so ``summary()`` works before ``fit``).
+        name: model name.
+    """
+
+    def __init__(self, layers=None, name=None):
+        self.name = name or unique_name("sequential")
+        self._layers: list[Layer] = []
+        self._input_shape = None          # one sample's shape, e.g. (28, 28)
+        self._input_dtype = None
+        self.optimizer = None
+        self.loss = None
+        self.metric_names: list = []
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def add(self, layer):
+        """Append a layer; build it right away if the input shape is already known."""
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError(f"Sequential '{self.name}': an InputLayer must come first")
+            self._input_shape = layer.input_shape_arg
+            self._input_dtype = layer.dtype
+            return
+        if isinstance(layer, Sequential):
+            for inner in layer.layers:
+                self.add(inner)
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential '{self.name}': can only add numpy_nn layers, got "
+                            f"{type(layer).__name__}")
+        if any(existing is layer for existing in self._layers):
+            raise ValueError(f"Sequential '{self.name}': layer '{layer.name}' was already added")
+        if not self._layers and self._input_shape is None:
+            if layer.input_shape_arg is not None:
+                self._input_shape = layer.input_shape_arg
+            elif layer.built:
+                self._input_shape = tuple(layer.input_shape[1:])
+        self._layers.append(layer)
+        if self._input_shape is not None:
+            self._build_from(len(self._layers) - 1)
+
+    def pop(self):
+        if not self._layers:
+            raise ValueError(f"Sequential '{self.name}' has no layers to pop")
+        return self._layers.pop()
+
+    def _output_shape_before(self, index):
+        if index == 0:
+            return (None,) + tuple(self._input_shape)
+        return self._layers[index - 1].output_shape
+
+    def _build_from(self, start):
+        for index in range(start, len(self._layers)):
+            layer = self._layers[index]
+            shape = self._output_shape_before(index)
+            if not layer.built:
+                layer.build(shape)
+            elif tuple(layer.input_shape[1:]) != tuple(shape[1:]):
+                raise ValueError(f"Sequential '{self.name}': layer '{layer.name}' was built for "
+                                 f"inputs {_shape_str(layer.input_shape)} but receives "
+                                 f"{_shape_str(shape)} here")
+
+    def build(self, input_shape=None):
+        """Build every layer for samples of ``input_shape`` (batch axis optional: ``(None, 784)``)."""
+        if input_shape is not None:
+            input_shape = tuple(input_shape)
+            if input_shape and input_shape[0] is None:
+                input_shape = input_shape[1:]
+            self._input_shape = tuple(int(d) for d in input_shape)
+        if self._input_shape is None:
+            raise ValueError(f"Sequential '{self.name}': the input shape is unknown; pass "
+                             f"input_shape= to the first layer, start with Input(shape=...), or "
+                             f"call build(input_shape)")
+        self._build_from(0)
+
+    @property
+    def built(self):
+        return self._input_shape is not None and all(layer.built for layer in self._layers)
+
+    @property
+    def input_shape(self):
+        return None if self._input_shape is None else (None,) + tuple(self._input_shape)
+
+    @property
+    def output_shape(self):
+        return self._layers[-1].output_shape if self._layers and self.built else None
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self):
+        return [v for layer in self._layers for v in layer.weights]
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        return [v for layer in self._layers for v in layer.trainable_weights]
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        return [v for layer in self._layers for v in layer.non_trainable_weights]
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        expected = self.weights
+        weights = list(weights)
+        if len(weights) != len(expected):
+            raise ValueError(f"Sequential '{self.name}': set_weights expected {len(expected)} "
+                             f"arrays, got {len(weights)}")
+        for variable, value in zip(expected, weights):
+            value = np.asarray(value)
+            if value.shape != variable.shape:
+                raise ValueError(f"Sequential '{self.name}': weight '{variable.path}' has shape "
+                                 f"{variable.shape}, got an array of shape {value.shape}")
+        for variable, value in zip(expected, weights):
+            variable.assign(value)
+
+    def count_params(self):
+        return sum(layer.count_params() for layer in self._layers)
+
+    @property
+    def losses(self):
+        """Current regularization penalties of trainable weights (like ``model.losses``)."""
+        return [v.regularizer(v.value) for v in self.trainable_weights
+                if v.regularizer is not None]
+
+    # ------------------------------------------------------------------ forward / backward
+    def _prepare_inputs(self, x, argument="x"):
+        """``x`` as a float array of the model's input shape, or a clear error."""
+        if isinstance(x, (list, tuple)) and len(x) == 0:
+            raise ValueError(f"Sequential '{self.name}': {argument} is empty")
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"Sequential '{self.name}': {argument} could not be turned into an "
+                             f"array ({error})") from None
+        if x.dtype.kind not in "fiub":
+            raise TypeError(f"Sequential '{self.name}': {argument} must be numeric, got dtype "
+                            f"{x.dtype}")
+        if x.ndim == 0:
+            raise ValueError(f"Sequential '{self.name}': {argument} must be a batch of samples, "
+                             f"got a scalar")
+        if x.shape[0] == 0:
+            raise ValueError(f"Sequential '{self.name}': {argument} is empty (0 samples)")
+        dtype = self._input_dtype or backend.floatx()
+        if x.dtype != dtype:
+            x = x.astype(dtype)    # integers (pixels, say) are converted on purpose, here
+        if self._input_shape is None:
+            self.build(x.shape[1:])
+        elif x.shape[1:] != tuple(self._input_shape):
+            first = self._layers[0].name if self._layers else self.name
+            raise ValueError(f"Sequential '{self.name}': layer '{first}' expects inputs of shape "
+                             f"{_shape_str(self.input_shape)}, got {argument} of shape "
+                             f"{_shape_str((None,) + x.shape[1:])}")
+        if not np.all(np.isfinite(x)):
+            bad = np.argwhere(~np.isfinite(x))[0]
+            raise ValueError(f"Sequential '{self.name}': {argument} contains NaN or infinity "
+                             f"(first at index {tuple(int(i) for i in bad)})")
+        return x
+
+    def _forward(self, x, training):
+        for layer in self._layers:
+            x = layer.call(x, training=training) if layer._call_accepts_training else layer.call(x)
+        return x
+
+    def __call__(self, x, training=False):
+        """Forward pass on one batch; ``training=True`` turns dropout on (MC dropout) and makes
+        BatchNormalization use (and update) batch statistics, as in Keras."""
+        if not self._layers:
+            raise ValueError(f"Sequential '{self.name}' has no layers")
+        return self._forward(self._prepare_inputs(x), training=bool(training))
+
+    def _backward(self, grad, grad_is_wrt_logits, lowest):
+        """Backpropagate from the output down to layer ``lowest`` (the lowest trainable one)."""
+        for index in range(len(self._layers) - 1, lowest - 1, -1):
+            layer = self._layers[index]
+            need_input_grad = index > lowest
+            if grad_is_wrt_logits and index == len(self._layers) - 1:
+                grad = layer.backward_from_logits(grad, need_input_grad)
+            else:
+                grad = layer.backward(grad, need_input_grad)
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **unknown):
+        """Choose the optimizer, the loss and the metrics (``["accuracy"]``)."""
+        if unknown:
+            raise TypeError(f"Sequential.compile: unsupported argument(s) {sorted(unknown)}")
+        if loss is None:
+            raise ValueError("Sequential.compile: a loss is required, e.g. "
+                             "loss='sparse_categorical_crossentropy'")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = losses_module.get(loss)
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, (str, metrics_module.MeanMetricWrapper)):
+            metrics = [metrics]
+        for metric in metrics:
+            if isinstance(metric, str):
+                metrics_module.get(metric, (1,), (1,))   # validates the name now
+        self.metric_names = list(metrics)
+        self._metrics = None
+        self.compiled = True
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"Sequential '{self.name}': call compile() before {what}()")
+
+    def _make_metrics(self, y_true_shape, y_pred_shape):
+        built = []
+        for metric in self.metric_names:
+            if isinstance(metric, str):
+                built.append(metrics_module.get(metric, y_true_shape, y_pred_shape))
+            else:
+                built.append(metric)
+        return built
+
+    def _check_targets(self, x, y, argument="y"):
+        y = np.asarray(y)
+        if y.dtype.kind not in "fiub":
+            raise TypeError(f"Sequential '{self.name}': {argument} must be numeric, got dtype "
+                            f"{y.dtype}")
+        if y.ndim == 0 or len(y) != len(x):
+            raise ValueError(f"Sequential '{self.name}': x has {len(x)} samples but {argument} "
+                             f"has {0 if y.ndim == 0 else len(y)}")
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+            raise ValueError(f"Sequential '{self.name}': {argument} contains NaN or infinity")
+        output_shape = (len(x),) + tuple(self.output_shape[1:])
+        self.loss.check_targets(y[:0] if y.size == 0 else y, np.empty(output_shape, np.float32))
+        return y
+
+    # ------------------------------------------------------------------ one step
+    def _training_plan(self):
+        """The trainable variables and the lowest layer that needs a backward pass."""
+        variables = self.trainable_weights
+        lowest = next((i for i, layer in enumerate(self._layers) if layer.trainable_weights),
+                      len(self._layers))
+        return variables, lowest
+
+    def train_step(self, x, y, sample_weight=None, plan=None):
+        """One gradient step on a batch; returns ``(total_loss, y_pred)``."""
+        variables, lowest = plan or self._training_plan()
+        y_pred = self._forward(x, training=True)
+        loss_value, grad, wrt_logits = self.loss.value_and_grad(
+            y, y_pred, self._layers[-1].output_logits, sample_weight)
+        total_loss = loss_value
+        if lowest < len(self._layers):
+            self._backward(grad, wrt_logits, lowest)
+            total_loss = total_loss + self._add_regularization(variables)
+            self.optimizer.apply([v.grad for v in variables], variables)
+        return total_loss, y_pred
+
+    @staticmethod
+    def _add_regularization(variables):
+        """Add each penalty's gradient to its variable's grad; return the summed penalty."""
+        penalty = 0
+        for variable in variables:
+            if variable.regularizer is not None:
+                penalty = penalty + variable.regularizer(variable.value)
+                variable.grad = variable.grad + variable.regularizer.gradient(variable.value)
+        return penalty
+
+    def _regularization_penalty(self):
+        penalty = np.zeros((), backend.floatx())
+        for value in self.losses:
+            penalty = penalty + value
+        return penalty
+
+    def train_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        """One step on one batch (no callbacks); returns the loss and metric values."""
+        self._require_compiled("train_on_batch")
+        x = self._prepare_inputs(x)
+        y = self._check_targets(x, y)
+        trackers = self._new_trackers(y.shape, (len(x),) + tuple(self.output_shape[1:]))
+        loss, y_pred = self.train_step(x, y, sample_weight)
+        self._update_trackers(trackers, loss, y, y_pred, len(x))
+        return self._results(trackers, return_dict)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, validation_batch_size=None,
+            validation_freq=1):
+        """Train for ``epochs`` epochs; returns the :class:`~numpy_nn.callbacks.History`."""
+        self._require_compiled("fit")
+        batch_size = _check_batch_size(batch_size)
+        _check_int("epochs", epochs, minimum=0)
+        _check_int("initial_epoch", initial_epoch, minimum=0)
+        if epochs < initial_epoch:
+            raise ValueError(f"fit: epochs ({epochs}) must be >= initial_epoch ({initial_epoch})")
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+        verbose = 1 if verbose == "auto" else int(verbose)
+        x = self._prepare_inputs(x)
+        y = self._check_targets(x, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, len(x))
+        if class_weight is not None:
+            sample_weight = _class_weights_to_sample_weights(class_weight, y, sample_weight)
+
+        if validation_data is None and validation_split > 0:
+            split = int(math.floor(len(x) * (1 - validation_split)))
+            if split == 0 or split == len(x):
+                raise ValueError(f"fit: validation_split={validation_split} leaves no training or "
+                                 f"no validation samples out of {len(x)}")
+            validation_data = (x[split:], y[split:])
+            x, y = x[:split], y[:split]
+            if sample_weight is not None:
+                sample_weight = sample_weight[:split]
+        if validation_data is not None:
+            if len(validation_data) not in (2, 3):
+                raise ValueError("fit: validation_data must be (x_val, y_val) or "
+                                 "(x_val, y_val, sample_weight)")
+            val_x = self._prepare_inputs(validation_data[0], "validation_data[0]")
+            val_y = self._check_targets(val_x, validation_data[1], "validation_data[1]")
+            val_w = validation_data[2] if len(validation_data) == 3 else None
+
+        n = len(x)
+        steps = math.ceil(n / batch_size)
+        callback_list = CallbackList(callbacks, model=self, add_history=True,
+                                     add_progbar=verbose != 0, verbose=verbose, epochs=epochs,
+                                     steps=steps)
+        self.history = callback_list.history
+        trackers = self._new_trackers(y.shape, (n,) + tuple(self.output_shape[1:]))
+        plan = self._training_plan()
+        wants_batch_logs = callback_list.wants("on_train_batch_end")
+        self.stop_training = False
+        callback_list.on_train_begin()
+        epoch_logs = {}
+        for epoch in range(initial_epoch, epochs):
+            for tracker in trackers.values():
+                tracker.reset()
+            callback_list.on_epoch_begin(epoch)
+            order = backend.rng().permutation(n) if shuffle else None
+            for step in range(steps):
+                callback_list.on_train_batch_begin(step)
+                if order is None:
+                    batch = slice(step * batch_size, (step + 1) * batch_size)
+                else:
+                    batch = order[step * batch_size:(step + 1) * batch_size]
+                x_batch, y_batch = x[batch], y[batch]
+                w_batch = None if sample_weight is None else sample_weight[batch]
+                loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan)
+                self._update_trackers(trackers, loss, y_batch, y_pred, len(x_batch))
+                if wants_batch_logs:
+                    callback_list.on_train_batch_end(step, _RunningLogs(trackers))
+                if self.stop_training:
+                    break
+            epoch_logs = {name: float(t.result()) for name, t in trackers.items()}
+            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_arrays(val_x, val_y, val_w,
+                                                 validation_batch_size or batch_size)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end(epoch_logs)
+        return self.history
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def _new_trackers(self, y_true_shape, y_pred_shape):
+        trackers = {"loss": metrics_module.Mean("loss")}
+        for metric in self._make_metrics(y_true_shape, y_pred_shape):
+            metric.reset()
+            trackers[metric.name] = metric
+        return trackers
+
+    @staticmethod
+    def _update_trackers(trackers, loss, y, y_pred, batch_len):
+        for name, tracker in trackers.items():
+            if name == "loss":
+                tracker.update(loss, weight=batch_len)
+            else:
+                tracker.update_state(y, y_pred)
+
+    @staticmethod
+    def _results(trackers, return_dict):
+        results = {name: float(t.result()) for name, t in trackers.items()}
+        if return_dict:
+            return results
+        values = list(results.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_arrays(self, x, y, sample_weight, batch_size, progbar=None):
+        trackers = self._new_trackers(y.shape, (len(x),) + tuple(self.output_shape[1:]))
+        penalty = self._regularization_penalty()
+        steps = math.ceil(len(x) / batch_size)
+        for step in range(steps):
+            batch = slice(step * batch_size, (step + 1) * batch_size)
+            y_pred = self._forward(x[batch], training=False)
+            w = None if sample_weight is None else np.asarray(sample_weight)[batch]
+            loss_value, _, _ = self.loss.value_and_grad(y[batch], y_pred,
+                                                        self._layers[-1].output_logits, w)
+            self._update_trackers(trackers, loss_value + penalty, y[batch], y_pred,
+                                  len(y_pred))
+            if progbar is not None:
+                progbar.update(step + 1, {n: float(t.result()) for n, t in trackers.items()})
+        return {name: float(t.result()) for name, t in trackers.items()}
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 return_dict=False):
+        """Loss (with penalties) and metrics in inference mode: ``[loss, accuracy]``."""
+        self._require_compiled("evaluate")
+        batch_size = _check_batch_size(batch_size)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        x = self._prepare_inputs(x)
+        y = self._check_targets(x, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, len(x))
+        progbar = Progbar(math.ceil(len(x) / batch_size), verbose=verbose) if verbose else None
+        results = self._evaluate_arrays(x, y, sample_weight, batch_size, progbar)
+        if progbar is not None:
+            progbar.update(progbar.target, results, finalize=True)
+        if return_dict:
+            return results
+        values = list(results.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto"):
+        """Outputs for ``x`` in inference mode, computed in batches."""
+        batch_size = _check_batch_size(batch_size)
+        x = self._prepare_inputs(x)
+        outputs = [self._forward(x[i:i + batch_size], training=False)
+                   for i in range(0, len(x), batch_size)]
+        return np.concatenate(outputs, axis=0)
+
+    def predict_on_batch(self, x):
+        return self._forward(self._prepare_inputs(x), training=False)
+
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        x = self._prepare_inputs(x)
+        y = self._check_targets(x, y)
+        results = self._evaluate_arrays(x, y, sample_weight, len(x))
+        if return_dict:
+            return results
+        values = list(results.values())
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------------ summary / config
+    def summary(self, print_fn=None):
+        """Print a Keras-like table: layer, output shape, parameter count, and the totals."""
+        print_fn = print_fn or print
+        rows = [(f"{layer.name} ({type(layer).__name__})",
+                 _shape_str(layer.output_shape) if layer.built else "?",
+                 f"{layer.count_params():,}" if layer.built else "0 (unbuilt)")
+                for layer in self._layers]
+        headers = ("Layer (type)", "Output Shape", "Param #")
+        widths = [max([len(h)] + [len(r[i]) for r in rows]) + 2 for i, h in enumerate(headers)]
+        widths = [max(widths[0], 33), max(widths[1], 24), max(widths[2], 15)]
+
+        def line(left, mid, right, fill):
+            return left + mid.join(fill * w for w in widths) + right
+
+        def row(cells, sep="│"):
+            parts = [f" {cells[0]:<{widths[0] - 2}} ", f" {cells[1]:<{widths[1] - 2}} ",
+                     f" {cells[2]:>{widths[2] - 2}} "]
+            return sep + sep.join(parts) + sep
+
+        print_fn(f'Model: "{self.name}"')
+        print_fn(line("┏", "┳", "┓", "━"))
+        print_fn(row(headers, "┃"))
+        print_fn(line("┡", "╇", "┩", "━"))
+        for i, cells in enumerate(rows):
+            print_fn(row(cells))
+            if i < len(rows) - 1:
+                print_fn(line("├", "┼", "┤", "─"))
+        print_fn(line("└", "┴", "┘", "─"))
+        trainable = sum(v.size for v in self.trainable_weights)
+        non_trainable = sum(v.size for v in self.non_trainable_weights)
+        itemsize = np.dtype(backend.floatx()).itemsize
+        for label, count in (("Total", trainable + non_trainable), ("Trainable", trainable),
+                             ("Non-trainable", non_trainable)):
+            print_fn(f" {label} params: {count:,} ({_format_bytes(count * itemsize)})")
+
+    def get_config(self):
+        layer_configs = [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                         for layer in self._layers]
+        config = {"name": self.name, "layers": layer_configs}
+        if self._input_shape is not None:
+            config["input_shape"] = list(self._input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild the architecture (fresh weights) from :meth:`get_config` output."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError("Sequential.from_config: expected a dict with a 'layers' list")
+        model = cls(name=config.get("name"))
+        if config.get("input_shape") is not None:
+            model._input_shape = tuple(int(d) for d in config["input_shape"])
+        for entry in config["layers"]:
+            if not isinstance(entry, dict):
+                raise ValueError(f"Sequential.from_config: bad layer entry {entry!r}")
+            class_name = entry.get("class_name")
+            if class_name not in LAYER_CLASSES:
+                raise ValueError(f"Sequential.from_config: unknown layer class {class_name!r}; "
+                                 f"known: {', '.join(sorted(LAYER_CLASSES))}")
+            layer_config = dict(entry.get("config") or {})
+            if model._layers or model._input_shape is not None:
+                layer_config.pop("input_shape", None)
+            try:
+                layer = LAYER_CLASSES[class_name].from_config(layer_config)
+            except TypeError as error:
+                raise ValueError(f"Sequential.from_config: invalid config for {class_name}: "
+                                 f"{error}") from None
+            model.add(layer)
+        return model
+
+    def save(self, filepath, include_optimizer=True):
+        """Save architecture, weights and (optionally) compile settings and optimizer state."""
+        from numpy_nn.models.saving import save_model
+        save_model(self, filepath, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath):
+        from numpy_nn.models.saving import save_weights
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        from numpy_nn.models.saving import load_weights
+        load_weights(self, filepath)
+
+    def __repr__(self):
+        return f"<Sequential name={self.name}, layers={len(self._layers)}>"
+
+
+def _format_bytes(count):
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.2f} {unit}"
+        count /= 1024
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def _check_batch_size(batch_size):
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    return int(batch_size)
+
+
+def _check_sample_weight(sample_weight, n):
+    sample_weight = np.asarray(sample_weight, dtype=backend.floatx())
+    if sample_weight.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), got {sample_weight.shape}")
+    if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+        raise ValueError("sample_weight must be finite and >= 0")
+    return sample_weight
+
+
+def _class_weights_to_sample_weights(class_weight, y, sample_weight):
+    labels = np.asarray(y)
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(-1)
+    labels = labels.reshape(len(labels)).astype(np.int64)
+    missing = set(np.unique(labels).tolist()) - set(int(k) for k in class_weight)
+    if missing:
+        raise ValueError(f"class_weight has no entry for class(es) {sorted(missing)}")
+    weights = np.array([class_weight[int(c)] for c in labels], dtype=backend.floatx())
+    return weights if sample_weight is None else weights * sample_weight
+

@@ -1,0 +1,287 @@
+r"""Optimizer: what one ``apply`` call does, in Keras 3's order.
+
+Given the trainable variables and their gradients:
+
+1. **clip** the gradients (at most one of):
+   ``clipnorm=c`` per variable, :math:`g \leftarrow g\,c / \max(\lVert g\rVert_2, c)`;
+   ``global_clipnorm=c`` over all of them, :math:`g \leftarrow g\,c\,\min(1/\lVert G\rVert, 1/c)`
+   with :math:`\lVert G\rVert = \sqrt{\sum \lVert g\rVert^2}`;
+   ``clipvalue=c``, :math:`g \leftarrow \operatorname{clip}(g, -c, c)`;
+2. read the **learning rate** for this step: a float, or ``schedule(iterations)`` with the
+   iteration count *before* this step (and Keras 2's ``decay``:
+   :math:`\eta_t = \eta / (1 + \text{decay} \cdot t)`);
+3. decoupled **weight decay** if asked: :math:`w \leftarrow w - \eta\,\lambda\,w`;
+4. the algorithm's own :meth:`Optimizer.update_step` for each variable (the subclasses);
+5. **constraints**: :math:`w \leftarrow \text{constraint}(w)` (e.g. max-norm);
+6. ``iterations += 1``.
+
+The optimizer never sees layers, only ``(gradient, variable)`` pairs; every update writes into
+``variable.value`` in place. Per-variable state ("slots": momentum, velocity, ...) lives in
+``self.slots[variable]`` as a dict of arrays named as in the paper.
+
+Numerics follow Keras 3 in float32: hyper-parameters such as ``beta_1`` are float32 scalars,
+and expressions Keras evaluates in Python double (``1 - beta_1`` in Adam) are rounded to
+float32 once, as noted in each optimizer.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numpy_nn import backend
+from numpy_nn.optimizers import schedules
+from numpy_nn.variables import Variable
+
+
+def _check_number(owner, name, value, low=None, high=None, low_inclusive=True):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        bound = ">=" if low_inclusive else ">"
+        raise ValueError(f"{owner}: {name} must be {bound} {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{owner}: {name} must be <= {high}, got {value!r}")
+
+
+class Optimizer:
+    """Base class (see the module docstring for what :meth:`apply` does).
+
+    Args:
+        learning_rate: float, or a :class:`~numpy_nn.optimizers.schedules.LearningRateSchedule`.
+        clipnorm, clipvalue, global_clipnorm: gradient clipping (at most one).
+        weight_decay: decoupled weight decay factor (as in Keras 3 / AdamW), default off.
+        lr: Keras 2 spelling of ``learning_rate``, accepted for the book's code.
+        decay: Keras 2 time decay, :math:`\\eta_t = \\eta/(1 + \\text{decay}\\cdot t)`.
+    """
+
+    #: names of the per-variable state arrays, for ``get_config``-free introspection
+    slot_names: tuple = ()
+
+    def __init__(self, learning_rate=0.001, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 weight_decay=None, name=None, lr=None, decay=0.0, **unknown):
+        owner = type(self).__name__
+        if unknown:
+            raise TypeError(f"{owner}: unknown argument(s) {sorted(unknown)}")
+        if lr is not None:
+            learning_rate = lr
+        clips = {k: v for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                                   ("global_clipnorm", global_clipnorm)) if v is not None}
+        if len(clips) > 1:
+            raise ValueError(f"{owner}: only one of clipnorm, clipvalue and global_clipnorm can "
+                             f"be set, got {clips}")
+        for key, value in clips.items():
+            _check_number(owner, key, value, low=0)
+        if weight_decay is not None:
+            _check_number(owner, "weight_decay", weight_decay, low=0)
+        _check_number(owner, "decay", decay, low=0)
+        self.name = name or owner.lower()
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.weight_decay = weight_decay
+        self.decay = float(decay)
+        self.iterations = 0
+        self.slots: dict = {}
+        self._variables: list = []
+        self._learning_rate = None
+        self.learning_rate = learning_rate
+
+    # ------------------------------------------------------------------ learning rate
+    @property
+    def learning_rate(self):
+        """The learning rate variable (settable), or the schedule's value at this step."""
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            return self._learning_rate(self.iterations)
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        owner = type(self).__name__
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._learning_rate = value
+            return
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            raise TypeError(f"{owner}: this optimizer's learning rate is a "
+                            f"{type(self._learning_rate).__name__} schedule and cannot be set; "
+                            f"build the optimizer with a float learning_rate to change it")
+        if isinstance(value, Variable):
+            value = value.value
+        value = np.asarray(value)
+        if value.size != 1 or value.dtype.kind not in "fiu":
+            raise ValueError(f"{owner}: learning_rate must be a number or a schedule, "
+                             f"got {value!r}")
+        value = float(value)
+        _check_number(owner, "learning_rate", value, low=0)
+        if self._learning_rate is None:
+            self._learning_rate = Variable(value, name="learning_rate", trainable=False,
+                                           dtype=backend.floatx(),
+                                           path=f"{self.name}/learning_rate")
+        else:
+            self._learning_rate.assign(value)
+
+    # Keras 2 spelling, used by the chapter's callbacks (``K.set_value(optimizer.lr, ...)``).
+    lr = learning_rate
+
+    @property
+    def learning_rate_schedule(self):
+        """The schedule object if ``learning_rate`` is one, else ``None``."""
+        lr = self._learning_rate
+        return lr if isinstance(lr, schedules.LearningRateSchedule) else None
+
+    def current_learning_rate(self, dtype=None):
+        """The rate the next step will use, as a scalar of ``dtype`` (schedule and decay applied)."""
+        dtype = np.dtype(dtype or backend.floatx())
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            rate = np.asarray(self._learning_rate(self.iterations), dtype)
+        else:
+            rate = np.asarray(self._learning_rate.value, dtype)
+        if self.decay > 0:
+            rate = rate / (np.asarray(1, dtype)
+                           + np.asarray(self.decay, dtype) * np.asarray(self.iterations, dtype))
+        return rate
+
+    # ------------------------------------------------------------------ state
+    def build(self, variables):
+        """Create slots for any variable not seen before (called by :meth:`apply`)."""
+        for variable in variables:
+            if variable not in self.slots:
+                self.slots[variable] = self.create_slots(variable)
+                self._variables.append(variable)
+
+    def create_slots(self, variable) -> dict:
+        """The initial per-variable state: a dict of arrays shaped like the variable."""
+        return {}
+
+    # ------------------------------------------------------------------ one step
+    def apply_gradients(self, grads_and_vars):
+        """Keras's spelling: a list of ``(gradient, variable)`` pairs."""
+        pairs = [(g, v) for g, v in grads_and_vars]
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def apply(self, grads, variables):
+        """One optimisation step (clip → learning rate → decay → update → constrain → count)."""
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}.apply: got {len(grads)} gradients for "
+                             f"{len(variables)} variables")
+        if not pairs:
+            raise ValueError(f"{type(self).__name__}.apply: no gradients to apply")
+        grads = [np.asarray(g, dtype=v.dtype) for g, v in pairs]
+        variables = [v for _, v in pairs]
+        for g, v in zip(grads, variables):
+            if g.shape != v.shape:
+                raise ValueError(f"{type(self).__name__}.apply: gradient of shape {g.shape} for "
+                                 f"variable '{v.path}' of shape {v.shape}")
+        self.build(variables)
+        grads = self.clip_gradients(grads)
+        learning_rate = self.current_learning_rate(variables[0].dtype)
+        if self.weight_decay:
+            self.apply_weight_decay(variables, learning_rate)
+        self.update_all(grads, variables, learning_rate)
+        for variable in variables:
+            if variable.constraint is not None:
+                variable.assign(variable.constraint(variable.value))
+        self.iterations += 1
+
+    def update_all(self, grads, variables, learning_rate):
+        """Run :meth:`update_step` for every variable (Nadam adds a shared step first)."""
+        for grad, variable in zip(grads, variables):
+            self.update_step(grad, variable, learning_rate)
+
+    def update_step(self, gradient, variable, learning_rate):
+        """The algorithm: update ``variable.value`` (and its slots) in place."""
+        raise NotImplementedError
+
+    def step_count(self, dtype, offset=1):
+        """``t = iterations + offset`` as a float scalar (Keras's ``local_step``)."""
+        return np.asarray(self.iterations + offset, dtype)
+
+    # ------------------------------------------------------------------ clipping / decay
+    def clip_gradients(self, grads):
+        if self.clipnorm is not None and self.clipnorm > 0:
+            return [clip_by_norm(g, self.clipnorm) for g in grads]
+        if self.global_clipnorm is not None and self.global_clipnorm > 0:
+            return clip_by_global_norm(grads, self.global_clipnorm)
+        if self.clipvalue is not None and self.clipvalue > 0:
+            return [np.clip(g, np.asarray(-self.clipvalue, g.dtype),
+                            np.asarray(self.clipvalue, g.dtype)) for g in grads]
+        return grads
+
+    def apply_weight_decay(self, variables, learning_rate):
+        for variable in variables:
+            decay = np.asarray(self.weight_decay, variable.dtype)
+            variable.assign(variable.value - variable.value * decay * learning_rate)
+
+    # ------------------------------------------------------------------ config / state
+    def get_config(self):
+        schedule = self.learning_rate_schedule
+        config = {"name": self.name,
+                  "learning_rate": (schedules.serialize(schedule) if schedule is not None
+                                    else float(self._learning_rate.value))}
+        for key in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay"):
+            if getattr(self, key) is not None:
+                config[key] = getattr(self, key)
+        if self.decay:
+            config["decay"] = self.decay
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        lr = config.get("learning_rate")
+        if isinstance(lr, dict):
+            config["learning_rate"] = schedules.deserialize(lr)
+        return cls(**config)
+
+    def get_state(self, variables):
+        """Everything a resumed run needs: iteration count and slots, in ``variables`` order."""
+        state = {"iterations": self.iterations}
+        if self.learning_rate_schedule is None:
+            state["learning_rate"] = float(self._learning_rate.value)
+        for index, variable in enumerate(variables):
+            for slot, array in self.slots.get(variable, {}).items():
+                state[f"{index}/{slot}"] = np.array(array, copy=True)
+        return state
+
+    def set_state(self, state, variables):
+        """Restore :meth:`get_state` output for the same ``variables`` (same order, shapes)."""
+        self.iterations = int(state["iterations"])
+        if "learning_rate" in state and self.learning_rate_schedule is None:
+            self.learning_rate = float(state["learning_rate"])
+        self.build(variables)
+        for index, variable in enumerate(variables):
+            for slot, array in self.slots[variable].items():
+                key = f"{index}/{slot}"
+                if key not in state:
+                    raise ValueError(f"{type(self).__name__}.set_state: missing slot '{key}'")
+                value = np.asarray(state[key])
+                if value.shape != np.shape(array):
+                    raise ValueError(f"{type(self).__name__}.set_state: slot '{key}' has shape "
+                                     f"{value.shape}, expected {np.shape(array)}")
+                if isinstance(array, np.ndarray):
+                    array[...] = value
+                else:
+                    self.slots[variable][slot] = value.astype(np.asarray(array).dtype)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.get_config()}>"
+
+
+def clip_by_norm(grad, clipnorm):
+    r""":math:`g \cdot c / \max(\lVert g \rVert_2, c)`; an all-zero gradient is returned as is."""
+    c = np.asarray(clipnorm, grad.dtype)
+    norm = np.sqrt(np.sum(np.square(grad)))
+    return (grad * c) / np.maximum(norm, c)
+
+
+def clip_by_global_norm(grads, clipnorm):
+    r"""Scale every gradient by :math:`c \min(1/\lVert G \rVert, 1/c)` (NaN if the norm is not finite)."""
+    dtype = grads[0].dtype
+    global_norm = np.sqrt(np.sum(np.stack([np.sum(np.square(g)) for g in grads])))
+    with np.errstate(divide="ignore"):
+        scale = np.asarray(clipnorm, dtype) * np.minimum(
+            np.asarray(1, dtype) / global_norm, np.asarray(1.0 / clipnorm, dtype))
+    scale = scale + (global_norm - global_norm)
+    return [g * scale for g in grads]

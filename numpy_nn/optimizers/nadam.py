@@ -1,0 +1,92 @@
+r"""Nadam (Dozat, 2016, "Incorporating Nesterov Momentum into Adam"): Adam with a Nesterov
+look-ahead on the first moment and a warming-up momentum schedule.
+
+At step :math:`t = \text{iterations} + 1`, with the momentum schedule
+:math:`\mu_t = \beta_1 (1 - \tfrac12 \cdot 0.96^{t})` and its running product
+:math:`\Pi_t = \prod_{i \le t} \mu_i` (one scalar shared by all variables):
+
+.. math::
+    m \leftarrow m + (g - m)(1-\beta_1), \qquad v \leftarrow v + (g^2 - v)(1-\beta_2)
+
+.. math::
+    \hat m = \frac{\mu_{t+1}\, m}{1 - \Pi_t \mu_{t+1}} + \frac{(1-\mu_t)\, g}{1 - \Pi_t},
+    \qquad \hat v = \frac{v}{1-\beta_2^t}, \qquad
+    w \leftarrow w - \frac{\eta\, \hat m}{\sqrt{\hat v} + \epsilon}
+
+**Keras 2 differs here.** The book's Keras 2 used :math:`0.96^{0.004\,t}` (Dozat's
+``schedule_decay``), so its momentum stays near 0.45 for thousands of steps, while Keras 3's
+:math:`0.96^{t}` reaches 0.89 by step 100. numpy_nn follows Keras 3. Keras 3 also computes
+:math:`1-\beta` in float32 here (unlike Adam), which we copy.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numpy_nn.optimizers.base import Optimizer, _check_number
+
+
+class Nadam(Optimizer):
+    """``Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)``."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        _check_number("Nadam", "beta_1", beta_1, low=0, high=1)
+        _check_number("Nadam", "beta_2", beta_2, low=0, high=1)
+        _check_number("Nadam", "epsilon", epsilon, low=0)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.momentum_product = None   # Pi_t, created with the dtype of the first variables
+
+    def create_slots(self, variable):
+        return {"momentum": np.zeros_like(variable.value),
+                "velocity": np.zeros_like(variable.value)}
+
+    def momentum_schedule(self, t, dtype):
+        r""":math:`\mu_t = \beta_1 (1 - 0.5 \cdot 0.96^t)` in ``dtype``."""
+        return np.asarray(self.beta_1, dtype) * (
+            np.asarray(1, dtype) - np.asarray(0.5, dtype) * np.power(np.asarray(0.96, dtype), t))
+
+    def update_all(self, grads, variables, learning_rate):
+        dtype = variables[0].dtype
+        if self.momentum_product is None:
+            self.momentum_product = np.ones((), dtype)
+        # Keras multiplies in this order, (Pi * beta_1) * (1 - 0.5 * 0.96^t); float32 cares.
+        decay_term = np.asarray(1, dtype) - np.asarray(0.5, dtype) * np.power(
+            np.asarray(0.96, dtype), self.step_count(dtype))
+        self.momentum_product = (self.momentum_product * np.asarray(self.beta_1, dtype)
+                                 * decay_term)
+        super().update_all(grads, variables, learning_rate)
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        slots = self.slots[variable]
+        t = self.step_count(dtype)
+        mu_t = self.momentum_schedule(t, dtype)
+        mu_next = self.momentum_schedule(self.step_count(dtype, offset=2), dtype)
+        product_t = np.asarray(self.momentum_product, dtype)
+        product_next = product_t * mu_next
+        beta_1 = np.asarray(self.beta_1, dtype)
+        beta_2 = np.asarray(self.beta_2, dtype)
+        m, v = slots["momentum"], slots["velocity"]
+        m += (gradient - m) * (1 - beta_1)
+        v += (np.square(gradient) - v) * (1 - beta_2)
+        m_hat = (mu_next * m) / (1 - product_next) + ((1 - mu_t) * gradient) / (1 - product_t)
+        v_hat = v / (1 - np.power(beta_2, t))
+        variable.value[...] -= (m_hat * learning_rate) / (
+            np.sqrt(v_hat) + np.asarray(self.epsilon, dtype))
+
+    def get_state(self, variables):
+        state = super().get_state(variables)
+        if self.momentum_product is not None:
+            state["momentum_product"] = np.array(self.momentum_product)
+        return state
+
+    def set_state(self, state, variables):
+        super().set_state(state, variables)
+        if "momentum_product" in state:
+            self.momentum_product = np.array(state["momentum_product"])
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}

@@ -1,0 +1,115 @@
+r"""Weight penalties: L1, L2 and both (``l1``, ``l2``, ``l1_l2``).
+
+.. math:: \Omega(W) = \lambda_1 \sum |w| + \lambda_2 \sum w^2, \qquad
+          \frac{\partial \Omega}{\partial w} = \lambda_1 \operatorname{sign}(w) + 2 \lambda_2 w
+
+As in Keras 3, the penalty is added to the reported loss *without* dividing by the batch
+size, it is computed from the weights before the optimizer step, and only trainable weights
+contribute (a frozen layer's regularizer adds nothing). The gradient of :math:`|w|` at 0 is
+taken as 0 (``sign(0) = 0``), as TensorFlow's ``abs`` gradient does.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numpy_nn._registry import lookup
+
+
+class Regularizer:
+    """Base class: ``penalty = regularizer(w)`` and ``regularizer.gradient(w)``."""
+
+    def __call__(self, w):
+        raise NotImplementedError
+
+    def gradient(self, w):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+
+class L1L2(Regularizer):
+    """``l1 * sum|w| + l2 * sum(w**2)``; either factor may be 0."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        for name, value in (("l1", l1), ("l2", l2)):
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{type(self).__name__}: {name} must be a finite number >= 0, "
+                                 f"got {value!r}")
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+
+    def __call__(self, w):
+        w = np.asarray(w)
+        penalty = np.zeros((), dtype=w.dtype)
+        if self.l1:
+            penalty = penalty + np.asarray(self.l1, w.dtype) * np.sum(np.abs(w))
+        if self.l2:
+            penalty = penalty + np.asarray(self.l2, w.dtype) * np.sum(np.square(w))
+        return penalty
+
+    def gradient(self, w):
+        w = np.asarray(w)
+        grad = np.zeros_like(w)
+        if self.l1:
+            grad += np.asarray(self.l1, w.dtype) * np.sign(w)
+        if self.l2:
+            grad += np.asarray(2 * self.l2, w.dtype) * w
+        return grad
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """``l1 * sum|w|`` (Keras's default factor 0.01)."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1, l2=0.0)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """``l2 * sum(w**2)`` (Keras's default factor 0.01)."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l1=0.0, l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+def l1(l1=0.01):
+    return L1(l1)
+
+
+def l2(l2=0.01):
+    return L2(l2)
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    return L1L2(l1=l1, l2=l2)
+
+
+_CLASSES = {"L1L2": L1L2, "L1": L1, "L2": L2}
+_NAMES = {"l1": L1, "l2": L2, "l1_l2": L1L2}
+
+
+def get(identifier):
+    """A regularizer from ``None``, a name (``"l2"``), a config dict or a Regularizer."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        return lookup("regularizer", identifier, {**_NAMES, **_CLASSES})()
+    if isinstance(identifier, dict):
+        cls = lookup("regularizer", identifier.get("class_name"), _CLASSES)
+        return cls(**(identifier.get("config") or {}))
+    raise TypeError(f"Could not interpret regularizer {identifier!r}")
+
+
+def serialize(regularizer):
+    if regularizer is None:
+        return None
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
