@@ -323,7 +323,13 @@ class Sequential:
         if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
             raise ValueError(f"Sequential '{self.name}': {argument} contains NaN or infinity")
         output_shape = (len(x),) + tuple(self.output_shape[1:])
-        self.loss.check_targets(y[:0] if y.size == 0 else y, np.empty(output_shape, np.float32))
+        try:
+            self.loss.check_targets(y[:0] if y.size == 0 else y,
+                                    np.empty(output_shape, np.float32))
+        except (ValueError, TypeError) as error:
+            # the loss knows what is wrong; say which argument and which layer it is about
+            raise type(error)(f"Sequential '{self.name}': {argument} does not fit the output "
+                              f"layer '{self._layers[-1].name}': {error}") from None
         return y
 
     # ------------------------------------------------------------------ one step
