@@ -600,7 +600,7 @@ class Sequential:
                 raise ValueError(f"Sequential.from_config: unknown layer class {class_name!r}; "
                                  f"known: {', '.join(sorted(LAYER_CLASSES))}")
             layer_config = dict(entry.get("config") or {})
-            if model._layers or model._input_shape is not None:
+            if model._layers:   # only the first layer may declare the input shape
                 layer_config.pop("input_shape", None)
             try:
                 layer = LAYER_CLASSES[class_name].from_config(layer_config)
