@@ -58,8 +58,9 @@ def _from_npz(path):
         if arrays[key].dtype != np.uint8 or arrays[key].shape[1:] != (32, 32, 3):
             raise ValueError(f"{path}: {key} should be uint8 of shape (N, 32, 32, 3)")
     if len(arrays["x_test"]) < 10000:
+        # stacklevel 4: _from_npz <- _load_cached <- load_data <- the caller's line
         warnings.warn(f"{path} holds only {len(arrays['x_test'])} of the 10,000 CIFAR-10 test "
-                      f"images; load_data() returns those", stacklevel=3)
+                      f"images; load_data() returns those", stacklevel=4)
     return arrays
 
 
