@@ -97,6 +97,7 @@ class Sequential:
         self.compiled = False
         self.stop_training = False
         self.history = None
+        self._trainable = True
         for layer in layers or []:
             self.add(layer)
 
@@ -178,6 +179,17 @@ class Sequential:
         return self._layers[-1].output_shape if self._layers and self.built else None
 
     # ------------------------------------------------------------------ weights
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """``model.trainable = False`` freezes every layer, as in Keras (recompile afterwards)."""
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = value
+
     @property
     def weights(self):
         return [v for layer in self._layers for v in layer.weights]
