@@ -232,18 +232,30 @@ def test_batch_normalization_training_mode_gradients(input_shape, center, scale)
     assert set(errors) == expected
 
 
+def test_batch_normalization_over_a_middle_axis():
+    """``axis=1`` on (batch, 3, 2) inputs: statistics over axes 0 and 2, three features."""
+    rng = np.random.default_rng(19)
+    layer = nn.layers.BatchNormalization(axis=1)
+    layer.build((None, 3, 2))
+    assert layer.gamma.shape == (3,)
+    layer.gamma.assign(rng.uniform(0.5, 1.5, size=3))
+    check_layer(layer, rng.normal(size=(4, 3, 2)), training=True)
+
+
 @pytest.mark.parametrize("trainable", [True, False], ids=["inference_mode", "frozen"])
-def test_batch_normalization_inference_mode_gradients(trainable):
+@pytest.mark.parametrize("scale", [True, False], ids=["scale", "no_scale"])
+def test_batch_normalization_inference_mode_gradients(trainable, scale):
     """Inference mode uses the moving statistics (constants); a frozen BN called with
     ``training=True`` must behave the same and store no gradients."""
     rng = np.random.default_rng(14)
-    layer = nn.layers.BatchNormalization(trainable=trainable)
+    layer = nn.layers.BatchNormalization(trainable=trainable, scale=scale)
     layer.build((None, 3))
-    layer.set_weights([rng.uniform(0.5, 1.5, 3), rng.normal(size=3), rng.normal(size=3),
-                       rng.uniform(0.5, 2.0, 3)])
+    layer.set_weights(([rng.uniform(0.5, 1.5, 3)] if scale else [])
+                      + [rng.normal(size=3), rng.normal(size=3), rng.uniform(0.5, 2.0, 3)])
     x = rng.normal(size=(4, 3))
     errors = check_layer(layer, x, training=False if trainable else True)
-    assert set(errors) == ({"input", "gamma", "beta"} if trainable else {"input"})
+    expected = {"input", "beta"} | ({"gamma"} if scale else set()) if trainable else {"input"}
+    assert set(errors) == expected
 
 
 @pytest.mark.parametrize("layer_class", [nn.layers.Dropout, nn.layers.AlphaDropout])

@@ -172,6 +172,18 @@ def test_frozen_layers_get_no_updates_and_no_penalty(float64):
     assert model.evaluate(x, y, verbose=0)[0] == pytest.approx(data_loss + penalty, rel=1e-12)
 
 
+def test_setting_model_trainable_freezes_every_layer():
+    """``model.trainable = False`` (Keras's spelling for freezing a whole model) must not be a
+    silent no-op."""
+    x, y = indexed_data()
+    model = small_classifier(extra=[layers.Dense(5), layers.BatchNormalization()])
+    model.trainable = False
+    assert not model.trainable and model.trainable_weights == []
+    assert all(not layer.trainable for layer in model.layers)
+    model.trainable = True
+    assert len(model.trainable_weights) == 6
+
+
 def test_training_loss_includes_penalty_of_pre_update_weights(float64):
     """Spec §4: logged loss = data loss + l2 * sum(W^2), both from the weights before the step."""
     x, y = indexed_data()
