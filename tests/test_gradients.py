@@ -269,6 +269,18 @@ def test_dropout_gradients_with_a_fixed_mask(layer_class):
     check_layer(layer, x, training=True, before_call=lambda: backend.set_random_seed(7))
 
 
+@pytest.mark.parametrize("layer_class", [nn.layers.Dropout, nn.layers.AlphaDropout])
+def test_dropout_with_a_noise_shape_drops_whole_rows(layer_class):
+    """``noise_shape=(None, 1)`` draws one keep/drop decision per sample, broadcast over units."""
+    layer = layer_class(0.5, noise_shape=(None, 1))
+    x = np.random.default_rng(20).normal(size=(8, 5))
+    backend.set_random_seed(3)
+    y = layer.call(x, training=True)
+    rows_equal_to_dropped_value = [np.allclose(row, row[0]) for row in y]
+    assert any(rows_equal_to_dropped_value) and not all(rows_equal_to_dropped_value)
+    check_layer(layer, x, training=True, before_call=lambda: backend.set_random_seed(3))
+
+
 # --------------------------------------------------------------------------- whole models
 def _compiled(layers, loss, input_shape):
     model = nn.models.Sequential([nn.layers.Input(shape=input_shape)] + layers)
