@@ -670,13 +670,15 @@ def _check_sample_weight(sample_weight, n):
 
 
 def _class_weights_to_sample_weights(class_weight, y, sample_weight):
+    """One weight per sample from its class, as Keras does: classes missing from
+    ``class_weight`` weigh 1, float labels are rounded, and it cannot be combined with
+    ``sample_weight``."""
+    if sample_weight is not None:
+        raise ValueError("fit: class_weight and sample_weight cannot be used together; "
+                         "multiply the class weights into sample_weight instead")
     labels = np.asarray(y)
     if labels.ndim > 1 and labels.shape[-1] > 1:
         labels = labels.argmax(-1)
-    labels = labels.reshape(len(labels)).astype(np.int64)
-    missing = set(np.unique(labels).tolist()) - set(int(k) for k in class_weight)
-    if missing:
-        raise ValueError(f"class_weight has no entry for class(es) {sorted(missing)}")
-    weights = np.array([class_weight[int(c)] for c in labels], dtype=backend.floatx())
-    return weights if sample_weight is None else weights * sample_weight
+    labels = np.round(labels.reshape(len(labels))).astype(np.int64)
+    return np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=backend.floatx())
 
