@@ -116,6 +116,32 @@ def test_epoch_loss_is_the_per_sample_mean_not_the_mean_of_batch_means(float64):
                                                        rel=1e-12)
 
 
+def test_sample_and_class_weights_weight_the_loss_but_not_the_accuracy(float64):
+    """Keras 3 passes sample weights to the loss and to ``weighted_metrics`` only; the
+    ``metrics=["accuracy"]`` of ``compile`` stay unweighted (``compile_utils.py``). A class
+    missing from ``class_weight`` weighs 1, and combining it with ``sample_weight`` is an
+    error, as in Keras's array data adapter."""
+    x, y = indexed_data()
+    x[:, 0] /= 70
+    model = small_classifier(learning_rate=0.0)
+    per_sample = per_sample_cross_entropy(model, x, y)
+    accuracy = np.mean(model.predict(x, verbose=0).argmax(1) == y)
+    class_weight = {0: 3.0, 2: 0.5}
+    weights = np.array([class_weight.get(int(label), 1.0) for label in y])
+    history = model.fit(x, y, batch_size=32, shuffle=False, verbose=0, class_weight=class_weight)
+    assert history.history["loss"][0] == pytest.approx(np.sum(weights * per_sample) / 70,
+                                                       rel=1e-12)
+    assert history.history["accuracy"][0] == pytest.approx(accuracy, rel=1e-12)
+    one_hot = small_classifier(learning_rate=0.0)
+    one_hot.compile(loss="categorical_crossentropy", optimizer=nn.optimizers.SGD(0.0))
+    one_hot.set_weights(model.get_weights())
+    history = one_hot.fit(x, np.eye(3)[y], batch_size=32, verbose=0, class_weight=class_weight)
+    assert history.history["loss"][0] == pytest.approx(np.sum(weights * per_sample) / 70,
+                                                       rel=1e-12)
+    with pytest.raises(ValueError, match="class_weight and sample_weight"):
+        model.fit(x, y, verbose=0, class_weight=class_weight, sample_weight=weights)
+
+
 def test_validation_runs_after_the_epoch_with_end_of_epoch_weights():
     """``val_loss`` of the last epoch equals ``evaluate()`` after fit (inference mode: the
     dropout and BatchNormalization here would change it otherwise)."""
