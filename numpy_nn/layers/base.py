@@ -21,7 +21,9 @@ Two flags that are easy to confuse are kept apart, as in Keras 3:
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
+import math
 import re
 from collections import defaultdict
 
@@ -31,6 +33,33 @@ from numpy_nn import backend, constraints, initializers, regularizers
 from numpy_nn.variables import Variable
 
 _name_counts: dict = defaultdict(int)
+
+#: While a model file is being loaded: how many more weight elements layers may create.
+#: A file's JSON could declare ``Dense(10**10)``; the loader builds the architecture before
+#: it can compare it with the file's arrays, so it caps creation at what the file holds.
+_weight_budget = None
+
+
+@contextlib.contextmanager
+def weight_budget(elements):
+    """Within this block, :meth:`Layer.add_weight` refuses to exceed ``elements`` in total."""
+    global _weight_budget
+    previous, _weight_budget = _weight_budget, int(elements)
+    try:
+        yield
+    finally:
+        _weight_budget = previous
+
+
+def _charge_weight_budget(path, shape):
+    global _weight_budget
+    if _weight_budget is None:
+        return
+    size = math.prod(shape)
+    if size > _weight_budget:
+        raise ValueError(f"weight '{path}' of shape {_shape_str(shape)} has {size:,} elements, "
+                         f"more than the {_weight_budget:,} the file provides")
+    _weight_budget -= size
 
 
 def reset_names():
@@ -106,8 +135,10 @@ class Layer:
                    trainable=True, dtype=None):
         """Create a :class:`Variable` owned by this layer and return it."""
         dtype = dtype or self.dtype or backend.floatx()
+        shape = tuple(shape)
+        _charge_weight_budget(f"{self.name}/{name}", shape)
         initializer = initializers.get(initializer)
-        variable = Variable(initializer(tuple(shape), dtype=dtype), name=name,
+        variable = Variable(initializer(shape, dtype=dtype), name=name,
                             path=f"{self.name}/{name}", trainable=trainable, dtype=dtype,
                             regularizer=regularizers.get(regularizer),
                             constraint=constraints.get(constraint))
