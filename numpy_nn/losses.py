@@ -82,10 +82,25 @@ class Loss:
     # -- checks ----------------------------------------------------------------------
     def check_targets(self, y_true, y_pred):
         """Raise a clear ValueError when ``y_true`` cannot be a target for ``y_pred``."""
-        y_true, y_pred = match_ranks(np.asarray(y_true), np.asarray(y_pred))
-        if y_true.shape != y_pred.shape:
-            raise ValueError(f"{self.name}: targets of shape {np.shape(y_true)} do not match "
-                             f"predictions of shape {np.shape(y_pred)}")
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        matched_true, matched_pred = match_ranks(y_true, y_pred)
+        if matched_true.shape != matched_pred.shape:
+            raise ValueError(f"{self.name}: targets of shape {y_true.shape} do not match "
+                             f"predictions of shape {y_pred.shape}{self._shape_hint(y_true, y_pred)}")
+
+    def _shape_hint(self, y_true, y_pred):
+        """A suggestion appended to a shape mismatch (which loss the targets look made for)."""
+        return ""
+
+    def _check_unit_interval(self, y_true):
+        """Cross-entropy targets are probabilities: refuse values outside [0, 1]."""
+        if y_true.size and (y_true.min() < 0 or y_true.max() > 1):
+            bad = y_true[(y_true < 0) | (y_true > 1)].flat[0].item()
+            raise ValueError(f"{self.name}: targets must be probabilities in [0, 1], got "
+                             f"{bad!r}{self._range_hint()}")
+
+    def _range_hint(self):
+        return ""
 
     # -- the algorithm ---------------------------------------------------------------
     def per_sample(self, y_true, y_pred, logits=None):
@@ -159,23 +174,28 @@ class SparseCategoricalCrossentropy(Loss):
 
     def check_targets(self, y_true, y_pred):
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-        labels = self._labels(y_true, y_pred)
-        if labels.shape != y_pred.shape[:-1]:
+        label_shape = (y_true.shape[:-1] if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1
+                       else y_true.shape)
+        if label_shape != y_pred.shape[:-1]:
+            hint = ""
+            if y_true.shape == y_pred.shape:
+                hint = ("; these targets look one-hot: use categorical_crossentropy for them, "
+                        "or pass the class indices y.argmax(axis=-1)")
             raise ValueError(f"{self.name}: integer labels of shape {y_true.shape} do not match "
                              f"predictions of shape {y_pred.shape} (expected labels of shape "
-                             f"{y_pred.shape[:-1]} or {y_pred.shape[:-1] + (1,)})")
-        if np.issubdtype(y_true.dtype, np.floating):
-            if not np.all(np.isfinite(y_true)) or np.any(y_true != np.round(y_true)):
-                raise ValueError(f"{self.name}: labels must be whole numbers (class indices); "
-                                 f"got non-integer values such as "
-                                 f"{y_true[(y_true != np.round(y_true)) | ~np.isfinite(y_true)].flat[0]!r}")
-        elif not np.issubdtype(y_true.dtype, np.integer) and y_true.dtype != np.bool_:
+                             f"{y_pred.shape[:-1]} or {y_pred.shape[:-1] + (1,)}){hint}")
+        if y_true.dtype.kind not in "iubf":
             raise TypeError(f"{self.name}: labels must be integers, got dtype {y_true.dtype}")
+        # Range first, on the original values: casting 1e30 to int64 would be meaningless.
         n_classes = y_pred.shape[-1]
-        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-            bad = labels[(labels < 0) | (labels >= n_classes)].flat[0]
-            raise ValueError(f"{self.name}: label {int(bad)} is outside [0, {n_classes}) for an "
+        if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
+            bad = y_true[(y_true < 0) | (y_true >= n_classes)].flat[0].item()
+            raise ValueError(f"{self.name}: label {bad!r} is outside [0, {n_classes}) for an "
                              f"output layer with {n_classes} units")
+        if y_true.dtype.kind == "f" and np.any(y_true != np.round(y_true)):
+            bad = y_true[y_true != np.round(y_true)].flat[0].item()
+            raise ValueError(f"{self.name}: labels must be whole numbers (class indices); got "
+                             f"non-integer values such as {bad!r}")
 
     @staticmethod
     def _labels(y_true, y_pred):
@@ -223,6 +243,19 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
     uses_logits = True
 
+    def check_targets(self, y_true, y_pred):
+        super().check_targets(y_true, y_pred)
+        self._check_unit_interval(np.asarray(y_true))
+
+    def _shape_hint(self, y_true, y_pred):
+        if y_true.shape == y_pred.shape[:-1] or y_true.shape == y_pred.shape[:-1] + (1,):
+            return ("; these look like class indices: use sparse_categorical_crossentropy, "
+                    "or one-hot encode them")
+        return ""
+
+    def _range_hint(self):
+        return " (one-hot or soft targets); for class indices use sparse_categorical_crossentropy"
+
     def per_sample(self, y_true, y_pred, logits=None):
         y_true, y_pred = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
         if logits is not None:
@@ -256,6 +289,14 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
     uses_logits = True
+
+    def check_targets(self, y_true, y_pred):
+        super().check_targets(y_true, y_pred)
+        self._check_unit_interval(np.asarray(y_true))
+
+    def _range_hint(self):
+        return (" (0/1 labels); for more than two classes use a softmax output with "
+                "sparse_categorical_crossentropy")
 
     def per_sample(self, y_true, y_pred, logits=None):
         y_true, y_pred = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)

@@ -19,6 +19,8 @@ the chapter always recompiles after changing ``trainable``, so both agree there)
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 
 import numpy as np
@@ -27,9 +29,11 @@ from numpy_nn import backend, losses as losses_module, metrics as metrics_module
 from numpy_nn import optimizers as optimizers_module
 from numpy_nn.callbacks.base import CallbackList
 from numpy_nn.callbacks.progress import Progbar
+from numpy_nn.errors import NonFiniteLossError
 from numpy_nn.layers import LAYER_CLASSES
 from numpy_nn.layers.base import Layer, _shape_str, unique_name
 from numpy_nn.layers.core import InputLayer
+from numpy_nn.models import validation
 
 
 class _RunningLogs(dict):
@@ -130,7 +134,11 @@ class Sequential:
                 self._input_shape = tuple(layer.input_shape[1:])
         self._layers.append(layer)
         if self._input_shape is not None:
-            self._build_from(len(self._layers) - 1)
+            try:
+                self._build_from(len(self._layers) - 1)
+            except Exception:
+                self._layers.pop()      # a layer that cannot be built is not added
+                raise
 
     def pop(self):
         if not self._layers:
@@ -165,6 +173,20 @@ class Sequential:
                              f"input_shape= to the first layer, start with Input(shape=...), or "
                              f"call build(input_shape)")
         self._build_from(0)
+
+    def _build_for_inputs(self, sample_shape):
+        """Build from the first data seen; if a layer refuses the shape, undo the whole build
+        so the model is not left half-built for inputs it cannot take."""
+        unbuilt = [layer for layer in self._layers if not layer.built]
+        try:
+            self.build(sample_shape)
+        except Exception:
+            self._input_shape = None
+            for layer in unbuilt:
+                layer.built = False
+                layer.input_shape = layer.output_shape = None
+                layer._variables = []
+            raise
 
     @property
     def built(self):
@@ -236,37 +258,36 @@ class Sequential:
 
     # ------------------------------------------------------------------ forward / backward
     def _prepare_inputs(self, x, argument="x"):
-        """``x`` as a float array of the model's input shape, or a clear error."""
-        if isinstance(x, (list, tuple)) and len(x) == 0:
-            raise ValueError(f"Sequential '{self.name}': {argument} is empty")
+        """``x`` as a float array of the model's input shape, or a clear error.
+
+        See :mod:`numpy_nn.models.validation` for what is accepted and converted.
+        """
+        owner = f"Sequential '{self.name}'"
+        if not self._layers:
+            raise ValueError(f"{owner} has no layers")
         try:
-            x = np.asarray(x)
+            x = validation.as_numeric_array(x, argument)
         except (ValueError, TypeError) as error:
-            raise ValueError(f"Sequential '{self.name}': {argument} could not be turned into an "
-                             f"array ({error})") from None
-        if x.dtype.kind not in "fiub":
-            raise TypeError(f"Sequential '{self.name}': {argument} must be numeric, got dtype "
-                            f"{x.dtype}")
+            raise type(error)(f"{owner}: {error}") from None
         if x.ndim == 0:
-            raise ValueError(f"Sequential '{self.name}': {argument} must be a batch of samples, "
-                             f"got a scalar")
+            raise ValueError(f"{owner}: {argument} must be a batch of samples, got a scalar")
         if x.shape[0] == 0:
-            raise ValueError(f"Sequential '{self.name}': {argument} is empty (0 samples)")
-        dtype = self._input_dtype or backend.floatx()
-        if x.dtype != dtype:
-            x = x.astype(dtype)    # integers (pixels, say) are converted on purpose, here
+            raise ValueError(f"{owner}: {argument} is empty (0 samples)")
+        if 0 in x.shape:
+            raise ValueError(f"{owner}: {argument} has shape {x.shape}, with an empty axis")
         if self._input_shape is None:
-            self.build(x.shape[1:])
+            self._build_for_inputs(x.shape[1:])
         elif x.shape[1:] != tuple(self._input_shape):
-            first = self._layers[0].name if self._layers else self.name
-            raise ValueError(f"Sequential '{self.name}': layer '{first}' expects inputs of shape "
+            first = self._layers[0].name
+            raise ValueError(f"{owner}: layer '{first}' expects inputs of shape "
                              f"{_shape_str(self.input_shape)}, got {argument} of shape "
                              f"{_shape_str((None,) + x.shape[1:])}")
-        if not np.all(np.isfinite(x)):
-            bad = np.argwhere(~np.isfinite(x))[0]
-            raise ValueError(f"Sequential '{self.name}': {argument} contains NaN or infinity "
-                             f"(first at index {tuple(int(i) for i in bad)})")
-        return x
+        try:
+            # integers (pixels, say) are converted to floats on purpose, here
+            return validation.to_float_array(x, np.dtype(self._input_dtype or backend.floatx()),
+                                             argument)
+        except ValueError as error:
+            raise ValueError(f"{owner}: {error}") from None
 
     def _forward(self, x, training):
         for layer in self._layers:
@@ -276,9 +297,9 @@ class Sequential:
     def __call__(self, x, training=False):
         """Forward pass on one batch; ``training=True`` turns dropout on (MC dropout) and makes
         BatchNormalization use (and update) batch statistics, as in Keras."""
-        if not self._layers:
-            raise ValueError(f"Sequential '{self.name}' has no layers")
-        return self._forward(self._prepare_inputs(x), training=bool(training))
+        with _named(f"Sequential '{self.name}'"):
+            training = validation.check_flag("training", training)
+        return self._forward(self._prepare_inputs(x), training=training)
 
     def _backward(self, grad, grad_is_wrt_logits, lowest):
         """Backpropagate from the output down to layer ``lowest`` (the lowest trainable one)."""
@@ -304,9 +325,11 @@ class Sequential:
             metrics = []
         if isinstance(metrics, (str, metrics_module.MeanMetricWrapper)):
             metrics = [metrics]
+        if not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"Sequential.compile: metrics must be a list such as ['accuracy'], "
+                            f"got {type(metrics).__name__}")
         for metric in metrics:
-            if isinstance(metric, str):
-                metrics_module.get(metric, (1,), (1,))   # validates the name now
+            metrics_module.get(metric, (1,), (1,))   # validates names and types now
         self.metric_names = list(metrics)
         self._metrics = None
         self.compiled = True
@@ -325,23 +348,24 @@ class Sequential:
         return built
 
     def _check_targets(self, x, y, argument="y"):
-        y = np.asarray(y)
-        if y.dtype.kind not in "fiub":
-            raise TypeError(f"Sequential '{self.name}': {argument} must be numeric, got dtype "
-                            f"{y.dtype}")
+        """``y`` as targets the loss accepts for ``len(x)`` samples, or a clear error."""
+        owner = f"Sequential '{self.name}'"
+        try:
+            y = validation.as_numeric_array(y, argument)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"{owner}: {error}") from None
         if y.ndim == 0 or len(y) != len(x):
-            raise ValueError(f"Sequential '{self.name}': x has {len(x)} samples but {argument} "
-                             f"has {0 if y.ndim == 0 else len(y)}")
+            raise ValueError(f"{owner}: x has {len(x)} samples but {argument} has "
+                             f"{'none (a scalar)' if y.ndim == 0 else len(y)}")
         if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-            raise ValueError(f"Sequential '{self.name}': {argument} contains NaN or infinity")
+            raise ValueError(f"{owner}: {argument} contains NaN or infinity")
         output_shape = (len(x),) + tuple(self.output_shape[1:])
         try:
-            self.loss.check_targets(y[:0] if y.size == 0 else y,
-                                    np.empty(output_shape, np.float32))
+            self.loss.check_targets(y, np.empty(output_shape, np.float32))
         except (ValueError, TypeError) as error:
             # the loss knows what is wrong; say which argument and which layer it is about
-            raise type(error)(f"Sequential '{self.name}': {argument} does not fit the output "
-                              f"layer '{self._layers[-1].name}': {error}") from None
+            raise type(error)(f"{owner}: {argument} does not fit the output layer "
+                              f"'{self._layers[-1].name}': {error}") from None
         return y
 
     # ------------------------------------------------------------------ one step
@@ -352,8 +376,13 @@ class Sequential:
                       len(self._layers))
         return variables, lowest
 
-    def train_step(self, x, y, sample_weight=None, plan=None):
-        """One gradient step on a batch; returns ``(total_loss, y_pred)``."""
+    def train_step(self, x, y, sample_weight=None, plan=None, on_nonfinite=None):
+        """One gradient step on a batch; returns ``(total_loss, y_pred)``.
+
+        ``on_nonfinite``: ``None``, or a function called with the loss when the loss or a
+        gradient is NaN/inf, *before* the optimizer step (``fit(on_nonfinite="raise")``
+        passes one that raises, so the bad step is never applied).
+        """
         variables, lowest = plan or self._training_plan()
         y_pred = self._forward(x, training=True)
         loss_value, grad, wrt_logits = self.loss.value_and_grad(
@@ -362,7 +391,13 @@ class Sequential:
         if lowest < len(self._layers):
             self._backward(grad, wrt_logits, lowest)
             total_loss = total_loss + self._add_regularization(variables)
+            if on_nonfinite is not None and not (
+                    np.isfinite(total_loss) and all(np.all(np.isfinite(v.grad))
+                                                    for v in variables)):
+                on_nonfinite(total_loss)
             self.optimizer.apply([v.grad for v in variables], variables)
+        elif on_nonfinite is not None and not np.isfinite(total_loss):
+            on_nonfinite(total_loss)
         return total_loss, y_pred
 
     @staticmethod
@@ -386,6 +421,9 @@ class Sequential:
         self._require_compiled("train_on_batch")
         x = self._prepare_inputs(x)
         y = self._check_targets(x, y)
+        if sample_weight is not None:
+            with _named("train_on_batch"):
+                sample_weight = validation.check_sample_weight(sample_weight, len(x))
         trackers = self._new_trackers(y.shape, (len(x),) + tuple(self.output_shape[1:]))
         loss, y_pred = self.train_step(x, y, sample_weight)
         self._update_trackers(trackers, loss, y, y_pred, len(x))
@@ -395,23 +433,46 @@ class Sequential:
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, validation_batch_size=None,
-            validation_freq=1):
-        """Train for ``epochs`` epochs; returns the :class:`~numpy_nn.callbacks.History`."""
+            validation_freq=1, on_nonfinite="continue"):
+        """Train for ``epochs`` epochs; returns the :class:`~numpy_nn.callbacks.History`.
+
+        All arguments are Keras 3's, plus one:
+
+        ``on_nonfinite``: what to do when a batch's loss (or a gradient) is NaN or infinite.
+        ``"continue"`` (the default, Keras's behaviour) trains on; add
+        ``callbacks.TerminateOnNaN()`` to stop quietly after that batch. ``"raise"`` raises
+        :class:`~numpy_nn.errors.NonFiniteLossError` naming the epoch and the batch, *before*
+        the optimizer applies the bad step and without calling ``on_epoch_end`` (so the
+        model keeps its last finite weights and no checkpoint callback saves a broken model).
+
+        A callback's ``on_train_begin`` may set ``model._initial_epoch`` to resume from a later
+        epoch (as Keras's ``BackupAndRestore`` does).
+        """
         self._require_compiled("fit")
-        batch_size = _check_batch_size(batch_size)
-        _check_int("epochs", epochs, minimum=0)
-        _check_int("initial_epoch", initial_epoch, minimum=0)
-        if epochs < initial_epoch:
-            raise ValueError(f"fit: epochs ({epochs}) must be >= initial_epoch ({initial_epoch})")
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
-        verbose = 1 if verbose == "auto" else int(verbose)
+        with _named("fit"):
+            batch_size = validation.check_batch_size(batch_size)
+            epochs = validation.check_int("epochs", epochs, minimum=0)
+            initial_epoch = validation.check_int("initial_epoch", initial_epoch, minimum=0)
+            if epochs < initial_epoch:
+                raise ValueError(f"epochs ({epochs}) must be >= initial_epoch ({initial_epoch})")
+            validation_split = validation.check_validation_split(validation_split)
+            verbose = validation.check_verbose(verbose)
+            shuffle = validation.check_flag("shuffle", shuffle)
+            callbacks = validation.check_callbacks(callbacks)
+            validation_freq = validation.check_int("validation_freq", validation_freq, minimum=1)
+            if validation_batch_size is not None:
+                validation_batch_size = validation.check_batch_size(validation_batch_size,
+                                                                    "validation_batch_size")
+            raise_on_nonfinite = validation.check_choice(
+                "on_nonfinite", on_nonfinite, validation.ON_NONFINITE_VALUES) == "raise"
         x = self._prepare_inputs(x)
         y = self._check_targets(x, y)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, len(x))
-        if class_weight is not None:
-            sample_weight = _class_weights_to_sample_weights(class_weight, y, sample_weight)
+        with _named("fit"):
+            if sample_weight is not None:
+                sample_weight = validation.check_sample_weight(sample_weight, len(x))
+            if class_weight is not None:
+                sample_weight = validation.class_weights_to_sample_weights(class_weight, y,
+                                                                           sample_weight)
 
         if validation_data is None and validation_split > 0:
             split = int(math.floor(len(x) * (1 - validation_split)))
@@ -423,12 +484,7 @@ class Sequential:
             if sample_weight is not None:
                 sample_weight = sample_weight[:split]
         if validation_data is not None:
-            if len(validation_data) not in (2, 3):
-                raise ValueError("fit: validation_data must be (x_val, y_val) or "
-                                 "(x_val, y_val, sample_weight)")
-            val_x = self._prepare_inputs(validation_data[0], "validation_data[0]")
-            val_y = self._check_targets(val_x, validation_data[1], "validation_data[1]")
-            val_w = validation_data[2] if len(validation_data) == 3 else None
+            val_x, val_y, val_w = self._check_validation_data(validation_data)
 
         n = len(x)
         steps = math.ceil(n / batch_size)
@@ -440,7 +496,10 @@ class Sequential:
         plan = self._training_plan()
         wants_batch_logs = callback_list.wants("on_train_batch_end")
         self.stop_training = False
+        self._initial_epoch = None
         callback_list.on_train_begin()
+        if self._initial_epoch is not None:     # set by a callback restoring a backup
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             for tracker in trackers.values():
@@ -455,7 +514,10 @@ class Sequential:
                     batch = order[step * batch_size:(step + 1) * batch_size]
                 x_batch, y_batch = x[batch], y[batch]
                 w_batch = None if sample_weight is None else sample_weight[batch]
-                loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan)
+                guard = (functools.partial(_raise_nonfinite, epoch=epoch, batch=step,
+                                           epochs=epochs, steps=steps)
+                         if raise_on_nonfinite else None)
+                loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan, guard)
                 self._update_trackers(trackers, loss, y_batch, y_pred, len(x_batch))
                 if wants_batch_logs:
                     callback_list.on_train_batch_end(step, _RunningLogs(trackers))
@@ -471,6 +533,22 @@ class Sequential:
                 break
         callback_list.on_train_end(epoch_logs)
         return self.history
+
+    def _check_validation_data(self, validation_data):
+        """``(x_val, y_val, sample_weight_or_None)`` from fit's ``validation_data``."""
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val) or "
+                             f"(x_val, y_val, sample_weight), got "
+                             f"{type(validation_data).__name__}"
+                             f"{'' if not isinstance(validation_data, (tuple, list)) else ' of length ' + str(len(validation_data))}")
+        val_x = self._prepare_inputs(validation_data[0], "validation_data[0]")
+        val_y = self._check_targets(val_x, validation_data[1], "validation_data[1]")
+        val_w = None
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            with _named("fit"):
+                val_w = validation.check_sample_weight(validation_data[2], len(val_x),
+                                                       "validation_data[2]")
+        return val_x, val_y, val_w
 
     # ------------------------------------------------------------------ evaluate / predict
     def _new_trackers(self, y_true_shape, y_pred_shape):
@@ -516,12 +594,14 @@ class Sequential:
                  return_dict=False):
         """Loss (with penalties) and metrics in inference mode: ``[loss, accuracy]``."""
         self._require_compiled("evaluate")
-        batch_size = _check_batch_size(batch_size)
-        verbose = 1 if verbose == "auto" else int(verbose)
+        with _named("evaluate"):
+            batch_size = validation.check_batch_size(batch_size)
+            verbose = validation.check_verbose(verbose)
         x = self._prepare_inputs(x)
         y = self._check_targets(x, y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, len(x))
+            with _named("evaluate"):
+                sample_weight = validation.check_sample_weight(sample_weight, len(x))
         progbar = Progbar(math.ceil(len(x) / batch_size), verbose=verbose) if verbose else None
         results = self._evaluate_arrays(x, y, sample_weight, batch_size, progbar)
         if progbar is not None:
@@ -533,7 +613,9 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose="auto"):
         """Outputs for ``x`` in inference mode, computed in batches."""
-        batch_size = _check_batch_size(batch_size)
+        with _named("predict"):
+            batch_size = validation.check_batch_size(batch_size)
+            validation.check_verbose(verbose)
         x = self._prepare_inputs(x)
         outputs = [self._forward(x[i:i + batch_size], training=False)
                    for i in range(0, len(x), batch_size)]
@@ -546,6 +628,9 @@ class Sequential:
         self._require_compiled("test_on_batch")
         x = self._prepare_inputs(x)
         y = self._check_targets(x, y)
+        if sample_weight is not None:
+            with _named("test_on_batch"):
+                sample_weight = validation.check_sample_weight(sample_weight, len(x))
         results = self._evaluate_arrays(x, y, sample_weight, len(x))
         if return_dict:
             return results
@@ -646,39 +731,20 @@ def _format_bytes(count):
         count /= 1024
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+@contextlib.contextmanager
+def _named(method):
+    """Prefix argument errors raised inside the block with the method's name."""
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"{method}: {error}") from None
 
 
-def _check_batch_size(batch_size):
-    if batch_size is None:
-        return 32
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    return int(batch_size)
-
-
-def _check_sample_weight(sample_weight, n):
-    sample_weight = np.asarray(sample_weight, dtype=backend.floatx())
-    if sample_weight.shape != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), got {sample_weight.shape}")
-    if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
-        raise ValueError("sample_weight must be finite and >= 0")
-    return sample_weight
-
-
-def _class_weights_to_sample_weights(class_weight, y, sample_weight):
-    """One weight per sample from its class, as Keras does: classes missing from
-    ``class_weight`` weigh 1, float labels are rounded, and it cannot be combined with
-    ``sample_weight``."""
-    if sample_weight is not None:
-        raise ValueError("fit: class_weight and sample_weight cannot be used together; "
-                         "multiply the class weights into sample_weight instead")
-    labels = np.asarray(y)
-    if labels.ndim > 1 and labels.shape[-1] > 1:
-        labels = labels.argmax(-1)
-    labels = np.round(labels.reshape(len(labels))).astype(np.int64)
-    return np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=backend.floatx())
-
+def _raise_nonfinite(loss, epoch, batch, epochs, steps):
+    what = (f"the loss became {float(loss)}" if not np.isfinite(loss)
+            else f"a gradient became NaN or infinite (loss {float(loss)})")
+    raise NonFiniteLossError(
+        f"fit: {what} in epoch {epoch + 1}/{epochs}, batch {batch + 1}/{steps} (0-based: "
+        f"epoch {epoch}, batch {batch}); training stopped before applying this step, so the "
+        f"model keeps its weights from before this batch", epoch=epoch, batch=batch,
+        loss=float(loss))
