@@ -83,6 +83,12 @@ class Loss:
     def check_targets(self, y_true, y_pred):
         """Raise a clear ValueError when ``y_true`` cannot be a target for ``y_pred``."""
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1 and y_pred.shape[-1] > 1:
+            # Keras's loss would squeeze it, but its "accuracy" then picks the sparse variant
+            # and compares the wrong things; refuse instead of reporting a wrong metric.
+            raise ValueError(f"{self.name}: targets of shape {y_true.shape} have an extra "
+                             f"trailing axis of size 1 for predictions of shape {y_pred.shape}; "
+                             f"pass y[..., 0]")
         matched_true, matched_pred = match_ranks(y_true, y_pred)
         if matched_true.shape != matched_pred.shape:
             raise ValueError(f"{self.name}: targets of shape {y_true.shape} do not match "

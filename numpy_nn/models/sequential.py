@@ -275,19 +275,20 @@ class Sequential:
             raise ValueError(f"{owner}: {argument} is empty (0 samples)")
         if 0 in x.shape:
             raise ValueError(f"{owner}: {argument} has shape {x.shape}, with an empty axis")
-        if self._input_shape is None:
-            self._build_for_inputs(x.shape[1:])
-        elif x.shape[1:] != tuple(self._input_shape):
+        if self._input_shape is not None and x.shape[1:] != tuple(self._input_shape):
             first = self._layers[0].name
             raise ValueError(f"{owner}: layer '{first}' expects inputs of shape "
                              f"{_shape_str(self.input_shape)}, got {argument} of shape "
                              f"{_shape_str((None,) + x.shape[1:])}")
         try:
             # integers (pixels, say) are converted to floats on purpose, here
-            return validation.to_float_array(x, np.dtype(self._input_dtype or backend.floatx()),
-                                             argument)
+            x = validation.to_float_array(x, np.dtype(self._input_dtype or backend.floatx()),
+                                          argument)
         except ValueError as error:
             raise ValueError(f"{owner}: {error}") from None
+        if self._input_shape is None:       # only data that passed every check builds
+            self._build_for_inputs(x.shape[1:])
+        return x
 
     def _forward(self, x, training):
         for layer in self._layers:
@@ -380,24 +381,29 @@ class Sequential:
         """One gradient step on a batch; returns ``(total_loss, y_pred)``.
 
         ``on_nonfinite``: ``None``, or a function called with the loss when the loss or a
-        gradient is NaN/inf, *before* the optimizer step (``fit(on_nonfinite="raise")``
-        passes one that raises, so the bad step is never applied).
+        gradient is NaN/inf, *before* the optimizer step and with the non-trainable weights
+        (BatchNormalization's moving statistics, updated by the forward pass) put back, so
+        the batch leaves no trace (``fit(on_nonfinite="raise")`` passes one that raises).
         """
         variables, lowest = plan or self._training_plan()
+        trains = lowest < len(self._layers)
+        if on_nonfinite is not None:
+            saved = [(v, v.value.copy()) for v in self.non_trainable_weights]
         y_pred = self._forward(x, training=True)
         loss_value, grad, wrt_logits = self.loss.value_and_grad(
             y, y_pred, self._layers[-1].output_logits, sample_weight)
         total_loss = loss_value
-        if lowest < len(self._layers):
+        if trains:
             self._backward(grad, wrt_logits, lowest)
             total_loss = total_loss + self._add_regularization(variables)
-            if on_nonfinite is not None and not (
-                    np.isfinite(total_loss) and all(np.all(np.isfinite(v.grad))
-                                                    for v in variables)):
-                on_nonfinite(total_loss)
-            self.optimizer.apply([v.grad for v in variables], variables)
-        elif on_nonfinite is not None and not np.isfinite(total_loss):
+        if on_nonfinite is not None and not (
+                np.isfinite(total_loss)
+                and all(np.all(np.isfinite(v.grad)) for v in (variables if trains else []))):
+            for variable, value in saved:
+                variable.assign(value)
             on_nonfinite(total_loss)
+        if trains:
+            self.optimizer.apply([v.grad for v in variables], variables)
         return total_loss, y_pred
 
     @staticmethod
