@@ -49,6 +49,7 @@ import math
 import os
 import re
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -62,7 +63,7 @@ from numpy_nn.layers.base import weight_budget
 FORMAT_NAME = "numpy_nn.model"
 FORMAT_VERSION = 1
 MANIFEST = "model.json"
-_MEMBER_PATTERN = re.compile(r"\A(model\.json|(weights|optimizer)/\d{5}\.npy)\Z")
+_MEMBER_PATTERN = re.compile(r"\A(model\.json|(weights|optimizer)/[0-9]{5}\.npy)\Z")
 #: Default ceiling on the total uncompressed size of a model file (bytes).
 MAX_BYTES = 4 * 1024 ** 3
 MAX_MANIFEST_BYTES = 16 * 1024 ** 2
@@ -224,7 +225,7 @@ def _read_member(archive, name, limit, filepath):
     try:
         with archive.open(info) as handle:
             data = handle.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
             RuntimeError) as error:
         raise ModelFileError(f"{filepath!r} is damaged (member {name!r}: {error})") from None
     if len(data) > limit or len(data) != info.file_size:
