@@ -18,7 +18,7 @@ def atomic_write(path, mode="wb"):
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, temp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+    fd, temp_path = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp",
                                      dir=directory)
     try:
         os.chmod(temp_path, 0o666 & ~_current_umask())   # mkstemp's 0600 is too private
@@ -32,6 +32,29 @@ def atomic_write(path, mode="wb"):
             os.unlink(temp_path)
         raise
     _fsync_directory(directory)
+
+
+def _temporary_prefix(path):
+    return f".{os.path.basename(path)}."
+
+
+def remove_stale_temporaries(path):
+    """Delete temporary files a killed :func:`atomic_write` to ``path`` left behind.
+
+    Only call this when no other process may be writing ``path`` right now (e.g. a callback
+    that owns its folder); returns the names removed.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = _temporary_prefix(path)
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(directory):
+            if name.startswith(prefix) and name.endswith(".tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(directory, name))
+                removed.append(name)
+    return removed
 
 
 def _fsync_directory(directory):

@@ -30,6 +30,7 @@ import numpy as np
 
 from numpy_nn.callbacks.base import Callback
 from numpy_nn.errors import ModelFileError
+from numpy_nn.io_utils import remove_stale_temporaries
 
 
 class BackupAndRestore(Callback):
@@ -110,5 +111,6 @@ class BackupAndRestore(Callback):
         for path in (self.path, self.previous_path):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
+            remove_stale_temporaries(path)     # left by a run killed while backing up
         with contextlib.suppress(OSError):     # only if empty: it may hold the user's files
             os.rmdir(self.backup_dir)
