@@ -255,6 +255,12 @@ BAD_INPUTS = [
      ["relu6", "relu"]),
     ("unknown initializer", lambda: keras.layers.Dense(3, kernel_initializer="he"), ValueError,
      ["'he'", "he_normal"]),
+    ("unknown regularizer", lambda: keras.layers.Dense(3, kernel_regularizer="l3"), ValueError,
+     ["Unknown regularizer 'l3'", "l1_l2"]),
+    ("unknown constraint", lambda: keras.layers.Dense(3, kernel_constraint="unit_nrm"),
+     ValueError, ["Unknown constraint 'unit_nrm'", "max_norm"]),
+    ("initializer of the wrong type", lambda: keras.layers.Dense(3, bias_initializer=5),
+     TypeError, ["Could not interpret initializer 5", "he_normal"]),
 ]
 
 

@@ -109,9 +109,8 @@ def test_backup_and_restore_resumes_bit_identically(tmp_path, optimizer):
     assert not (tmp_path / "backup").exists()            # fit finished: backup deleted
 
 
-def test_manual_resume_with_load_model_is_bit_identical(tmp_path):
-    reference_weights, _ = uninterrupted()
-    path = tmp_path / "run.ckpt"
+def interrupted_run_with_checkpoints(path):
+    """Train with ``save_checkpoint`` after every epoch until the crash at ``STOP_AT``."""
 
     class Checkpoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -119,6 +118,12 @@ def test_manual_resume_with_load_model_is_bit_identical(tmp_path):
 
     with pytest.raises(Interrupt):
         build(1).fit(X, Y, callbacks=[Checkpoint(), InterruptAt(STOP_AT)], **FIT)
+
+
+def test_manual_resume_with_load_model_is_bit_identical(tmp_path):
+    reference_weights, _ = uninterrupted()
+    path = tmp_path / "run.ckpt"
+    interrupted_run_with_checkpoints(path)
 
     backend.set_random_seed(777)                # a new session: the generators moved on
     model = keras.models.load_model(path)
@@ -133,13 +138,7 @@ def test_resume_without_the_random_state_is_not_identical(tmp_path):
     shuffling and the dropout masks would differ. (This is why the RNG state is saved.)"""
     reference_weights, _ = uninterrupted()
     path = tmp_path / "run.ckpt"
-
-    class Checkpoint(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            keras.models.save_checkpoint(self.model, path, epoch=epoch + 1)
-
-    with pytest.raises(Interrupt):
-        build(1).fit(X, Y, callbacks=[Checkpoint(), InterruptAt(STOP_AT)], **FIT)
+    interrupted_run_with_checkpoints(path)
     backend.set_random_seed(777)
     model = keras.models.load_model(path)            # no restore_training_state
     model.fit(X, Y, initial_epoch=STOP_AT, **FIT)
