@@ -298,6 +298,15 @@ def test_a_failed_first_build_leaves_the_model_usable():
     assert model.predict(X, verbose=0).shape == (10, 3)
 
 
+def test_a_layer_that_cannot_be_built_is_not_added():
+    model = keras.models.Sequential([keras.layers.Dense(3, input_shape=(4,))])
+    with pytest.raises(ValueError, match="axis cannot be the batch axis"):
+        model.add(keras.layers.BatchNormalization(axis=0))
+    assert len(model.layers) == 1
+    model.add(keras.layers.Dense(2))
+    assert model.predict(X, verbose=0).shape == (10, 2)
+
+
 def test_nonfinite_loss_raises_naming_epoch_and_batch():
     """``on_nonfinite="raise"`` stops *before* the bad step: the weights stay finite, and
     ``on_epoch_end`` is not called for the broken epoch."""

@@ -102,6 +102,7 @@ class Sequential:
         self.stop_training = False
         self.history = None
         self._trainable = True
+        self._initial_epoch = None        # set by a callback resuming a run (see fit)
         for layer in layers or []:
             self.add(layer)
 
@@ -543,10 +544,11 @@ class Sequential:
     def _check_validation_data(self, validation_data):
         """``(x_val, y_val, sample_weight_or_None)`` from fit's ``validation_data``."""
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            given = type(validation_data).__name__
+            if isinstance(validation_data, (tuple, list)):
+                given += f" of length {len(validation_data)}"
             raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val) or "
-                             f"(x_val, y_val, sample_weight), got "
-                             f"{type(validation_data).__name__}"
-                             f"{'' if not isinstance(validation_data, (tuple, list)) else ' of length ' + str(len(validation_data))}")
+                             f"(x_val, y_val, sample_weight), got {given}")
         val_x = self._prepare_inputs(validation_data[0], "validation_data[0]")
         val_y = self._check_targets(val_x, validation_data[1], "validation_data[1]")
         val_w = None
