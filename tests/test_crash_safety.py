@@ -117,7 +117,10 @@ def read_reports(read_fd, wait_for_first=True):
     """Version numbers the child reported (blocks until the first one when asked)."""
     data = b""
     while wait_for_first and not data:
-        data += os.read(read_fd, 1 << 16)
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:
+            raise AssertionError("the child process died before finishing its first save")
+        data += chunk
     os.set_blocking(read_fd, False)
     try:
         while chunk := os.read(read_fd, 1 << 16):
