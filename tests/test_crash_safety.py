@@ -16,6 +16,7 @@ import os
 import signal
 import stat
 import time
+import traceback
 
 import numpy as np
 import pytest
@@ -107,6 +108,9 @@ def spawn(target, *args):
         try:
             os.close(read_fd)
             target(*args, write_fd)
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
         finally:
             os._exit(0)
     os.close(write_fd)

@@ -96,8 +96,15 @@ def test_round_trip_is_exact_and_arrays_are_stored_uncompressed(saved):
     loaded = keras.models.load_model(path)
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
-    assert loaded.optimizer.get_state(loaded.trainable_weights).keys() == \
-        model.optimizer.get_state(model.trainable_weights).keys()
+    saved_state = model.optimizer.get_state(model.trainable_weights)
+    loaded_state = loaded.optimizer.get_state(loaded.trainable_weights)
+    assert saved_state.keys() == loaded_state.keys()
+    for key, value in saved_state.items():           # values, shapes (0-d too) and dtypes
+        assert type(loaded_state[key]) is type(value), key
+        np.testing.assert_array_equal(loaded_state[key], value)
+        assert np.shape(loaded_state[key]) == np.shape(value), key
+        assert np.asarray(loaded_state[key]).dtype == np.asarray(value).dtype, key
+    assert type(loaded.optimizer.momentum_product) is type(model.optimizer.momentum_product)
     with zipfile.ZipFile(path) as archive:
         kinds = {i.filename: i.compress_type for i in archive.infolist()}
     assert kinds.pop("model.json") == zipfile.ZIP_DEFLATED

@@ -81,7 +81,8 @@ __all__ = ["ModelFileError", "save_model", "save_weights", "load_model", "load_w
 # ---------------------------------------------------------------------------- writing
 def _array_bytes(array):
     buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    # not np.ascontiguousarray: it turns a 0-d array (Nadam's momentum product) into shape (1,)
+    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
     return buffer.getvalue()
 
 

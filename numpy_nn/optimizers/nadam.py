@@ -85,7 +85,11 @@ class Nadam(Optimizer):
     def set_state(self, state, variables):
         super().set_state(state, variables)
         if "momentum_product" in state:
-            self.momentum_product = np.array(state["momentum_product"])
+            product = np.asarray(state["momentum_product"])
+            if product.shape != ():
+                raise ValueError(f"Nadam.set_state: momentum_product must be a scalar, got "
+                                 f"shape {product.shape}")
+            self.momentum_product = product[()]     # a NumPy scalar, as update_all makes it
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
