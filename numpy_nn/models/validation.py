@@ -81,7 +81,7 @@ def check_choice(name, value, choices):
 
 def check_validation_split(split):
     if not _is_number(split) or not 0 <= split < 1:
-        raise ValueError(f"validation_split must be a number in [0, 1), got {split!r}")
+        raise ValueError(f"validation_split must be in [0, 1), got {split!r}")
     return float(split)
 
 
@@ -123,7 +123,8 @@ def as_numeric_array(value, name):
     except (ValueError, TypeError, OverflowError) as error:
         raise ValueError(f"{name} could not be turned into an array ({error})") from None
     if array.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must hold numbers (float, int or bool), got dtype {array.dtype}")
+        raise TypeError(f"{name} must be numeric, got dtype {array.dtype} (numbers: float, int "
+                        f"or bool)")
     return array
 
 
@@ -131,8 +132,7 @@ def to_float_array(array, dtype, name):
     """``array`` as ``dtype`` (the model's float type), refusing NaN/inf and overflow."""
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-        raise ValueError(f"{name} contains NaN or infinity (first at index {bad}: "
-                         f"{array[bad].item()})")
+        raise ValueError(f"{name} contains NaN or infinity (first at index {bad})")
     if array.dtype == dtype:
         return array
     with np.errstate(over="ignore"):
