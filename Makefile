@@ -39,5 +39,9 @@ test: $(STAMP)
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests
 
+# The parity suite alone, printing the report table and writing it to parity_tests/report.md.
+parity: $(STAMP)
+	$(PY) -m pytest -q parity_tests --parity-report parity_tests/report.md
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

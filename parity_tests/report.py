@@ -1,0 +1,92 @@
+"""Assertions that also feed the parity report.
+
+Every parity comparison calls :func:`check` (or :func:`check_z`): it asserts the error is within
+the tolerance and remembers, per component, the worst error seen. ``make parity`` runs the suite
+with ``--parity-report PATH`` and the conftest writes :func:`markdown_table` there and prints it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass
+class _Row:
+    tolerance: float
+    unit: str
+    worst: float = 0.0
+    cases: int = 0
+
+    @property
+    def passed(self):
+        return self.worst <= self.tolerance
+
+
+_ROWS: dict[str, _Row] = {}
+
+
+def check(component, error, tolerance, what="", unit="relative"):
+    """Record ``error`` under ``component`` and assert ``error <= tolerance``.
+
+    ``unit`` says how the error is measured: ``"relative"`` (see
+    :func:`parity_tests.tolerances.relative_error`), ``"z"`` (standard errors) or
+    ``"samples"`` (a count).
+    """
+    error = float(error)
+    row = _ROWS.get(component)
+    if row is None:
+        row = _ROWS[component] = _Row(tolerance=float(tolerance), unit=unit)
+    elif row.tolerance != tolerance or row.unit != unit:
+        raise AssertionError(f"component {component!r} checked with two tolerances "
+                             f"({row.tolerance} {row.unit} and {tolerance} {unit})")
+    row.cases += 1
+    if math.isnan(error):
+        error = math.inf
+    row.worst = max(row.worst, error)
+    assert error <= tolerance, (f"{component}{': ' + what if what else ''}: error {error:.3g} "
+                                f"{unit} > tolerance {tolerance:.3g}")
+
+
+def check_z(component, difference, standard_error, tolerance, what=""):
+    """Statistical agreement: ``|difference| / standard_error <= tolerance`` (a z-score)."""
+    z = abs(float(difference)) / float(standard_error) if standard_error > 0 else (
+        0.0 if difference == 0 else math.inf)
+    check(component, z, tolerance, what, unit="z")
+
+
+def _format(value, unit):
+    if unit == "z":
+        return f"{value:.2f} σ"
+    if unit == "samples":
+        return f"{value:g} samples"
+    if value == 0:
+        return "0"
+    return f"{value:.1e}"
+
+
+#: Sections of the table, in reading order; a component belongs to the first prefix it starts with.
+SECTIONS = ("forward", "gradient:", "gradient by loss", "loss", "optimizer", "schedule", "callback", "batchnorm",
+            "dropout", "alpha dropout", "mc dropout", "trajectory", "bridge")
+
+
+def _section(component):
+    return next((i for i, prefix in enumerate(SECTIONS) if component.startswith(prefix)),
+                len(SECTIONS))
+
+
+def markdown_table():
+    """The report: one row per component, by section, then in the order first checked."""
+    lines = ["| component | tolerance | worst error seen | cases | result |",
+             "|---|---|---|---|---|"]
+    order = sorted(_ROWS, key=lambda c: (_section(c), list(_ROWS).index(c)))
+    for component in order:
+        row = _ROWS[component]
+        tolerance = _format(row.tolerance, row.unit) + (" (identical)" if row.tolerance == 0
+                                                       else "")
+        lines.append(f"| {component} | {tolerance} | {_format(row.worst, row.unit)} | "
+                     f"{row.cases} | {'pass' if row.passed else '**FAIL**'} |")
+    return "\n".join(lines)
+
+
+def has_rows():
+    return bool(_ROWS)

@@ -1,0 +1,184 @@
+"""Every tolerance of the parity suite, with the reason for its value, and the one definition of
+"relative error" they are measured in.
+
+Relative error
+--------------
+For two arrays, ``actual`` (numpy_nn) and ``desired`` (Keras, the reference)::
+
+    relative_error(actual, desired) = max |actual - desired| / max |desired|
+
+i.e. the largest element-wise difference, measured in units of the largest magnitude in the
+reference array. It is computed in float64 whatever the inputs' dtype. Why this form:
+
+* an element-wise ratio ``|a - b| / |b|`` explodes where the reference crosses zero (a ReLU
+  output, a weight passing through 0), although a difference of 1e-9 there is as exact as
+  float32 can be; dividing by the array's largest magnitude reads as "how many float32 ulps of
+  the array's scale", which is what float32 arithmetic can promise;
+* it is still sharp: the bugs the suite must catch — a wrong epsilon placement, biased vs.
+  unbiased variance, a schedule off by one step, a constant rounded to 4 digits — move the
+  affected elements by far more than 1e-6 of the array's scale.
+
+Whole models after training (:func:`layerwise_relative_error`) are measured per *layer*: the
+largest difference over all of a layer's arrays, in units of that layer's largest weight. A
+BatchNormalization placed after a bias-free Dense layer shows why: its batch means are exactly
+0 in exact arithmetic (the previous BN centred its inputs), so its moving mean is pure rounding
+noise (~1e-8) with no scale of its own, while gamma and the moving variance (~1) give the scale
+at which the moving mean acts on the output. Likewise a bias is judged against its kernel.
+
+When ``max |desired|`` is 0 the error is the plain ``max |actual - desired|``. A NaN or infinity
+in only one of the two arrays, or a shape mismatch, is an infinite error. For scalars (a loss,
+a learning rate) the formula reduces to ``|a - b| / |b|``. For a list of arrays (all weights of
+a model) the error is the worst over the arrays (:func:`worst_relative_error`).
+
+Float32 unit roundoff is 2**-24 ≈ 6e-8; float64's is 2**-53 ≈ 1.1e-16.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# ------------------------------------------------------------------------ component tolerances
+#: One forward pass of one layer in float32. TensorFlow's exp/sigmoid/softmax kernels differ
+#: from NumPy's by up to ~6 ulp (keras3-spec §0) and matmul sums may be ordered differently
+#: (~sqrt(fan_in) ulp), so ~1e-6 of the output scale is the honest float32 bound; a SELU
+#: constant written with 4 digits (1e-4), an unbiased variance (1/N) or a missing BN epsilon
+#: (1e-3 / var) are all far outside it.
+FORWARD = 1e-6
+
+#: Gradient of the loss w.r.t. every trainable weight and the input, one batch, float32, against
+#: tf.GradientTape. A backward pass chains a forward pass's rounding with one or two more
+#: matmuls and a batch reduction, so it gets one decade more than the forward pass. A wrong
+#: derivative (ELU at 0, leaky slope, BN gradient that ignores the batch mean) is O(1e-2+).
+GRADIENT = 1e-5
+
+#: Optimizer weights after each of >= 20 steps on identical gradients, float32, eager Keras.
+#: The update formulas are transcribed operation by operation, so most steps agree to the bit;
+#: what remains is TensorFlow's float32 pow/sqrt (beta**t in Adam, Nadam's 0.96**t) being a
+#: few ulp away from NumPy's. 1e-6 of the weight scale allows ~10 ulp; an epsilon inside vs.
+#: outside a square root (tested with gradients small enough that it matters) or Keras 2's
+#: Nadam schedule are visible at 1e-3 and more.
+OPTIMIZER_STEP = 1e-6
+
+#: Learning-rate schedules, per step, float32. Keras computes ExponentialDecay with TF's
+#: float32 ``pow``, which is not bit-identical to NumPy's (keras3-spec §0: identical for 67-98%
+#: of steps); 1 ulp relative is 2**-23 ≈ 1.2e-7. PiecewiseConstantDecay and InverseTimeDecay are
+#: plain float32 arithmetic and must be identical (0). A schedule one step early or late moves
+#: the rate by decay_rate**(1/decay_steps) - 1, i.e. >= 1e-3 for every schedule tested.
+SCHEDULE_TRANSCENDENTAL = 2.0 ** -22   # 2 ulp relative
+SCHEDULE_EXACT = 0.0
+
+#: Callbacks (LearningRateScheduler, ReduceLROnPlateau, EarlyStopping): the learning rates they
+#: set are float32 copies of the same Python-double arithmetic on both sides, and stop epochs,
+#: History keys and restored weights are discrete: identical or wrong.
+CALLBACK_EXACT = 0.0
+
+#: BatchNormalization moving mean/variance after many training-mode steps, float32. Each step
+#: is m*0.99 + mu*0.01 with mu, var from float32 reductions (pairwise sum in NumPy vs. TF's
+#: reduction order: a few ulp); the exponential average does not amplify them. A biased vs.
+#: unbiased variance differs by 1/(N-1) (3% at N=32), a swapped momentum by 98%.
+BN_MOVING_STATISTICS = 1e-6
+
+#: Dropout / AlphaDropout with the keep-mask copied from Keras: the arithmetic (x * f32(1/(1-p)),
+#: or a*(x*m + alpha'(1-m)) + b with float32 constants) is the same sequence of float32
+#: operations, so outputs and input-gradients must be identical.
+DROPOUT_SAME_MASK = 0.0
+
+#: Statistics of random quantities without a shared mask (dropped fraction, output mean and
+#: std, MC-dropout averages) are compared as z-scores: |difference| / standard error of the
+#: difference. Under the hypothesis "same distribution" |z| > 5 happens with probability
+#: 6e-7 per comparison, so the suite is not flaky, while a wrong rate (0.2 vs 0.25 over 1e5
+#: draws is z ≈ 40) or wrong affine constants fail outright.
+STATISTICAL_Z = 5.0
+
+#: AlphaDropout's constants a, b and the dropped value alpha'*a + b, derived by us and read from
+#: Keras's outputs: float32 constants from the same double-precision formula; a Keras output
+#: a*x+b carries one float32 rounding of x, so the fitted a, b agree to a few ulp.
+ALPHA_DROPOUT_CONSTANTS = 1e-6
+
+#: Whole-fit trajectories: >= 200 steps, same initial weights, same batches, shuffle off.
+#: Float32, shallow models (<= 3 hidden layers): per-epoch loss. The per-step ~1e-7 difference
+#: grows slowly along a shallow trajectory (measured 1e-7 .. 1e-5 over 224 steps); deep float32
+#: nets are chaotic (the *same* NumPy code in float32 vs. float64 drifts by 1e-4, keras3-spec
+#: §0), which is why deep models are only compared in float64.
+TRAJECTORY_FLOAT32_LOSS = 1e-4
+#: Final weights of those float32 runs, per layer (see ``layerwise_relative_error``), when the
+#: optimizer is SGD (plain, momentum, Nesterov): the update is linear in the gradient, so
+#: float32 differences grow smoothly (measured 2e-7 .. 5e-7).
+TRAJECTORY_FLOAT32_WEIGHTS = 1e-4
+#: The same with Adagrad, RMSprop, Adam, Adamax or Nadam. These divide each gradient element by
+#: its own running RMS, so an element whose gradient is a sum that cancels to ~1e-7 of its terms
+#: (float32 rounding of that sum is then a large fraction of it) takes a step of a different
+#: fraction of the learning rate on each side. One such step of size lr = 1e-3 relative to a
+#: layer whose largest weight is ~1 is 1e-3: that is the bound for the worst element after 224
+#: steps (measured: 5e-6 .. 3e-4, the largest on the 784×300 max-norm SELU layer, where the
+#: difference appears in the first step and then stays constant). The per-epoch losses of the
+#: same runs agree to ~2e-7, and the float64 runs compare these weights to 1e-9.
+TRAJECTORY_FLOAT32_WEIGHTS_ADAPTIVE = 1e-3
+#: Float64, every model including the deep SELU net: per-epoch loss. Both sides round at 1e-16
+#: per operation; even after chaotic amplification over 200+ steps of a deep net the result stays
+#: many decades below 1e-9, while any algorithmic difference (an epsilon, a schedule, a frozen
+#: layer still updated) shows up at 1e-6 or more.
+TRAJECTORY_FLOAT64_LOSS = 1e-9
+TRAJECTORY_FLOAT64_WEIGHTS = 1e-9
+#: Per-epoch accuracy is a count of argmax matches: in float64 it must be identical; in float32
+#: a prediction within ~1e-6 of a tie could flip, which at most a couple of samples per epoch do.
+TRAJECTORY_FLOAT64_ACCURACY = 0.0
+TRAJECTORY_FLOAT32_ACCURACY_SAMPLES = 2
+
+
+# ------------------------------------------------------------------------ the measure
+def relative_error(actual, desired):
+    """``max|actual - desired| / max|desired|`` in float64 (see the module docstring)."""
+    actual = np.asarray(actual, dtype=np.float64)
+    desired = np.asarray(desired, dtype=np.float64)
+    if actual.shape != desired.shape:
+        return math.inf
+    if actual.size == 0:
+        return 0.0
+    finite_a, finite_d = np.isfinite(actual), np.isfinite(desired)
+    if not np.array_equal(finite_a, finite_d):
+        return math.inf
+    if not finite_d.all():
+        # Non-finite values must match exactly (same infinity, both NaN); compare the rest.
+        same = (actual[~finite_d] == desired[~finite_d]) | (
+            np.isnan(actual[~finite_d]) & np.isnan(desired[~finite_d]))
+        if not same.all():
+            return math.inf
+        actual, desired = actual[finite_d], desired[finite_d]
+        if actual.size == 0:
+            return 0.0
+    difference = float(np.max(np.abs(actual - desired)))
+    scale = float(np.max(np.abs(desired)))
+    return difference / scale if scale > 0 else difference
+
+
+def worst_relative_error(actual_arrays, desired_arrays):
+    """The largest :func:`relative_error` over pairs of arrays (e.g. all weights of a model)."""
+    actual_arrays, desired_arrays = list(actual_arrays), list(desired_arrays)
+    if len(actual_arrays) != len(desired_arrays):
+        return math.inf
+    return max((relative_error(a, d) for a, d in zip(actual_arrays, desired_arrays)),
+               default=0.0)
+
+
+def layerwise_relative_error(actual_arrays, desired_arrays, paths):
+    """Worst over layers of ``max|a - d| / max|d|`` taken over *all* arrays of the layer.
+
+    ``paths`` name the arrays as ``"layer/variable"`` (``SideBySideResult.weight_paths``).
+    """
+    groups = {}
+    for actual, desired, path in zip(actual_arrays, desired_arrays, paths):
+        groups.setdefault(path.split("/")[0], []).append((actual, desired))
+    worst = 0.0
+    for pairs in groups.values():
+        if any(np.shape(a) != np.shape(d) for a, d in pairs):
+            return math.inf
+        difference = max(float(np.max(np.abs(np.asarray(a, np.float64) - d), initial=0))
+                         for a, d in pairs)
+        scale = max(float(np.max(np.abs(np.asarray(d, np.float64)), initial=0))
+                    for _, d in pairs)
+        if not math.isfinite(difference):
+            return math.inf
+        worst = max(worst, difference / scale if scale > 0 else difference)
+    return worst
