@@ -109,6 +109,9 @@ def test_keras_file_written_by_numpy_nn_opens_in_keras(tmp_path):
     schedule = loaded.optimizer.get_config()["learning_rate"]
     assert schedule["class_name"] == "InverseTimeDecay"
     assert schedule["config"]["decay_rate"] == pytest.approx(1e-3)
+    # numpy_nn's own loader refuses the Keras format and says what to use instead.
+    with pytest.raises(nn.models.ModelFileError, match=r"tf_backend\.load_keras"):
+        nn.models.load_model(path)
 
 
 def test_keras_trained_file_loads_into_numpy_nn(tmp_path):

@@ -181,8 +181,8 @@ def _check_members(filepath, members, file_size, max_bytes):
     names = [info.filename for info in members]
     if MANIFEST not in names and _KERAS_MEMBERS & set(names):
         raise ModelFileError(f"{filepath!r} is a Keras .keras archive, not a numpy_nn model "
-                             f"file; numpy_nn never reads those directly (tf_backend converts "
-                             f"Keras models)")
+                             f"file; numpy_nn never reads those directly (load it with "
+                             f"tf_backend.load_keras({filepath!r}), which converts it)")
     seen = set()
     declared = stored = 0
     for info in members:
