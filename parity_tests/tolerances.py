@@ -43,21 +43,25 @@ import numpy as np
 #: from NumPy's by up to ~6 ulp (keras3-spec §0) and matmul sums may be ordered differently
 #: (~sqrt(fan_in) ulp), so ~1e-6 of the output scale is the honest float32 bound; a SELU
 #: constant written with 4 digits (1e-4), an unbiased variance (1/N) or a missing BN epsilon
-#: (1e-3 / var) are all far outside it.
+#: (1e-3 / var) are all far outside it. Measured: <= 3e-7 for every layer in one call, 5.8e-7
+#: for BatchNormalization over 150 consecutive training calls.
 FORWARD = 1e-6
 
 #: Gradient of the loss w.r.t. every trainable weight and the input, one batch, float32, against
 #: tf.GradientTape. A backward pass chains a forward pass's rounding with one or two more
 #: matmuls and a batch reduction, so it gets one decade more than the forward pass. A wrong
 #: derivative (ELU at 0, leaky slope, BN gradient that ignores the batch mean) is O(1e-2+).
+#: Measured: <= 2.1e-6 (BN after an activation; binary cross-entropy from sigmoid logits).
 GRADIENT = 1e-5
 
 #: Optimizer weights after each of >= 20 steps on identical gradients, float32, eager Keras.
-#: The update formulas are transcribed operation by operation, so most steps agree to the bit;
-#: what remains is TensorFlow's float32 pow/sqrt (beta**t in Adam, Nadam's 0.96**t) being a
-#: few ulp away from NumPy's. 1e-6 of the weight scale allows ~10 ulp; an epsilon inside vs.
-#: outside a square root (tested with gradients small enough that it matters) or Keras 2's
-#: Nadam schedule are visible at 1e-3 and more.
+#: The update formulas are transcribed operation by operation: SGD, Adagrad and RMSprop agree
+#: to the bit (except through clipnorm's square root, ~1e-7). What remains is TensorFlow's
+#: float32 ``pow``, 1 ulp away from NumPy's for some t: in Adam's bias correction
+#: sqrt(1 - 0.999**t) the subtraction cancels, so that ulp becomes ~1e-5 of one step's size;
+#: measured worst 6.7e-7 (Adam with amsgrad, 25 steps). Swapping in Keras 2's formulas (epsilon
+#: outside the square root in Adagrad / RMSprop, Nadam's 0.96**(0.004 t)) was measured at
+#: 1e-5 .. 1 on the same cases, with the tiny-gradient regime making epsilon matter.
 OPTIMIZER_STEP = 1e-6
 
 #: Learning-rate schedules, per step, float32. Keras computes ExponentialDecay with TF's
@@ -97,14 +101,17 @@ STATISTICAL_Z = 5.0
 ALPHA_DROPOUT_CONSTANTS = 1e-6
 
 #: Whole-fit trajectories: >= 200 steps, same initial weights, same batches, shuffle off.
-#: Float32, shallow models (<= 3 hidden layers): per-epoch loss. The per-step ~1e-7 difference
-#: grows slowly along a shallow trajectory (measured 1e-7 .. 1e-5 over 224 steps); deep float32
-#: nets are chaotic (the *same* NumPy code in float32 vs. float64 drifts by 1e-4, keras3-spec
-#: §0), which is why deep models are only compared in float64.
+#: Float32, shallow models (up to the transfer-learning net's 5 hidden layers): per-epoch loss.
+#: The per-step ~1e-7 difference grows slowly along a shallow trajectory (measured 4e-8 ..
+#: 2.2e-5 over 224 steps, the largest on the 5-layer SELU transfer model); deep float32 nets
+#: are chaotic (the *same* NumPy code in float32 vs. float64 drifts by 1e-4 on a 21-layer net,
+#: keras3-spec §0), which is why deep models are only compared in float64.
 TRAJECTORY_FLOAT32_LOSS = 1e-4
 #: Final weights of those float32 runs, per layer (see ``layerwise_relative_error``), when the
 #: optimizer is SGD (plain, momentum, Nesterov): the update is linear in the gradient, so
-#: float32 differences grow smoothly (measured 2e-7 .. 5e-7).
+#: float32 differences grow smoothly. Measured 8e-8 .. 5e-7 on the 1-2 hidden-layer nets,
+#: 2.2e-5 for the PReLU slopes (small numbers summed over the batch), 6.4e-5 for the 5-layer
+#: SELU transfer model (its drift grows steadily, ~5e-6 after 160 steps in a separate run).
 TRAJECTORY_FLOAT32_WEIGHTS = 1e-4
 #: The same with Adagrad, RMSprop, Adam, Adamax or Nadam. These divide each gradient element by
 #: its own running RMS, so an element whose gradient is a sum that cancels to ~1e-7 of its terms
@@ -115,10 +122,11 @@ TRAJECTORY_FLOAT32_WEIGHTS = 1e-4
 #: difference appears in the first step and then stays constant). The per-epoch losses of the
 #: same runs agree to ~2e-7, and the float64 runs compare these weights to 1e-9.
 TRAJECTORY_FLOAT32_WEIGHTS_ADAPTIVE = 1e-3
-#: Float64, every model including the deep SELU net: per-epoch loss. Both sides round at 1e-16
-#: per operation; even after chaotic amplification over 200+ steps of a deep net the result stays
-#: many decades below 1e-9, while any algorithmic difference (an epsilon, a schedule, a frozen
-#: layer still updated) shows up at 1e-6 or more.
+#: Float64, every model including the deep SELU net: per-epoch loss and final weights. Both
+#: sides round at 1e-16 per operation: measured <= 4e-14 for every model but the 30-layer SELU
+#: net, whose amplification brings it to 1.6e-11 (loss) and 2.9e-11 (weights). Any algorithmic
+#: difference shows up far above 1e-9: Keras's float32-rounded hyper-parameters alone (see
+#: test_trajectories.py) moved float64 losses by 3e-8 .. 3e-6.
 TRAJECTORY_FLOAT64_LOSS = 1e-9
 TRAJECTORY_FLOAT64_WEIGHTS = 1e-9
 #: Per-epoch accuracy is a count of argmax matches: in float64 it must be identical; in float32
