@@ -114,9 +114,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     elapsed = time.perf_counter() - _START
     text = ("# Parity with Keras 3\n\n"
             f"numpy_nn {numpy_nn.__version__} vs Keras {keras.__version__} "
-            f"(TensorFlow {_tf_version()}, CPU, TF_ENABLE_ONEDNN_OPTS=0). Errors are relative "
-            f"(max|a-b| / max|b|, see parity_tests/tolerances.py) unless marked σ (z-score) or "
-            f"samples. Suite run time: {elapsed:.0f} s.\n\n" + report.markdown_table() + "\n")
+            f"(TensorFlow {tf.__version__}, CPU, TF_ENABLE_ONEDNN_OPTS=0, one thread). Errors "
+            f"are relative (max|a-b| / max|b|, see parity_tests/tolerances.py) unless marked σ "
+            f"(z-score) or samples. Suite run time: {elapsed:.0f} s.\n\n"
+            + _skipped_note(terminalreporter) +
+            "## Summary\n\n" + report.summary_table() + "\n\n"
+            "## Every component\n\n" + report.markdown_table() + "\n")
     with atomic_write(path, "w") as handle:
         handle.write(text)
     terminalreporter.write_sep("=", "parity report")
@@ -124,6 +127,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(f"(written to {path})")
 
 
-def _tf_version():
-    import tensorflow as tf
-    return tf.__version__
+
+def _skipped_note(terminalreporter):
+    """A line per distinct skip reason, so the report never hides tests that did not run."""
+    reasons = {}
+    for test_report in terminalreporter.stats.get("skipped", []):
+        longrepr = test_report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] = reasons.get(
+            reason.removeprefix("Skipped: "), 0) + 1
+    return "".join(f"**Not run ({count} tests):** {reason}\n\n"
+                   for reason, count in reasons.items())

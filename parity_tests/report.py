@@ -88,5 +88,34 @@ def markdown_table():
     return "\n".join(lines)
 
 
+def _group(component):
+    """The family a component belongs to: its text before the first colon."""
+    return component.split(":")[0]
+
+
+def summary_table():
+    """One row per family of components (all forward passes, all optimizers, ...): the
+    tolerances used in the family and the worst error under each, the number of checks,
+    pass/fail."""
+    groups = {}
+    for component in sorted(_ROWS, key=lambda c: (_section(c), list(_ROWS).index(c))):
+        groups.setdefault(_group(component), []).append(_ROWS[component])
+    lines = ["| component | tolerance | worst error seen | checks | result |",
+             "|---|---|---|---|---|"]
+    for name, rows in groups.items():
+        # One "tolerance / worst" pair per distinct tolerance in the family, in the same order.
+        by_tolerance = {}
+        for row in rows:
+            key = (row.tolerance, row.unit)
+            by_tolerance[key] = max(by_tolerance.get(key, 0.0), row.worst)
+        keys = sorted(by_tolerance)
+        tolerance = " / ".join(_format(t, unit) for t, unit in keys)
+        worst = " / ".join(_format(by_tolerance[key], key[1]) for key in keys)
+        passed = all(row.passed for row in rows)
+        lines.append(f"| {name} | {tolerance} | {worst} | {sum(row.cases for row in rows)} | "
+                     f"{'pass' if passed else '**FAIL**'} |")
+    return "\n".join(lines)
+
+
 def has_rows():
     return bool(_ROWS)
