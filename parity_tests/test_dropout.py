@@ -38,41 +38,43 @@ def with_mask(layer, keep_mask):
     return layer
 
 
+def compare_with_keras_mask(component, keras_layer, layer, x, keep_mask_of, what):
+    """Run Keras's layer, read its keep-mask off the output, give it to numpy_nn's layer and
+    require identical outputs and input gradients."""
+    upstream = np.random.default_rng(0).normal(0, 1, x.shape).astype(np.float32)
+    keras_y, keras_dx = keras_output_and_input_gradient(keras_layer, x, upstream)
+    layer = with_mask(layer, keep_mask_of(keras_y))
+    layer.build((None,) + x.shape[1:])
+    y = layer(x, training=True)
+    dx = layer.backward(upstream)
+    check(component, max(tol.relative_error(y, keras_y), tol.relative_error(dx, keras_dx)),
+          tol.DROPOUT_SAME_MASK, what)
+
+
+def most_common_value(values):
+    """AlphaDropout's dropped value: the one output that many units share."""
+    unique, counts = np.unique(values, return_counts=True)
+    assert counts.max() > 1
+    return unique[np.argmax(counts)]
+
+
 @pytest.mark.parametrize("rate", [0.2, 0.5])
 def test_dropout_with_keras_mask_is_identical(rate):
     rng = np.random.default_rng(int(rate * 10))
     x = rng.uniform(0.5, 2.0, (64, 50)).astype(np.float32) * rng.choice([-1, 1], (64, 50))
-    upstream = rng.normal(0, 1, x.shape).astype(np.float32)
-    keras_y, keras_dx = keras_output_and_input_gradient(keras.layers.Dropout(rate, seed=3), x,
-                                                        upstream)
-    keep = keras_y != 0          # x has no zeros, so a zero output is a dropped unit
-    layer = with_mask(nn.layers.Dropout(rate), keep)
-    layer.build((None, 50))
-    y = layer(x, training=True)
-    dx = layer.backward(upstream)
-    check("dropout: same keep-mask (output, input gradient)",
-          max(tol.relative_error(y, keras_y), tol.relative_error(dx, keras_dx)),
-          tol.DROPOUT_SAME_MASK, f"Dropout({rate})")
+    # x has no zeros, so a zero output is a dropped unit
+    compare_with_keras_mask("dropout: same keep-mask (output, input gradient)",
+                            keras.layers.Dropout(rate, seed=3), nn.layers.Dropout(rate), x,
+                            lambda keras_y: keras_y != 0, f"Dropout({rate})")
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.2])
 def test_alpha_dropout_with_keras_mask_is_identical(rate):
-    rng = np.random.default_rng(int(rate * 10) + 5)
-    x = rng.normal(0, 1, (64, 50)).astype(np.float32)
-    upstream = rng.normal(0, 1, x.shape).astype(np.float32)
-    keras_y, keras_dx = keras_output_and_input_gradient(keras.layers.AlphaDropout(rate, seed=4),
-                                                        x, upstream)
-    values, counts = np.unique(keras_y, return_counts=True)
-    dropped_value = values[np.argmax(counts)]
-    assert counts.max() > 1
-    keep = keras_y != dropped_value
-    layer = with_mask(nn.layers.AlphaDropout(rate), keep)
-    layer.build((None, 50))
-    y = layer(x, training=True)
-    dx = layer.backward(upstream)
-    check("alpha dropout: same keep-mask (output, input gradient)",
-          max(tol.relative_error(y, keras_y), tol.relative_error(dx, keras_dx)),
-          tol.DROPOUT_SAME_MASK, f"AlphaDropout({rate})")
+    x = np.random.default_rng(int(rate * 10) + 5).normal(0, 1, (64, 50)).astype(np.float32)
+    compare_with_keras_mask("alpha dropout: same keep-mask (output, input gradient)",
+                            keras.layers.AlphaDropout(rate, seed=4), nn.layers.AlphaDropout(rate),
+                            x, lambda keras_y: keras_y != most_common_value(keras_y),
+                            f"AlphaDropout({rate})")
 
 
 # ------------------------------------------------------------------ statistics
@@ -131,8 +133,7 @@ def test_alpha_dropout_statistics_and_constants(rate):
     layer = nn.layers.AlphaDropout(rate)
     layer.build((None, 100))
     ours = layer(x, training=True).ravel()
-    values, counts = np.unique(theirs, return_counts=True)
-    keras_dropped = values[np.argmax(counts)]
+    keras_dropped = most_common_value(theirs)
     alpha_p, a, b = layer.affine_constants
     our_dropped = np.float32(a) * np.float32(alpha_p) + np.float32(b)
     kept = theirs != keras_dropped

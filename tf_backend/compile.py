@@ -41,6 +41,25 @@ def keras_floatx(dtype):
         keras.config.set_floatx(previous)
 
 
+def refuse_enabled_options(config, defaults, where):
+    """Raise UntranslatableError if any Keras-only option in ``defaults`` is switched on.
+
+    ``defaults`` maps each option to its "off" value, e.g. ``{"use_ema": False}``.
+    """
+    for option, off in defaults.items():
+        if config.get(option, off) != off:
+            raise UntranslatableError(f"{where}: {option}={config[option]!r} is not supported "
+                                      f"by numpy_nn")
+
+
+def require_known(name, known, kind, target):
+    """Raise UntranslatableError unless class ``name`` is one of the ``known`` translations."""
+    if name not in known:
+        source = "numpy_nn" if target == "Keras" else "Keras"
+        raise UntranslatableError(f"{source} {kind} {name} has no {target} equivalent "
+                                  f"(translatable: {', '.join(known)})")
+
+
 # ---------------------------------------------------------------------------- schedules
 #: Schedules that exist on both sides, with the constructor arguments they share.
 _SCHEDULE_ARGS = {
@@ -55,9 +74,7 @@ _SCHEDULE_ARGS = {
 def schedule_to_keras(schedule):
     """The ``keras.optimizers.schedules`` object computing the same learning rates."""
     name = type(schedule).__name__
-    if name not in _SCHEDULE_ARGS:
-        raise UntranslatableError(f"learning-rate schedule {name} has no Keras equivalent "
-                                  f"(translatable: {', '.join(_SCHEDULE_ARGS)})")
+    require_known(name, _SCHEDULE_ARGS, "learning-rate schedule", "Keras")
     config = schedule.get_config()
     cls = getattr(keras.optimizers.schedules, name)
     return cls(**{k: config[k] for k in _SCHEDULE_ARGS[name] if k in config})
@@ -69,9 +86,7 @@ def schedule_from_keras(schedule):
         name, config = schedule.get("class_name"), schedule.get("config") or {}
     else:
         name, config = type(schedule).__name__, schedule.get_config()
-    if name not in _SCHEDULE_ARGS:
-        raise UntranslatableError(f"Keras learning-rate schedule {name} has no numpy_nn "
-                                  f"equivalent (translatable: {', '.join(_SCHEDULE_ARGS)})")
+    require_known(name, _SCHEDULE_ARGS, "learning-rate schedule", "numpy_nn")
     cls = getattr(nn_schedules, name)
     return cls(**{k: config[k] for k in _SCHEDULE_ARGS[name] if k in config})
 
@@ -101,8 +116,7 @@ def optimizer_to_keras(optimizer):
     """
     optimizer = nn_optimizers.get(optimizer)
     name = type(optimizer).__name__
-    if name not in _OPTIMIZER_ARGS:
-        raise UntranslatableError(f"optimizer {name} has no Keras equivalent")
+    require_known(name, _OPTIMIZER_ARGS, "optimizer", "Keras")
     config = optimizer.get_config()
     kwargs = {k: config[k] for k in _OPTIMIZER_ARGS[name] + _COMMON_ARGS
               if config.get(k) is not None}
@@ -124,14 +138,9 @@ def optimizer_to_keras(optimizer):
 def optimizer_from_keras(optimizer):
     """A fresh numpy_nn optimizer equivalent to a Keras optimizer (state not copied)."""
     name = type(optimizer).__name__
-    if name not in _OPTIMIZER_ARGS:
-        raise UntranslatableError(f"Keras optimizer {name} has no numpy_nn equivalent "
-                                  f"(translatable: {', '.join(_OPTIMIZER_ARGS)})")
+    require_known(name, _OPTIMIZER_ARGS, "optimizer", "numpy_nn")
     config = optimizer.get_config()
-    for option, off in _KERAS_ONLY_OPTIONS.items():
-        if config.get(option, off) != off:
-            raise UntranslatableError(f"Keras optimizer {name}: {option}={config[option]!r} is "
-                                      f"not supported by numpy_nn")
+    refuse_enabled_options(config, _KERAS_ONLY_OPTIONS, f"Keras optimizer {name}")
     kwargs = {k: config[k] for k in _OPTIMIZER_ARGS[name] + _COMMON_ARGS
               if config.get(k) is not None}
     learning_rate = config["learning_rate"]
@@ -152,8 +161,7 @@ def loss_to_keras(loss):
     """The Keras loss object computing the same value (same ``from_logits``)."""
     loss = nn_losses.get(loss)
     name = type(loss).__name__
-    if name not in _LOSS_CLASSES:
-        raise UntranslatableError(f"loss {name} has no Keras equivalent")
+    require_known(name, _LOSS_CLASSES, "loss", "Keras")
     config = loss.get_config()
     kwargs = {"from_logits": config["from_logits"]} if "from_logits" in config else {}
     return getattr(keras.losses, name)(name=config["name"], **kwargs)
@@ -168,14 +176,9 @@ def loss_from_keras(loss):
         except (ValueError, TypeError):
             raise UntranslatableError(f"Keras loss {name!r} has no numpy_nn equivalent") from None
     name = type(loss).__name__
-    if name not in _LOSS_CLASSES:
-        raise UntranslatableError(f"Keras loss {name} has no numpy_nn equivalent "
-                                  f"(translatable: {', '.join(_LOSS_CLASSES)})")
+    require_known(name, _LOSS_CLASSES, "loss", "numpy_nn")
     config = loss.get_config()
-    for option, off in _KERAS_LOSS_DEFAULTS.items():
-        if config.get(option, off) != off:
-            raise UntranslatableError(f"Keras loss {name}: {option}={config[option]!r} is not "
-                                      f"supported by numpy_nn")
+    refuse_enabled_options(config, _KERAS_LOSS_DEFAULTS, f"Keras loss {name}")
     kwargs = {"from_logits": config["from_logits"]} if "from_logits" in config else {}
     return getattr(nn_losses, name)(name=config.get("name"), **kwargs)
 

@@ -102,48 +102,51 @@ def _constraint_to_keras(obj, where):
     return _object_to_keras(obj, keras.constraints, "constraint", where)
 
 
-def _require_defaults(config, defaults, where):
-    """Refuse Keras-only options that are switched on."""
-    for option, off in defaults.items():
-        if config.get(option, off) != off:
-            raise UntranslatableError(f"{where}: {option}={config[option]!r} is not supported "
-                                      f"by numpy_nn")
+_TO_KERAS_SETTING = {"initializer": _initializer_to_keras, "regularizer": _regularizer_to_keras,
+                     "constraint": _constraint_to_keras}
+_FROM_KERAS_SETTING = {"initializer": _initializer_from_keras,
+                       "regularizer": _regularizer_from_keras,
+                       "constraint": _constraint_from_keras}
+#: The initializer / regularizer / constraint arguments of each layer with weights.
+_SETTINGS = {
+    "Dense": ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+              "kernel_constraint", "bias_constraint"),
+    "BatchNormalization": ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
+                           "moving_variance_initializer", "beta_regularizer",
+                           "gamma_regularizer", "beta_constraint", "gamma_constraint"),
+    "PReLU": ("alpha_initializer", "alpha_regularizer", "alpha_constraint"),
+}
+
+
+def _settings_to_keras(layer, where):
+    """``layer``'s initializer/regularizer/constraint arguments as Keras objects."""
+    return {name: _TO_KERAS_SETTING[name.rsplit("_", 1)[1]](getattr(layer, name), where)
+            for name in _SETTINGS[type(layer).__name__]}
+
+
+def _settings_from_keras(class_name, config, where):
+    """A Keras layer config's initializer/regularizer/constraint entries as numpy_nn objects."""
+    return {name: _FROM_KERAS_SETTING[name.rsplit("_", 1)[1]](config[name], where)
+            for name in _SETTINGS[class_name]}
 
 
 # ---------------------------------------------------------------------------- layers: to Keras
 def _dense_to_keras(layer, common, where):
-    return keras.layers.Dense(
-        layer.units, activation=_activation_to_keras(layer.activation, where),
-        use_bias=layer.use_bias,
-        kernel_initializer=_initializer_to_keras(layer.kernel_initializer, where),
-        bias_initializer=_initializer_to_keras(layer.bias_initializer, where),
-        kernel_regularizer=_regularizer_to_keras(layer.kernel_regularizer, where),
-        bias_regularizer=_regularizer_to_keras(layer.bias_regularizer, where),
-        kernel_constraint=_constraint_to_keras(layer.kernel_constraint, where),
-        bias_constraint=_constraint_to_keras(layer.bias_constraint, where), **common)
+    return keras.layers.Dense(layer.units,
+                              activation=_activation_to_keras(layer.activation, where),
+                              use_bias=layer.use_bias, **_settings_to_keras(layer, where),
+                              **common)
 
 
 def _batch_norm_to_keras(layer, common, where):
     return keras.layers.BatchNormalization(
         axis=layer.axis, momentum=layer.momentum, epsilon=layer.epsilon, center=layer.center,
-        scale=layer.scale,
-        beta_initializer=_initializer_to_keras(layer.beta_initializer, where),
-        gamma_initializer=_initializer_to_keras(layer.gamma_initializer, where),
-        moving_mean_initializer=_initializer_to_keras(layer.moving_mean_initializer, where),
-        moving_variance_initializer=_initializer_to_keras(layer.moving_variance_initializer,
-                                                          where),
-        beta_regularizer=_regularizer_to_keras(layer.beta_regularizer, where),
-        gamma_regularizer=_regularizer_to_keras(layer.gamma_regularizer, where),
-        beta_constraint=_constraint_to_keras(layer.beta_constraint, where),
-        gamma_constraint=_constraint_to_keras(layer.gamma_constraint, where), **common)
+        scale=layer.scale, **_settings_to_keras(layer, where), **common)
 
 
 def _prelu_to_keras(layer, common, where):
-    return keras.layers.PReLU(
-        alpha_initializer=_initializer_to_keras(layer.alpha_initializer, where),
-        alpha_regularizer=_regularizer_to_keras(layer.alpha_regularizer, where),
-        alpha_constraint=_constraint_to_keras(layer.alpha_constraint, where),
-        shared_axes=layer.shared_axes, **common)
+    return keras.layers.PReLU(shared_axes=layer.shared_axes, **_settings_to_keras(layer, where),
+                              **common)
 
 
 def _dropout_to_keras(keras_class):
@@ -250,53 +253,41 @@ def _copy_weights(source, target, layer_name):
 
 # ---------------------------------------------------------------------------- layers: from Keras
 def _dense_from_keras(config, common, where):
-    _require_defaults(config, {"activity_regularizer": None, "lora_rank": None,
-                               "quantization_config": None}, where)
-    return nn_layers.Dense(
-        config["units"], activation=_activation_from_keras(config["activation"], where),
-        use_bias=config["use_bias"],
-        kernel_initializer=_initializer_from_keras(config["kernel_initializer"], where),
-        bias_initializer=_initializer_from_keras(config["bias_initializer"], where),
-        kernel_regularizer=_regularizer_from_keras(config["kernel_regularizer"], where),
-        bias_regularizer=_regularizer_from_keras(config["bias_regularizer"], where),
-        kernel_constraint=_constraint_from_keras(config["kernel_constraint"], where),
-        bias_constraint=_constraint_from_keras(config["bias_constraint"], where), **common)
+    bridge_compile.refuse_enabled_options(
+        config, {"activity_regularizer": None, "lora_rank": None, "quantization_config": None},
+        where)
+    return nn_layers.Dense(config["units"],
+                           activation=_activation_from_keras(config["activation"], where),
+                           use_bias=config["use_bias"],
+                           **_settings_from_keras("Dense", config, where), **common)
 
 
 def _batch_norm_from_keras(config, common, where):
-    _require_defaults(config, {"synchronized": False, "renorm": False}, where)
-    kwargs = {key: config[key] for key in ("axis", "momentum", "epsilon", "center", "scale")}
-    for key in ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
-                "moving_variance_initializer"):
-        kwargs[key] = _initializer_from_keras(config[key], where)
-    for key in ("beta_regularizer", "gamma_regularizer"):
-        kwargs[key] = _regularizer_from_keras(config[key], where)
-    for key in ("beta_constraint", "gamma_constraint"):
-        kwargs[key] = _constraint_from_keras(config[key], where)
-    if isinstance(kwargs["axis"], (list, tuple)):
-        if len(kwargs["axis"]) != 1:
-            raise UntranslatableError(f"{where}: normalising over several axes "
-                                      f"{kwargs['axis']} is not supported by numpy_nn")
-        kwargs["axis"] = kwargs["axis"][0]
-    return nn_layers.BatchNormalization(**kwargs, **common)
+    bridge_compile.refuse_enabled_options(config, {"synchronized": False, "renorm": False}, where)
+    axis = config["axis"]
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            raise UntranslatableError(f"{where}: normalising over several axes {axis} is not "
+                                      f"supported by numpy_nn")
+        axis = axis[0]
+    return nn_layers.BatchNormalization(
+        axis=axis, **{key: config[key] for key in ("momentum", "epsilon", "center", "scale")},
+        **_settings_from_keras("BatchNormalization", config, where), **common)
 
 
 def _prelu_from_keras(config, common, where):
-    return nn_layers.PReLU(
-        alpha_initializer=_initializer_from_keras(config["alpha_initializer"], where),
-        alpha_regularizer=_regularizer_from_keras(config["alpha_regularizer"], where),
-        alpha_constraint=_constraint_from_keras(config["alpha_constraint"], where),
-        shared_axes=config["shared_axes"], **common)
+    return nn_layers.PReLU(shared_axes=config["shared_axes"],
+                           **_settings_from_keras("PReLU", config, where), **common)
 
 
 def _relu_from_keras(config, common, where):
-    _require_defaults(config, {"max_value": None, "negative_slope": 0.0, "threshold": 0.0},
+    bridge_compile.refuse_enabled_options(config, {"max_value": None, "negative_slope": 0.0, "threshold": 0.0},
                       where)
     return nn_layers.ReLU(**common)
 
 
 def _flatten_from_keras(config, common, where):
-    _require_defaults(config, {"data_format": "channels_last"}, where)
+    bridge_compile.refuse_enabled_options(config, {"data_format": "channels_last"}, where)
     return nn_layers.Flatten(**common)
 
 
