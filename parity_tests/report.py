@@ -64,9 +64,11 @@ def _format(value, unit):
     return f"{value:.1e}"
 
 
-#: Sections of the table, in reading order; a component belongs to the first prefix it starts with.
-SECTIONS = ("forward", "gradient:", "gradient by loss", "loss", "optimizer", "schedule", "callback", "batchnorm",
-            "dropout", "alpha dropout", "mc dropout", "trajectory", "bridge")
+#: Sections of the table, in reading order; a component belongs to the first prefix it starts
+#: with.
+SECTIONS = ("forward", "gradient:", "gradient by loss", "loss", "optimizer", "schedule",
+            "callback", "batchnorm", "dropout", "alpha dropout", "mc dropout", "trajectory",
+            "bridge")
 
 
 def _section(component):

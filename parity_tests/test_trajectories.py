@@ -10,8 +10,9 @@ Float types (keras3-spec §0, "Measured here"):
 
 * **float64, every model** — loss within 1e-9. Both engines round at 1e-16 per operation, so
   anything above that is an algorithmic difference.
-* **float32, shallow models only** — loss within 1e-4. Deep float32 training is chaotic: the
-  same NumPy code in float32 and float64 drifts apart by 1e-4 on a 21-layer SELU net.
+* **float32, shallow models only** (up to 5 hidden layers) — loss within 1e-4. Deep float32
+  training is chaotic: the same NumPy code in float32 and float64 drifts apart by 1e-4 on a
+  21-layer SELU net.
 
 The deep SELU net has 30 hidden layers, not the chapter's 100. Measured with numpy_nn alone in
 float64 (batch 32, SGD 1e-3, these data): scaling every initial weight by (1 + 1e-15) changes
@@ -34,13 +35,13 @@ the same numbers (a staircase ExponentialDecay with rate 0.5, a PiecewiseConstan
 values): Keras computes every schedule in float32, whatever the float type. Nadam has one more
 such constant, handled by ``KerasFloat64Nadam`` below.
 
-Likewise LeakyReLU's slope is ``float32(0.2)`` = 0.20000000298023224 in both engines, not 0.2: TensorFlow's
-``LeakyRelu`` op keeps its ``alpha`` as a float32 attribute, so Keras computes a float64 LeakyReLU
-with the float32-rounded slope, where numpy_nn uses the exact double 0.2 (which is what the user
-asked for). That 1.5e-8 relative difference in the slope is invisible in float32 but moves a
-float64 run by ~1e-9 (measured: loss 4.5e-10, weights 2.8e-9); with a slope that float32
-represents exactly, both compute the same thing. ``test_keras_float64_leaky_relu_slope`` pins
-this Keras behaviour down.
+Likewise LeakyReLU's slope is ``float32(0.2)`` = 0.20000000298023224 in both engines, not 0.2:
+TensorFlow's ``LeakyRelu`` op keeps its ``alpha`` as a float32 attribute, so Keras computes a
+float64 LeakyReLU with the float32-rounded slope, where numpy_nn uses the exact double 0.2 (which
+is what the user asked for). That 1.5e-8 relative difference in the slope is invisible in
+float32 but moves a float64 run by ~1e-9 (measured: loss 4.5e-10, weights 2.8e-9); with a slope
+that float32 represents exactly, both compute the same thing.
+``test_keras_float64_leaky_relu_slope`` pins this Keras behaviour down.
 
 Keras runs in graph mode here (``run_eagerly=False``), three times faster than eager. The one
 numerical effect of graph mode, TensorFlow rewriting ``x / sqrt(y)`` as ``x * rsqrt(y)`` in

@@ -217,5 +217,6 @@ def metrics_from_keras(serialized):
             translated.append(cls(name=config.get("name")) if config.get("name") else cls())
         else:
             raise UntranslatableError(f"Keras metric {metric!r} has no numpy_nn equivalent "
-                                      f"(translatable: 'accuracy' and {', '.join(_METRIC_CLASSES)})")
+                                      f"(translatable: 'accuracy' and "
+                                      f"{', '.join(_METRIC_CLASSES)})")
     return translated

@@ -281,8 +281,8 @@ def _prelu_from_keras(config, common, where):
 
 
 def _relu_from_keras(config, common, where):
-    bridge_compile.refuse_enabled_options(config, {"max_value": None, "negative_slope": 0.0, "threshold": 0.0},
-                      where)
+    bridge_compile.refuse_enabled_options(
+        config, {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}, where)
     return nn_layers.ReLU(**common)
 
 
