@@ -39,11 +39,11 @@ test: $(STAMP)
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests
 
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
+
 # The parity suite alone: prints the report table, writes it to parity_tests/report.md and
 # copies its summary into the README's "Parity with Keras 3" section.
 parity: $(STAMP)
 	$(PY) -m pytest -q parity_tests --parity-report parity_tests/report.md
 	$(PY) -m parity_tests.update_readme
-
-clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
