@@ -49,7 +49,13 @@ class Mean:
 
 
 class MeanMetricWrapper(Mean):
-    """A metric defined by a per-sample function, averaged with :class:`Mean`."""
+    """A metric defined by a per-sample function, averaged with :class:`Mean`.
+
+    ``direction`` says whether larger values are better (``"up"``) or smaller (``"down"``);
+    callbacks with ``mode="auto"`` read it (see :mod:`numpy_nn.callbacks.monitor`).
+    """
+
+    direction = None
 
     def values(self, y_true, y_pred):
         raise NotImplementedError
@@ -67,6 +73,8 @@ class MeanMetricWrapper(Mean):
 class BinaryAccuracy(MeanMetricWrapper):
     r""":math:`[y = (\hat p > t)]` per element, threshold :math:`t = 0.5` (0.5 itself predicts 0)."""
 
+    direction = "up"
+
     def __init__(self, name="binary_accuracy", threshold=0.5):
         self.threshold = float(threshold)
         super().__init__(name)
@@ -81,6 +89,8 @@ class BinaryAccuracy(MeanMetricWrapper):
 class SparseCategoricalAccuracy(MeanMetricWrapper):
     r""":math:`[y = \arg\max_j \hat p_j]` per sample (ties go to the first index)."""
 
+    direction = "up"
+
     def __init__(self, name="sparse_categorical_accuracy"):
         super().__init__(name)
 
@@ -92,6 +102,8 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
 
 class CategoricalAccuracy(MeanMetricWrapper):
     r""":math:`[\arg\max_j y_j = \arg\max_j \hat p_j]` per sample, for one-hot targets."""
+
+    direction = "up"
 
     def __init__(self, name="categorical_accuracy"):
         super().__init__(name)
