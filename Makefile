@@ -13,7 +13,8 @@ export TF_ENABLE_ONEDNN_OPTS = 0
 export TF_CPP_MIN_LOG_LEVEL = 2
 export MPLBACKEND = Agg
 
-.PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick clean
+.PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick \
+        examples-quick clean
 
 help:
 	@echo "make demo        train the chapter's first model on Fashion-MNIST"
@@ -21,6 +22,7 @@ help:
 	@echo "make parity      parity report against Keras 3 (writes parity_tests/report.md)"
 	@echo "make bench-quick / bench        CPU benchmarks vs Keras"
 	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras"
+	@echo "make examples-quick  run every chapter example with --quick (figures in examples/results/)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +38,26 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+examples-quick: $(STAMP)
+	for name in activation_functions initializers leaky_relu_prelu selu_vs_relu \
+	    batch_normalization gradient_clipping transfer_learning optimizers lr_schedules \
+	    regularization cifar10_exercise; do $(PY) -m examples.$$name --quick || exit 1; done
+
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# The chapter's experiments, numpy_nn and Keras 3 side by side; the table goes into README.md.
+# Not part of `make test`. REPRODUCE_THREADS=1 pins BLAS and TensorFlow to one thread each
+# (fairer timings on a machine shared with other jobs); 0 keeps the libraries' defaults.
+REPRODUCE_THREADS ?= 0
+REPRODUCE := TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m examples.reproduce --readme README.md \
+	--threads $(REPRODUCE_THREADS)
+
+reproduce: $(STAMP)
+	$(REPRODUCE)
+
+reproduce-quick: $(STAMP)
+	$(REPRODUCE) --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
