@@ -335,3 +335,50 @@ def test_rate_set_in_on_batch_begin_is_used_by_that_batch():
     fit(model, [ZeroRate()], epochs=2)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_chapter_exponential_learning_rate_and_find_learning_rate_verbatim():
+    """The chapter's hand-written LR finder, as printed (Keras 2 calls included), runs."""
+    class ExponentialLearningRate(keras.callbacks.Callback):
+        def __init__(self, factor):
+            self.factor = factor
+            self.rates = []
+            self.losses = []
+
+        def on_batch_end(self, batch, logs):
+            self.rates.append(K.get_value(self.model.optimizer.lr))
+            self.losses.append(logs["loss"])
+            K.set_value(self.model.optimizer.lr, self.model.optimizer.lr * self.factor)
+
+    def find_learning_rate(model, X, y, epochs=1, batch_size=32, min_rate=10**-5, max_rate=10):
+        init_weights = model.get_weights()
+        iterations = len(X) // batch_size * epochs
+        factor = np.exp(np.log(max_rate / min_rate) / iterations)
+        init_lr = K.get_value(model.optimizer.lr)
+        K.set_value(model.optimizer.lr, min_rate)
+        exp_lr = ExponentialLearningRate(factor)
+        model.fit(X, y, epochs=epochs, batch_size=batch_size, callbacks=[exp_lr])
+        K.set_value(model.optimizer.lr, init_lr)
+        model.set_weights(init_weights)
+        return exp_lr.rates, exp_lr.losses
+
+    model = tiny_model(1e-3)
+    x, y = tiny_data(320)
+    rates, losses = find_learning_rate(model, x, y, batch_size=32)
+    np.testing.assert_allclose(rates, 1e-5 * (1e6 ** (np.arange(10) / 10)), rtol=1e-5)
+    assert len(losses) == 10
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+
+    ours = keras.utils.find_learning_rate(tiny_model(1e-3), x, y, batch_size=32)
+    np.testing.assert_allclose(ours[0], rates, rtol=1e-5)
+
+
+def test_numpy_nn_imports_without_matplotlib_and_tensorboardx():
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['matplotlib'] = None; sys.modules['tensorboardX'] = None; "
+            "import numpy_nn, numpy_nn.utils, numpy_nn.callbacks; "
+            "print(numpy_nn.utils.find_learning_rate.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "find_learning_rate" in out.stdout

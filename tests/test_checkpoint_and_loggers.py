@@ -276,3 +276,17 @@ def test_tensorboard_without_tensorboardx_gives_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
     with pytest.raises(ImportError, match="pip install tensorboardX"):
         TensorBoard("logs")
+
+
+def test_csv_logger_file_is_complete_after_every_epoch(tmp_path):
+    path = tmp_path / "log.csv"
+    seen = []
+
+    class ReadBack(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(read_csv(path))
+
+    fit(tiny_model(), [CSVLogger(path), ReadBack()], epochs=3)
+    assert [len(rows) for rows in seen] == [2, 3, 4]
+    assert all(len(row) == 5 for rows in seen for row in rows)
+    assert [name for name in os.listdir(tmp_path)] == ["log.csv"]

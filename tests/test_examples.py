@@ -90,3 +90,22 @@ def test_cifar10_exercise_keeps_checkpoints(tmp_path):
         assert (out / f"my_cifar10_{run}_model.h5").exists()
     if importlib.util.find_spec("tensorboardX"):
         assert (out / "my_cifar10_logs" / "run_elu_001" / "train").is_dir()
+
+
+def test_reproduce_writes_its_table_between_the_readme_markers(tmp_path):
+    from examples import reproduce
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n\nbefore\n<!-- reproduce:start -->\nold table\n"
+                      "<!-- reproduce:end -->\nafter\n", encoding="utf-8")
+    experiments = reproduce.main(["--quick", "--only", "leaky_relu", "--frameworks", "numpy_nn",
+                                  "--out", str(tmp_path / "out"), "--readme", str(readme)])
+    result = experiments[0].results["numpy_nn"]
+    assert isinstance(result, reproduce.Result), result
+    assert 0.3 < result.value <= 1 and result.epochs_run == 3
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\nbefore\n<!-- reproduce:start -->\n")
+    assert text.endswith("<!-- reproduce:end -->\nafter\n")
+    assert "old table" not in text
+    assert "| LeakyReLU 300-100, SGD 1e-3 | 3 | val accuracy | " in text
+    assert (tmp_path / "out" / "reproduce.md").read_text(encoding="utf-8") in text + "\n"

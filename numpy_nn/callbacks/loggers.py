@@ -2,20 +2,23 @@ r"""Callbacks that record training: :class:`CSVLogger` and :class:`TensorBoard`.
 from __future__ import annotations
 
 import csv
+import io
 import os
 
 import numpy as np
 
 from numpy_nn.callbacks.base import Callback
+from numpy_nn.io_utils import atomic_write
 
 
 class CSVLogger(Callback):
-    """Append one row per epoch (``epoch`` then the sorted log keys) to a CSV file.
+    """Write one row per epoch (``epoch`` then the sorted log keys) to a CSV file.
 
     The columns are fixed by the first epoch's logs; a key missing later is written as
     ``NA``. When the first epoch has no ``val_*`` keys, ``val_`` columns are added for every
-    key anyway (and stay ``NA``), as Keras 3 does. The file is flushed after every row, so it
-    can be read while training runs.
+    key anyway (and stay ``NA``), as Keras 3 does. After every epoch the whole file is
+    rewritten atomically (:func:`numpy_nn.io_utils.atomic_write`), so it can be read while
+    training runs and a crash never leaves a half-written row.
 
     Args:
         filename: the CSV file. separator: the field separator.
@@ -28,42 +31,29 @@ class CSVLogger(Callback):
         self.separator = separator
         self.append = bool(append)
         self.keys = None
-        self.writer = None
-        self.file = None
+        self.text = ""
 
     def on_train_begin(self, logs=None):
-        write_header = True
+        self.text = ""
         if self.append and os.path.exists(self.filename):
             with open(self.filename, newline="") as existing:
-                write_header = not existing.readline()
-        if self.file is not None and not self.file.closed:
-            self.file.close()
-        directory = os.path.dirname(os.path.abspath(self.filename))
-        os.makedirs(directory, exist_ok=True)
-        self.file = open(self.filename, "a" if self.append else "w", newline="")
+                self.text = existing.read()
         self.keys = None
-        self.writer = None
-        self._write_header = write_header
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        rows = io.StringIO()
+        writer = csv.writer(rows, delimiter=self.separator, lineterminator="\n")
         if self.keys is None:
             self.keys = sorted(logs)
             if self.keys and not any(key.startswith("val_") for key in self.keys):
                 self.keys += [f"val_{key}" for key in self.keys]
-            self.writer = csv.DictWriter(self.file, fieldnames=["epoch"] + self.keys,
-                                         delimiter=self.separator, lineterminator="\n")
-            if self._write_header:
-                self.writer.writeheader()
-        row = {"epoch": epoch}
-        row.update({key: _csv_value(logs.get(key, "NA")) for key in self.keys})
-        self.writer.writerow(row)
-        self.file.flush()
-
-    def on_train_end(self, logs=None):
-        if self.file is not None and not self.file.closed:
-            self.file.close()
-        self.writer = None
+            if not self.text:
+                writer.writerow(["epoch"] + self.keys)
+        writer.writerow([epoch] + [_csv_value(logs.get(key, "NA")) for key in self.keys])
+        self.text += rows.getvalue()
+        with atomic_write(self.filename, "w") as handle:
+            handle.write(self.text)
 
 
 def _csv_value(value):
