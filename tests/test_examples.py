@@ -6,6 +6,7 @@ OpenBLAS's second thread can wait for a core long enough to make a 32x3072 matmu
 slower, which says nothing about the examples.
 """
 import importlib
+import importlib.util
 import os
 
 import numpy as np
