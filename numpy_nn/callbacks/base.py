@@ -72,7 +72,12 @@ def _overrides(callback, names):
 
 
 class History(Callback):
-    """Records the epoch logs: ``history.history["loss"]``, ``history.epoch``."""
+    """Records the epoch logs: ``history.history["loss"]``, ``history.epoch``.
+
+    It runs after the user's callbacks, so it records keys they add: ``learning_rate`` appears
+    when ``LearningRateScheduler`` or ``ReduceLROnPlateau`` is used (Keras 2, and the book,
+    called it ``lr``; Keras 3 never writes ``lr``).
+    """
 
     def __init__(self):
         super().__init__()
