@@ -541,6 +541,8 @@ def main(argv=None):
                   f"({format_seconds(result)} s/epoch)", flush=True)
     minutes = (time.perf_counter() - start) / 60
     command = "make reproduce-quick" if args.quick else "make reproduce"
+    if args.only:
+        command = f"python -m examples.reproduce{' --quick' if args.quick else ''} --only {args.only}"
     info = {"command": command, "minutes": minutes,
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
                        f"Python {platform.python_version()}",
