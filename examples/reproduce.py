@@ -15,7 +15,9 @@ noise. Keras runs only if TensorFlow and Keras 3 are installed.
 Output: a Markdown table (experiment, numpy_nn result, Keras result, median seconds per
 epoch for each, the chapter's reported result) printed, saved as ``reproduce.md`` and
 ``reproduce.json`` in ``--out``, and with ``--readme README.md`` written into the README
-between ``<!-- reproduce:start -->`` and ``<!-- reproduce:end -->``.
+between ``<!-- reproduce:start -->`` and ``<!-- reproduce:end -->`` (``reproduce-quick``
+markers for ``--quick``). A long full run can be done in parts (``--only``) and the parts'
+``reproduce.json`` files combined with ``--merge``.
 """
 from __future__ import annotations
 
@@ -34,7 +36,6 @@ from examples import common
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-START_MARKER, END_MARKER = "<!-- reproduce:start -->", "<!-- reproduce:end -->"
 QUICK_TRAIN = 10_000
 
 
@@ -481,18 +482,66 @@ def markdown_table(experiments, names, quick, info):
     return "\n".join(lines)
 
 
-def write_into_readme(readme, table):
+def write_into_readme(readme, table, block):
+    """Replace the text between ``<!-- block:start -->`` and ``<!-- block:end -->``."""
+    start_marker, end_marker = f"<!-- {block}:start -->", f"<!-- {block}:end -->"
     text = open(readme, encoding="utf-8").read()
-    if START_MARKER not in text or END_MARKER not in text:
-        raise SystemExit(f"{readme} has no {START_MARKER} ... {END_MARKER} block")
-    before, rest = text.split(START_MARKER, 1)
-    _, after = rest.split(END_MARKER, 1)
+    if start_marker not in text or end_marker not in text:
+        raise SystemExit(f"{readme} has no {start_marker} ... {end_marker} block")
+    before, rest = text.split(start_marker, 1)
+    _, after = rest.split(end_marker, 1)
     from numpy_nn.io_utils import atomic_write
     with atomic_write(readme, "w") as handle:
-        handle.write(before + START_MARKER + "\n" + table + "\n" + END_MARKER + after)
+        handle.write(before + start_marker + "\n" + table + "\n" + end_marker + after)
 
 
-# =============================================================================== main
+def run_experiments(experiments, wanted_frameworks, threads, quick):
+    """Run every experiment with every available framework; returns (names, minutes)."""
+    if threads:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+    available = frameworks(wanted_frameworks, threads)
+    start = time.perf_counter()
+    data_cache = {}
+    for experiment in experiments:
+        if experiment.data not in data_cache:
+            data_cache = {experiment.data: load_data(experiment.data, quick)}
+        n_epochs = experiment.quick_epochs if quick else experiment.epochs
+        for name, kx in available.items():
+            kx.backend.clear_session()
+            try:
+                result = experiment.run(kx, data_cache[experiment.data], n_epochs)
+            except Exception as error:     # a failed row is reported, the others still run
+                result = f"error: {type(error).__name__}: {error}"[:120]
+            experiment.results[name] = result
+            print(f"[{time.perf_counter() - start:7.1f}s] {experiment.key:<22} {name:<8} "
+                  f"{format_value(experiment, result)}  "
+                  f"({format_seconds(result)} s/epoch)", flush=True)
+    return list(available), (time.perf_counter() - start) / 60
+
+
+def merge_runs(paths):
+    """Experiments, framework names and run info from earlier runs' ``reproduce.json`` files
+    (for a full reproduction run in parts with ``--only``)."""
+    by_key = {e.key: e for e in EXPERIMENTS}
+    names, infos = [], []
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            run = json.load(handle)
+        infos.append(run["info"])
+        for key, results in run["experiments"].items():
+            for name, result in results.items():
+                by_key[key].results[name] = result if isinstance(result, str) else Result(**result)
+                if name not in names:
+                    names.append(name)
+    experiments = [e for e in EXPERIMENTS if e.results]
+    quick = all("quick" in info["command"] for info in infos)
+    info = dict(infos[0], minutes=sum(info["minutes"] for info in infos),
+                command=("make reproduce-quick" if quick else "make reproduce")
+                + f" (in {len(infos)} parts)" if len(infos) > 1 else infos[0]["command"])
+    return experiments, names, quick, info
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m examples.reproduce",
                                      description=__doc__.strip().splitlines()[0])
@@ -504,51 +553,41 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=0,
                         help="limit BLAS (numpy_nn) and TensorFlow to this many threads "
                              "(0: their defaults)")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="run nothing: build the table from earlier runs' reproduce.json")
     parser.add_argument("--out", default=os.path.join(common.EXAMPLES_DIR, "results",
                                                       "reproduce"))
-    parser.add_argument("--readme", help="write the table into this README between markers")
+    parser.add_argument("--readme", help="write the table into this README, between "
+                                         "<!-- reproduce:start/end --> (full) or "
+                                         "<!-- reproduce-quick:start/end --> (--quick)")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
+    for experiment in EXPERIMENTS:      # forget an earlier call's results (same process)
+        experiment.results = {}
 
-    experiments = [e for e in EXPERIMENTS if e.quick or not args.quick]
-    if args.only:
-        keys = args.only.split(",")
-        unknown = set(keys) - {e.key for e in EXPERIMENTS}
-        if unknown:
-            parser.error(f"unknown experiment(s) {sorted(unknown)}")
-        experiments = [e for e in EXPERIMENTS if e.key in keys]
-    limiter = None
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-        limiter = threadpool_limits(args.threads)   # noqa: F841 (kept alive for the run)
-    available = frameworks(args.frameworks.split(","), args.threads)
-    names = list(available)
-    start = time.perf_counter()
-    data_cache = {}
-    for experiment in experiments:
-        if experiment.data not in data_cache:
-            data_cache = {experiment.data: load_data(experiment.data, args.quick)}
-        n_epochs = experiment.quick_epochs if args.quick else experiment.epochs
-        for name, kx in available.items():
-            kx.backend.clear_session()
-            try:
-                result = experiment.run(kx, data_cache[experiment.data], n_epochs)
-            except Exception as error:     # a failed row is reported, the others still run
-                result = f"error: {type(error).__name__}: {error}"[:120]
-            experiment.results[name] = result
-            print(f"[{time.perf_counter() - start:7.1f}s] {experiment.key:<22} {name:<8} "
-                  f"{format_value(experiment, result)}  "
-                  f"({format_seconds(result)} s/epoch)", flush=True)
-    minutes = (time.perf_counter() - start) / 60
-    command = "make reproduce-quick" if args.quick else "make reproduce"
-    if args.only:
-        command = f"python -m examples.reproduce{' --quick' if args.quick else ''} --only {args.only}"
-    info = {"command": command, "minutes": minutes,
-            "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
-                       f"Python {platform.python_version()}",
-            "date": time.strftime("%Y-%m-%d"),
-            "threads": args.threads or "library defaults"}
-    table = markdown_table(experiments, names, args.quick, info)
+    if args.merge:
+        experiments, names, quick, info = merge_runs(args.merge)
+    else:
+        quick = args.quick
+        experiments = [e for e in EXPERIMENTS if e.quick or not quick]
+        if args.only:
+            keys = args.only.split(",")
+            unknown = set(keys) - {e.key for e in EXPERIMENTS}
+            if unknown:
+                parser.error(f"unknown experiment(s) {sorted(unknown)}")
+            experiments = [e for e in EXPERIMENTS if e.key in keys]
+        names, minutes = run_experiments(experiments, args.frameworks.split(","), args.threads,
+                                         quick)
+        command = "make reproduce-quick" if quick else "make reproduce"
+        if args.only:
+            command = (f"python -m examples.reproduce{' --quick' if quick else ''} "
+                       f"--only {args.only}")
+        info = {"command": command, "minutes": minutes,
+                "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
+                           f"Python {platform.python_version()}",
+                "date": time.strftime("%Y-%m-%d"),
+                "threads": args.threads or "library defaults"}
+    table = markdown_table(experiments, names, quick, info)
     print("\n" + table)
     with open(os.path.join(args.out, "reproduce.md"), "w", encoding="utf-8") as handle:
         handle.write(table + "\n")
@@ -557,7 +596,7 @@ def main(argv=None):
             e.key: {name: (r if isinstance(r, str) else r.__dict__)
                     for name, r in e.results.items()} for e in experiments}}, handle, indent=1)
     if args.readme:
-        write_into_readme(args.readme, table)
+        write_into_readme(args.readme, table, "reproduce-quick" if quick else "reproduce")
     return experiments
 
 

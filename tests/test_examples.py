@@ -97,16 +97,40 @@ def test_reproduce_writes_its_table_between_the_readme_markers(tmp_path):
     from examples import reproduce
 
     readme = tmp_path / "README.md"
-    readme.write_text("# Title\n\nbefore\n<!-- reproduce:start -->\nold table\n"
-                      "<!-- reproduce:end -->\nafter\n", encoding="utf-8")
+    readme.write_text("# Title\n\nbefore\n<!-- reproduce-quick:start -->\nold table\n"
+                      "<!-- reproduce-quick:end -->\nafter\n<!-- reproduce:start -->\nfull\n"
+                      "<!-- reproduce:end -->\n", encoding="utf-8")
     experiments = reproduce.main(["--quick", "--only", "leaky_relu", "--frameworks", "numpy_nn",
                                   "--out", str(tmp_path / "out"), "--readme", str(readme)])
     result = experiments[0].results["numpy_nn"]
     assert isinstance(result, reproduce.Result), result
     assert 0.3 < result.value <= 1 and result.epochs_run == 3
     text = readme.read_text(encoding="utf-8")
-    assert text.startswith("# Title\n\nbefore\n<!-- reproduce:start -->\n")
-    assert text.endswith("<!-- reproduce:end -->\nafter\n")
+    assert text.startswith("# Title\n\nbefore\n<!-- reproduce-quick:start -->\n")
+    assert text.endswith("<!-- reproduce-quick:end -->\nafter\n<!-- reproduce:start -->\nfull\n"
+                         "<!-- reproduce:end -->\n")
     assert "old table" not in text
     assert "| LeakyReLU 300-100, SGD 1e-3 | 3 | val accuracy | " in text
     assert (tmp_path / "out" / "reproduce.md").read_text(encoding="utf-8") in text + "\n"
+
+    # a full run done in two parts (--only) is merged into one table in the full-size block
+    import json
+    parts = []
+    for index, key in enumerate(("leaky_relu", "transfer")):
+        part = tmp_path / f"part{index}.json"
+        part.write_text(json.dumps({
+            "info": {"command": f"python -m examples.reproduce --only {key}", "minutes": 2.0,
+                     "machine": "test", "date": "today", "threads": 1},
+            "experiments": {key: {"numpy_nn": {"value": 0.5 + index, "epochs_run": 10,
+                                               "seconds_per_epoch": 1.5, "note": ""},
+                                  "Keras": "error: ImportError: no keras"}}}))
+        parts.append(str(part))
+    merged = reproduce.main(["--merge", *parts, "--out", str(tmp_path / "merged"),
+                             "--readme", str(readme)])
+    assert [e.key for e in merged] == ["leaky_relu", "transfer"]
+    full_block = readme.read_text(encoding="utf-8").split("<!-- reproduce:start -->")[1]
+    assert "make reproduce (in 2 parts)" in full_block and "total 4.0 min" in full_block
+    assert "| LeakyReLU 300-100, SGD 1e-3 | 10 | val accuracy | 0.5000 | error: ImportError" \
+        in full_block
+    assert "| 1.50 | 1.50 |" not in full_block          # the Keras column has no timing
+    assert "LeakyReLU 300-100, SGD 1e-3 | 3 |" in readme.read_text(encoding="utf-8")  # quick kept
