@@ -445,7 +445,7 @@ def format_value(experiment, result):
         return result
     text = f"{result.value:.2f}" if experiment.metric == "error ratio" else f"{result.value:.4f}"
     if experiment.metric.startswith("best"):
-        text += f" ({result.epochs_run} ep)"
+        text += f" ({result.epochs_run} epochs run)"
     if result.note:
         text += f"; {result.note}"
     return text
