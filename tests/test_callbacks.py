@@ -382,3 +382,16 @@ def test_numpy_nn_imports_without_matplotlib_and_tensorboardx():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "find_learning_rate" in out.stdout
+
+
+def test_improvement_is_judged_in_float32_like_keras():
+    """Keras 3 compares through float32 tensors: 0.5 - 1e-9 is no gain over 0.5, but
+    0.5 - 1e-7 (more than half a float32 ulp at 0.5, 3e-8) is."""
+    stopper = EarlyStopping(patience=1)
+    history = fit(tiny_model(), [ScriptedLogs("val_loss", [0.5, 0.5 - 1e-9, 0.5 - 2e-9]),
+                                 stopper], epochs=3)
+    assert history.epoch == [0, 1]
+    stopper = EarlyStopping(patience=1)
+    history = fit(tiny_model(), [ScriptedLogs("val_loss", [0.5, 0.5 - 1e-7, 0.5 - 2e-7]),
+                                 stopper], epochs=3)
+    assert history.epoch == [0, 1, 2]

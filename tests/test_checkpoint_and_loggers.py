@@ -143,19 +143,34 @@ KILL_CHILD = textwrap.dedent("""
     k = 0
     while True:
         k += 1
-        # every weight of save number k equals k: a mix of two saves would show
-        model.set_weights([np.full(w.shape, k, np.float32) for w in model.get_weights()])
+        model.set_weights(weights_of_save(model, k))
         checkpoint.on_epoch_end(k - 1, {"loss": float(k)})
         print(k, flush=True)
 """)
 
+WEIGHTS_OF_SAVE = textwrap.dedent("""
+    def weights_of_save(model, k):
+        # Random-looking (so compressing them takes most of a save's time) and different for
+        # every save k: a file mixing two saves would not match any k.
+        import numpy as np
+        return [(np.random.default_rng(i).standard_normal(w.shape) + k).astype(np.float32)
+                for i, w in enumerate(model.get_weights())]
+""")
+exec(WEIGHTS_OF_SAVE)
+
 
 def test_checkpoint_survives_being_killed_mid_write(tmp_path):
     """A child process saves checkpoints (several MB each) in a loop and is SIGKILLed at
-    various moments; every time, the file on disk loads and holds one complete save."""
+    various moments; every time, the file on disk loads and holds exactly one complete save.
+
+    Kills are repeated until at least two landed during a write (a stray temporary file
+    proves it); otherwise the test would prove nothing.
+    """
     path = tmp_path / "model.keras"
-    for delay in (0.35, 0.6, 0.85):
-        child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(path)],
+    mid_write_kills = 0
+    for attempt, delay in enumerate([0.3, 0.55, 0.8, 0.45, 0.7, 0.35, 0.65, 0.9, 0.5, 0.75]):
+        temporaries_before = {n for n in os.listdir(tmp_path) if n.endswith(".tmp")}
+        child = subprocess.Popen([sys.executable, "-c", WEIGHTS_OF_SAVE + KILL_CHILD, str(path)],
                                  stdout=subprocess.PIPE, text=True,
                                  cwd=os.path.dirname(os.path.dirname(os.path.abspath(
                                      __file__))))
@@ -165,14 +180,15 @@ def test_checkpoint_survives_being_killed_mid_write(tmp_path):
         child.send_signal(signal.SIGKILL)
         child.wait()
         model = load_model(path)
-        values = np.unique(np.concatenate([w.ravel() for w in model.get_weights()]))
-        assert len(values) == 1, "the file mixes two saves"
-        assert model.file_metadata["epoch"] == int(values[0]) - 1
-    leftovers = [name for name in os.listdir(tmp_path) if name != "model.keras"]
-    assert all(name.endswith(".tmp") for name in leftovers)     # at worst a stray temp file
-    # A save takes ~20 ms and the loop does little else, so kills land mid-write: a stray
-    # temporary file proves at least one did (otherwise this test would prove nothing).
-    assert leftovers, "no kill landed during a write"
+        saved = model.file_metadata["epoch"] + 1
+        for weight, expected in zip(model.get_weights(), weights_of_save(model, saved)):
+            np.testing.assert_array_equal(weight, expected, err_msg="the file mixes two saves")
+        leftovers = [n for n in os.listdir(tmp_path) if n != "model.keras"]
+        assert all(name.endswith(".tmp") for name in leftovers)   # at worst a stray temp file
+        mid_write_kills += len(set(leftovers) - temporaries_before)
+        if attempt >= 2 and mid_write_kills >= 2:
+            break
+    assert mid_write_kills >= 2, "kills never landed during a write"
 
 
 # =============================================================== CSVLogger

@@ -8,7 +8,10 @@ With :math:`\delta = |\text{min\_delta}|`, a value :math:`v` improves on the bes
 .. math:: \text{min mode: } v + \delta < b, \qquad \text{max mode: } v - \delta > b,
 
 and anything improves on :math:`b = \text{None}` (no value seen yet). Both comparisons are
-strict, so with ``min_delta=0`` an equal value is *not* an improvement.
+strict, so with ``min_delta=0`` an equal value is *not* an improvement. Like Keras 3 (whose
+``keras.ops.less``/``greater`` turn the Python floats into float32 tensors, whatever
+``floatx`` is), both sides are rounded to float32 before comparing: a gain smaller than
+float32's resolution (1e-9 on 0.5) is not an improvement.
 
 ``mode="auto"`` picks the direction from the monitored name, as Keras 3 does: ``loss`` and
 ``val_loss`` are minimised; a metric name (``"accuracy"``, ``"val_accuracy"``) takes the
@@ -96,8 +99,8 @@ class MonitorCallback(Callback):
         if reference is None:
             return True
         if direction == "min":
-            return value + self.min_delta < reference
-        return value - self.min_delta > reference
+            return bool(np.float32(value + self.min_delta) < np.float32(reference))
+        return bool(np.float32(value - self.min_delta) > np.float32(reference))
 
     def monitored_value(self, logs):
         """The monitored value from ``logs`` as a float, or ``None`` (with a warning) if absent."""
