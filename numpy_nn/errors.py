@@ -18,12 +18,15 @@ class ModelFileError(ValueError):
     """
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(FloatingPointError, RuntimeError):
     """The training loss (or a gradient) became NaN or infinite.
 
     Raised by ``fit(..., on_nonfinite="raise")`` *before* the optimizer applies the bad
     step, so the model keeps the weights it had before that batch, and ``on_epoch_end`` is not
     called for the broken epoch (so checkpoint callbacks never save the broken model).
+    ``TerminateOnNaN(raise_error=True)`` raises it too, after the bad step. It is also a
+    ``RuntimeError``, the type Keras's ``TerminateOnNaN(raise_error=True)`` raises, so code
+    written for Keras catches it unchanged.
 
     Attributes:
         epoch: 0-based epoch index (as callbacks count epochs).

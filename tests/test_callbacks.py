@@ -285,6 +285,17 @@ def test_terminate_on_nan_stops_after_the_bad_batch():
         TerminateOnNaN(raise_error=True).on_batch_end(3, {"loss": float("nan")})
 
 
+def test_terminate_on_nan_raise_error_names_epoch_and_batch():
+    """raise_error gives the library's NonFiniteLossError, still a RuntimeError like Keras's."""
+    from numpy_nn.errors import NonFiniteLossError
+    terminate = TerminateOnNaN(raise_error=True)
+    terminate.on_epoch_begin(4)
+    with pytest.raises(NonFiniteLossError, match="epoch 4, batch 3") as caught:
+        terminate.on_batch_end(3, {"loss": float("inf")})
+    assert isinstance(caught.value, RuntimeError)
+    assert (caught.value.epoch, caught.value.batch) == (4, 3)
+
+
 def test_terminate_on_nan_ends_a_diverging_fit():
     """A learning rate of 1e30 overflows the weights within a few batches; fit stops there."""
     model = tiny_model(1e30)

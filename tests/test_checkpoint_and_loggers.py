@@ -42,6 +42,16 @@ def test_checkpoint_save_best_only_writes_on_strict_improvement(tmp_path):
     assert checkpoint.best == 0.4
 
 
+def test_checkpoint_never_overwrites_a_good_file_with_a_diverged_epoch(tmp_path):
+    """An epoch whose loss is NaN/inf is not saved (Keras would save it): the file keeps the
+    last finite epoch, so TerminateOnNaN + ModelCheckpoint leave a usable model behind."""
+    path = tmp_path / "model.keras"
+    with pytest.warns(UserWarning, match="not saving, the loss is nan"):
+        fit(tiny_model(), [ScriptedLogs("loss", [0.9, 0.8, float("nan")]), ModelCheckpoint(path)],
+            epochs=3)
+    assert saved_epoch(path) == 1
+
+
 def test_checkpoint_file_reloads_with_the_weights_of_the_saved_epoch(tmp_path):
     path = tmp_path / "model.h5"
     model = tiny_model(0.1)

@@ -7,7 +7,9 @@ during a save leaves the previous checkpoint intact, never a half-written file.
 """
 from __future__ import annotations
 
+import math
 import os
+import warnings
 
 import numpy as np
 
@@ -96,7 +98,16 @@ class ModelCheckpoint(MonitorCallback):
                            f"{sorted(fields)}: {error!r}") from None
 
     def should_save(self, logs):
-        """Whether this epoch's model is saved (always, unless ``save_best_only``)."""
+        """Whether this epoch's model is saved (always, unless ``save_best_only``).
+
+        An epoch whose loss is NaN or infinite is never saved (Keras would save it): training
+        that diverged must not overwrite the last good checkpoint.
+        """
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            warnings.warn(f"ModelCheckpoint: not saving, the loss is {float(loss)}",
+                          stacklevel=3)
+            return False
         if not self.save_best_only:
             return True
         value = self.monitored_value(logs)

@@ -7,6 +7,7 @@ import numpy as np
 
 from numpy_nn.callbacks.base import Callback
 from numpy_nn.callbacks.monitor import MonitorCallback
+from numpy_nn.errors import NonFiniteLossError
 
 
 class EarlyStopping(MonitorCallback):
@@ -102,18 +103,28 @@ class EarlyStopping(MonitorCallback):
 class TerminateOnNaN(Callback):
     """Stop training as soon as a batch's loss is NaN or infinite.
 
-    ``raise_error=True`` raises ``RuntimeError`` instead of stopping quietly.
+    ``raise_error=True`` raises :class:`~numpy_nn.errors.NonFiniteLossError` (a
+    ``RuntimeError``, as in Keras) naming the epoch and batch, instead of stopping quietly.
+    Either way the bad step has already been applied; ``fit(on_nonfinite="raise")`` stops
+    *before* it instead. Checkpoints stay safe: :class:`ModelCheckpoint` never saves an epoch
+    whose loss is not finite.
     """
 
     def __init__(self, raise_error=False):
         super().__init__()
         self.raise_error = bool(raise_error)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is None or math.isfinite(float(loss)):
             return
         if self.raise_error:
-            raise RuntimeError(f"TerminateOnNaN: loss is {float(loss)} at batch {batch}")
-        print(f"Batch {batch}: invalid loss, terminating training")
+            raise NonFiniteLossError(
+                f"TerminateOnNaN: loss is {float(loss)} at epoch {self.epoch}, batch {batch} "
+                f"(0-based)", epoch=self.epoch, batch=batch, loss=float(loss))
+        print(f"Epoch {self.epoch}, batch {batch}: invalid loss, terminating training")
         self.model.stop_training = True
