@@ -14,6 +14,7 @@ see in one place what "float32 by default" and "seeded" mean for the whole engin
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
@@ -101,6 +102,11 @@ def _initial_kernel_path() -> str:
     if value not in _VALID_KERNEL_PATHS:
         raise ValueError(
             f"NUMPY_NN_KERNELS must be one of {_VALID_KERNEL_PATHS}, got {value!r}")
+    # Numba itself is imported at the first kernel call (it takes a while); only check that
+    # it is there, so a missing install is reported now rather than in the middle of fit().
+    if value == "numba" and importlib.util.find_spec("numba") is None:
+        raise ImportError("NUMPY_NN_KERNELS=numba, but Numba is not installed: pip install "
+                          "numba, or use NUMPY_NN_KERNELS=numpy")
     return value
 
 
@@ -113,11 +119,14 @@ def kernel_path() -> str:
 
 
 def set_kernel_path(value: str) -> None:
-    """Choose the path for hot loops; ``"numba"`` needs Numba installed."""
+    """Choose the path for hot loops; ``"numba"`` needs Numba installed (ImportError if not)."""
     global _KERNEL_PATH
     value = str(value).strip().lower()
     if value not in _VALID_KERNEL_PATHS:
         raise ValueError(f"set_kernel_path: expected one of {_VALID_KERNEL_PATHS}, got {value!r}")
+    if value == "numba":
+        from numpy_nn import kernels
+        kernels.load_twins()
     _KERNEL_PATH = value
 
 
