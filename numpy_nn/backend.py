@@ -104,10 +104,17 @@ def _initial_kernel_path() -> str:
             f"NUMPY_NN_KERNELS must be one of {_VALID_KERNEL_PATHS}, got {value!r}")
     # Numba itself is imported at the first kernel call (it takes a while); only check that
     # it is there, so a missing install is reported now rather than in the middle of fit().
-    if value == "numba" and importlib.util.find_spec("numba") is None:
+    if value == "numba" and not _numba_installed():
         raise ImportError("NUMPY_NN_KERNELS=numba, but Numba is not installed: pip install "
                           "numba, or use NUMPY_NN_KERNELS=numpy")
     return value
+
+
+def _numba_installed() -> bool:
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):     # e.g. sys.modules["numba"] = None
+        return False
 
 
 _KERNEL_PATH = _initial_kernel_path()

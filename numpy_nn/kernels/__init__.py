@@ -69,11 +69,6 @@ def twin_of(dispatcher):
     return register
 
 
-def numba_available() -> bool:
-    """Whether Numba can be imported (without importing it)."""
-    return importlib.util.find_spec("numba") is not None
-
-
 def load_twins():
     """Import Numba and every twin module (compilation itself happens at each kernel's first call).
 

@@ -208,7 +208,7 @@ def softmax_forward(self, x):
             or not is_float_array(x) or x.shape[1] == 0:
         return activations.Softmax.forward.reference(self, x)
     out = np.empty(x.shape, x.dtype)
-    softmax_rows_kernel(x, out)
+    softmax_rows_kernel(np.ascontiguousarray(x), out)
     return out
 
 

@@ -21,7 +21,7 @@ from numba import types
 from numba.extending import intrinsic, overload
 
 kernel = numba.njit(cache=True, error_model="numpy")
-inline = numba.njit(inline="always", error_model="numpy")
+helper = numba.njit(error_model="numpy")   # called from kernels; LLVM inlines it
 
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -45,7 +45,7 @@ def flat(array):
     return np.ascontiguousarray(array).reshape(-1)
 
 
-@inline
+@helper
 def nan_max(a, b):
     """``np.maximum`` for two scalars: the larger one, NaN if either is NaN."""
     if a != a:
@@ -53,7 +53,7 @@ def nan_max(a, b):
     return a if a >= b else b
 
 
-@inline
+@helper
 def nan_min(a, b):
     """``np.minimum`` for two scalars: the smaller one, NaN if either is NaN."""
     if a != a:
@@ -82,7 +82,7 @@ _LARGEST = np.float32(88.72283)     # exp(_LARGEST) is the largest finite float3
 _HALF, _ONE, _TWO = np.float32(0.5), np.float32(1), np.float32(2)
 
 
-@inline
+@helper
 def _exp_float32(x):
     c = x if x >= _SMALLEST else _SMALLEST     # also maps NaN to a finite value, for the int cast
     c = c if c <= _LARGEST else _LARGEST
@@ -104,7 +104,7 @@ def exp(x):
     return np.exp(x)
 
 
-@overload(exp, inline="always")
+@overload(exp)
 def _exp_overload(x):
     if x == types.float32:
         return lambda x: _exp_float32(x)

@@ -104,12 +104,14 @@ def value_and_grad(self, y_true, y_pred, logits=None, sample_weight=None):
         if labels.shape != (n,):
             return losses.Loss.value_and_grad.reference(self, y_true, y_pred, logits,
                                                         sample_weight)
-        total = sparse_softmax_cross_entropy_kernel(z, labels, weights, grad)
+        total = sparse_softmax_cross_entropy_kernel(np.ascontiguousarray(z),
+                                                    np.ascontiguousarray(labels), weights, grad)
     else:
         targets = np.asarray(y_true, dtype)
         if targets.shape != z.shape:
             return losses.Loss.value_and_grad.reference(self, y_true, y_pred, logits,
                                                         sample_weight)
-        total = dense_softmax_cross_entropy_kernel(z, targets, weights, grad)
+        total = dense_softmax_cross_entropy_kernel(np.ascontiguousarray(z),
+                                                   np.ascontiguousarray(targets), weights, grad)
     value = dtype.type(total / n)
     return value, grad, z is not y_pred

@@ -23,14 +23,14 @@ import numpy as np
 
 from numpy_nn.kernels import twin_of
 from numpy_nn.kernels.flat import flat_parameters
-from numpy_nn.kernels.jit import inline, kernel, nan_max, scalar
+from numpy_nn.kernels.jit import helper, kernel, nan_max, scalar
 from numpy_nn.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
 from numpy_nn.optimizers.base import Optimizer
 
 NO_CLIPPING, SCALE, CLAMP = 0, 1, 2
 
 
-@inline
+@helper
 def _clipped(g, mode, multiplier, divisor, bound):
     """The gradient element after clipping (``mode`` NO_CLIPPING, SCALE or CLAMP)."""
     if mode == 1:
@@ -138,7 +138,7 @@ def nadam_kernel(w, g, first_moment, second_moment, learning_rate, one_minus_bet
 
 # --------------------------------------------------------------------------- glue
 def _norm(grad):
-    """:math:`\lVert g \rVert_2`, evaluated as numpy_nn.optimizers.base.clip_by_norm does."""
+    r""":math:`\lVert g \rVert_2`, evaluated as numpy_nn.optimizers.base.clip_by_norm does."""
     return np.sqrt(np.sum(np.square(grad)))
 
 
