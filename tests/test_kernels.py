@@ -25,8 +25,8 @@ from kernel_twins import (DTYPES, SETTINGS, assert_close_to_exp_scale, assert_sa
                           float_arrays, on_both_paths)
 from numpy_nn import activations, backend, kernels
 from numpy_nn.layers import Dropout, PReLU
-from numpy_nn.layers.regularization import (AlphaDropout, alpha_dropout_backward,
-                                            apply_alpha_dropout_mask, apply_dropout_mask)
+from numpy_nn.layers.regularization import (AlphaDropout, apply_alpha_dropout_mask,
+                                            apply_dropout_mask)
 
 ELEMENTWISE = {
     "relu": activations.ReLU(),
@@ -124,7 +124,6 @@ def test_dropout_mask_twins(data, rate):
     alpha_p, a, b = (np.asarray(c, x.dtype) for c in AlphaDropout(rate).affine_constants)
     keep_float = keep.astype(x.dtype)
     assert_same_array(*on_both_paths(apply_alpha_dropout_mask, x, keep_float, a, alpha_p, b))
-    assert_same_array(*on_both_paths(alpha_dropout_backward, grad, keep_float, a))
 
 
 def test_dropout_layers_draw_the_same_mask_on_both_paths():

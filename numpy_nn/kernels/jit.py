@@ -40,9 +40,18 @@ def is_float_array(*arrays):
     return (dtype is _FLOAT32 or dtype is _FLOAT64) and all(a.dtype is dtype for a in arrays)
 
 
-def flat(array):
-    """A 1-D C-contiguous view of ``array`` (a copy only when it is not contiguous)."""
-    return np.ascontiguousarray(array).reshape(-1)
+def compatible(x, *others):
+    """True when ``x`` is a plain ndarray of native float32/float64 and every other array has
+    its dtype and shape: the inputs every element-wise kernel is compiled for."""
+    if type(x) is not np.ndarray:
+        return False
+    dtype = x.dtype
+    if dtype is not _FLOAT32 and dtype is not _FLOAT64:
+        return False
+    for other in others:
+        if type(other) is not np.ndarray or other.dtype is not dtype or other.shape != x.shape:
+            return False
+    return True
 
 
 @helper

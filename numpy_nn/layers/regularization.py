@@ -22,12 +22,6 @@ def apply_alpha_dropout_mask(x, keep, a, alpha_p, b):
     return a * (x * keep + alpha_p * (1 - keep)) + b
 
 
-@has_numba_twin
-def alpha_dropout_backward(grad, keep, a):
-    r""":math:`a\, m \odot g`, the gradient through :func:`apply_alpha_dropout_mask`."""
-    return grad * (a * keep)
-
-
 class _RandomMaskLayer(Layer):
     """Shared set-up of the two dropout layers: the rate check, the generator, the keep-mask."""
 
@@ -123,4 +117,4 @@ class AlphaDropout(_RandomMaskLayer):
             return None
         if self._keep is None:
             return grad_output
-        return alpha_dropout_backward(grad_output, self._keep, self._a)
+        return grad_output * (self._a * self._keep)
