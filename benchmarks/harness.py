@@ -94,8 +94,9 @@ def run_training_grid(models, batches, samples_for, repetitions, threads, tf_one
                             seconds = workers[name].ask(cmd="fit")["seconds"]
                         timings[name].append(seconds / steps)
                 cell = summarize(model, batch, samples, steps, timings, prepared)
+                cell["threads"] = threads
                 cells.append(cell)
-                log(f"  {model:18s} batch {batch:5d}: " + "  ".join(
+                log(f"  {threads} thread(s) {model:18s} batch {batch:5d}: " + "  ".join(
                     f"{name} {cell['step_ms'][name]:.3f} ms" for name in order)
                     + f"  | numba/keras x{cell['ratios']['keras_over_numba']:.2f}"
                     + f"  numba/floor x{cell['ratios']['numba_over_floor']:.2f}")

@@ -3,6 +3,7 @@
 Every case calls the *public* method (the dispatcher) with the kernel path set to ``numpy``
 or ``numba``, so the figures include the dispatch and the glue a training step pays. Paths
 alternate within each repetition; the reported ratio is the median of per-repetition ratios.
+Times are the process's CPU time (see :func:`_time`).
 
 Sizes: activations of the 300-unit layers (32 x 300) and of the 100-unit SELU/ELU layers
 (32 x 100); softmax and cross-entropy on the 10 outputs; BatchNormalization on 300 features;
@@ -111,15 +112,19 @@ def cases(rng):
 
 
 def _time(function, path, budget):
-    """Seconds per call of ``function`` on ``path``, over a loop lasting about ``budget`` s."""
+    """CPU seconds per call of ``function`` on ``path``, over a loop of about ``budget`` s.
+
+    Everything timed here runs on one thread, so the process's CPU time equals the wall time
+    on a quiet machine, and on a busy one it leaves out the time slices other processes took.
+    """
     backend.set_kernel_path(path)
     function()
     calls, elapsed = 1, 0.0
     while True:
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(calls):
             function()
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         if elapsed >= budget:
             return elapsed / calls
         calls = max(calls * 2, int(calls * budget / max(elapsed, 1e-9)) + 1)

@@ -101,17 +101,23 @@ def load_dataset(name, samples=None):
     import numpy as np
     from numpy_nn.datasets import cifar10, fashion_mnist
 
+    def scaled(images):                 # float32 throughout, without a float64 temporary
+        images = images.astype(np.float32)
+        images /= np.float32(255)
+        return images
+
     if name.startswith("fashion_mnist"):
         (x, y), _ = fashion_mnist.load_data()
         x, y = x[5000:], y[5000:]
-        scaled = x[:samples].astype(np.float32) / np.float32(255)
+        subset = scaled(x[:samples])
         if name == "fashion_mnist_standardized":
-            full = x.astype(np.float32) / np.float32(255)
+            full = scaled(x)
             mean, std = full.mean(axis=0, keepdims=True), full.std(axis=0, keepdims=True)
-            scaled = (scaled - mean) / std
-        return scaled, y[:samples]
+            subset -= mean
+            subset /= std
+        return subset, y[:samples]
     if name == "cifar10":
         (x, y), _ = cifar10.load_data()
         x, y = x[5000:], y[5000:]
-        return x[:samples].astype(np.float32) / np.float32(255), y[:samples]
+        return scaled(x[:samples]), y[:samples]
     raise ValueError(f"unknown dataset {name!r}")

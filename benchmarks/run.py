@@ -21,10 +21,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
 
-FULL = {"batches": (32, 128, 1024), "repetitions": 5, "steps": {32: 400, 128: 150, 1024: 30},
-        "micro_repetitions": 7, "cold_repetitions": 3}
+FULL = {"batches": (32, 128, 1024), "repetitions": 5, "steps": {32: 300, 128: 100, 1024: 20},
+        "threads": (1, 2), "micro_repetitions": 7, "cold_repetitions": 3}
 QUICK = {"batches": (32, 128, 1024), "repetitions": 3, "steps": {32: 60, 128: 25, 1024: 5},
-         "micro_repetitions": 3, "cold_repetitions": 1}
+         "threads": (1,), "micro_repetitions": 3, "cold_repetitions": 1}
 
 
 def _cpu_name():
@@ -61,8 +61,9 @@ def machine_description(threads, tf_onednn, mode, versions):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repetitions")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for every engine (default: all cores)")
+    parser.add_argument("--threads", default=None,
+                        help="comma-separated thread counts, each given to every engine "
+                             "(default: 1 and 2 for the full run, 1 for --quick)")
     parser.add_argument("--models", default="leaky_relu_mlp,batch_norm_mlp,selu_100,"
                         "elu_20x100_cifar")
     parser.add_argument("--batches", default=None, help="comma-separated batch sizes")
@@ -86,7 +87,9 @@ def main(argv=None):
     from benchmarks.startup import measure_cold_start, measure_peak_rss
 
     config = QUICK if args.quick else FULL
-    threads = args.threads or os.cpu_count()
+    thread_counts = tuple(int(t) for t in args.threads.split(",")) if args.threads else \
+        config["threads"]
+    threads = thread_counts[0]          # for the kernels, cold start and memory figures
     threadpool_limits(threads)
     batches = tuple(int(b) for b in args.batches.split(",")) if args.batches else \
         config["batches"]
@@ -97,14 +100,18 @@ def main(argv=None):
     results = {}
     load_before = _load()
     started = time.perf_counter()
-    print(f"numpy_nn benchmarks ({mode}), {threads} thread(s), load average {load_before}")
+    print(f"numpy_nn benchmarks ({mode}), thread counts {thread_counts}, load average "
+          f"{load_before}")
 
     versions = None
     if "training" not in skip:
         print("Training throughput (interleaved; ms per step):")
-        results["training"], versions = run_training_grid(
-            models, batches, lambda batch: batch * config["steps"][batch],
-            config["repetitions"], threads, args.tf_onednn)
+        results["training"] = []
+        for count in thread_counts:
+            cells, versions = run_training_grid(
+                models, batches, lambda batch: batch * config["steps"].get(batch, 20),
+                config["repetitions"], count, args.tf_onednn)
+            results["training"] += cells
     if "kernels" not in skip:
         print("Kernels vs their NumPy twins:")
         results["kernels"] = run_microbenchmarks(config["micro_repetitions"])
@@ -116,7 +123,7 @@ def main(argv=None):
         print("Peak memory (fresh processes):")
         results["peak_rss"] = measure_peak_rss(threads, env)
 
-    results["machine"] = machine_description(threads, args.tf_onednn, mode, versions)
+    results["machine"] = machine_description(thread_counts, args.tf_onednn, mode, versions)
     results["machine"]["load_before"] = load_before
     results["machine"]["load_after"] = _load()
     results["machine"]["seconds"] = round(time.perf_counter() - started, 1)
@@ -141,15 +148,47 @@ def limits_notes(results):
     """What limits each target that is not met, computed from the measured figures."""
     notes = []
     for cell in results.get("training", []):
-        if cell["model"] in ("leaky_relu_mlp", "batch_norm_mlp", "selu_100"):
-            keras_over_floor = cell["ratios"]["keras_over_floor"]
-            needed = 6.0 if cell["batch"] == 32 else 1.5 if cell["batch"] == 1024 else None
-            if needed and keras_over_floor < needed:
-                notes.append(
-                    f"{cell['model']}, batch {cell['batch']}: Keras itself runs at "
-                    f"{keras_over_floor:.2f}x the matmul floor, so no implementation using "
-                    f"these GEMMs can be {needed:g}x faster than Keras here; the Numba path is "
-                    f"{cell['ratios']['numba_over_floor']:.2f}x the floor.")
+        needed = {32: 6.0, 1024: 1.5}.get(cell["batch"])
+        if cell["model"] not in ("leaky_relu_mlp", "batch_norm_mlp", "selu_100") or not needed \
+                or cell["ratios"]["keras_over_numba"] >= needed:
+            continue
+        keras_over_floor = cell["ratios"]["keras_over_floor"]
+        limit = (f"Keras itself runs at {keras_over_floor:.2f}x the matmul floor, so even an "
+                 f"engine with zero overhead would be at most {keras_over_floor:.2f}x faster "
+                 f"than Keras" if keras_over_floor < needed else
+                 f"Keras runs at {keras_over_floor:.2f}x the matmul floor, the Numba path at "
+                 f"{cell['ratios']['numba_over_floor']:.2f}x")
+        notes.append(f"{cell['model']}, batch {cell['batch']}, {cell['threads']} thread(s): "
+                     f"Numba path {cell['ratios']['keras_over_numba']:.2f}x Keras (target "
+                     f"{needed:g}x). {limit}.")
+    for cell in results.get("training", []):
+        if cell["model"] == "leaky_relu_mlp" and cell["batch"] == 32 \
+                and cell["ratios"]["numba_over_floor"] > 1.3:
+            notes.append(f"LeakyReLU MLP, batch 32, {cell['threads']} thread(s): the Numba path "
+                         f"spends {cell['overhead_ms']['numba'] * 1e3:.0f} µs per step outside "
+                         f"the GEMMs (floor {cell['step_ms']['floor'] * 1e3:.0f} µs): the SGD "
+                         f"update of 266,610 weights, bias additions and sums, softmax and "
+                         f"cross-entropy, gathering the shuffled batch, metrics and Python.")
+    slow = [m for m in results.get("kernels", []) if m["speedup"] < 2.0]
+    for m in slow:
+        if m["kernel"].startswith("SGD"):
+            reason = ("plain SGD is memory-bound: the reference reads and writes the weights "
+                      "once plus a temporary, the kernel reads the weights and gradients and "
+                      "writes the weights once, a traffic ratio of 5:3")
+        else:
+            reason = ("the NumPy twin is only one or two array operations at this size, so a "
+                      "kernel call costs about as much as what it replaces")
+        notes.append(f"Kernel {m['kernel']} ({m['operation']}): {m['speedup']:.2f}x; {reason}.")
+    for label, rss in results.get("peak_rss", {}).items():
+        if label.startswith("numpy_nn") and rss["peak_rss_mb"] >= 400:
+            stages = rss["rss_mb"]
+            notes.append(
+                f"{label}: peak RSS {rss['peak_rss_mb']:.0f} MB. The training images as float32 "
+                f"take 172 MB; RSS is {stages['after import']:.0f} MB after import and "
+                f"{stages['after loading the data']:.0f} MB with the data loaded (including "
+                f"the dataset loader's cached raw arrays, about 55 MB); the first step adds "
+                f"{stages['after the first step'] - stages['after loading the data']:.0f} MB, "
+                f"which is Numba and LLVM themselves (libllvmlite alone maps about 80 MB).")
     return notes
 
 

@@ -7,9 +7,10 @@
   ``NUMBA_CACHE_DIR``, so every kernel the model needs is compiled). The interpreter's own
   start-up is reported separately in ``process_seconds``.
 * **Peak RSS**: each engine in its own process loads Fashion-MNIST (all 60,000 training images,
-  scaled to float32 as ``x.astype(np.float32) / 255``) and trains the LeakyReLU MLP for one
+  converted to float32 and scaled in place, never through float64) and trains the LeakyReLU MLP for one
   full epoch (55,000 images, batch 32); the peak resident set size is read from
-  ``getrusage``. The numpy_nn processes also report whether TensorFlow was ever imported.
+  ``getrusage``, and the current RSS after each stage (import, data, first step, epoch) shows
+  where it goes. The numpy_nn processes also report whether TensorFlow was ever imported.
 """
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ print(json.dumps({{"import_seconds": imported, "first_step_seconds": time.perf_c
 PEAK_RSS = """
 import json, resource, sys
 import numpy as np
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return int(status.read().split("VmRSS:")[1].split()[0]) / 1024
 ENGINE = {engine!r}
 from threadpoolctl import threadpool_limits
 threadpool_limits({threads})
@@ -62,13 +66,19 @@ if ENGINE == "keras":
     import keras as lib
 else:
     import numpy_nn as lib
+stages = {{"after import": rss_mb()}}
 from benchmarks.models import MODELS, build, load_dataset
 x, y = load_dataset("fashion_mnist")
+stages["after loading the data"] = rss_mb()
 lib.utils.set_random_seed(42)
 model = build(MODELS["leaky_relu_mlp"], lib)
+model.fit(x[:32], y[:32], batch_size=32, epochs=1, verbose=0)
+stages["after the first step"] = rss_mb()
 model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+stages["after one epoch"] = rss_mb()
 print(json.dumps({{"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "samples": len(x), "tensorflow_imported": "tensorflow" in sys.modules}}))
+                  "rss_mb": stages, "samples": len(x),
+                  "tensorflow_imported": "tensorflow" in sys.modules}}))
 """
 
 
@@ -130,6 +140,7 @@ def measure_peak_rss(threads, base_env, log=print):
                           ("Keras 3 (TensorFlow CPU)", "keras")):
         results[label] = _child(PEAK_RSS.format(engine=engine, threads=threads),
                                 _engine_env(base_env, engine))
+        stages = ", ".join(f"{k} {v:.0f}" for k, v in results[label]["rss_mb"].items())
         log(f"  {label:36s} peak RSS {results[label]['peak_rss_mb']:.0f} MB "
-            f"(TensorFlow imported: {results[label]['tensorflow_imported']})")
+            f"(TensorFlow imported: {results[label]['tensorflow_imported']}; RSS MB {stages})")
     return results

@@ -126,7 +126,7 @@ class Dense(Layer):
             self.kernel.grad = np.matmul(self._inputs.T, grad_logits,
                                          out=self.kernel.grad_buffer)
             if self.use_bias:
-                self.bias.grad = np.sum(grad_logits, axis=0, out=self.bias.grad_buffer)
+                self.bias.grad = grad_logits.sum(axis=0, out=self.bias.grad_buffer)
         return grad_logits @ self.kernel.value.T if need_input_grad else None
 
     def get_config(self):

@@ -168,18 +168,22 @@ class Optimizer:
 
     def apply(self, grads, variables):
         """One optimisation step (clip → learning rate → decay → update → constrain → count)."""
-        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         if len(grads) != len(variables):
             raise ValueError(f"{type(self).__name__}.apply: got {len(grads)} gradients for "
                              f"{len(variables)} variables")
-        if not pairs:
-            raise ValueError(f"{type(self).__name__}.apply: no gradients to apply")
-        grads = [np.asarray(g, dtype=v.dtype) for g, v in pairs]
-        variables = [v for _, v in pairs]
-        for g, v in zip(grads, variables):
-            if g.shape != v.shape:
+        given_grads, given_variables = grads, variables
+        grads, variables = [], []          # the pairs that have a gradient, checked
+        for g, v in zip(given_grads, given_variables):
+            if g is None:
+                continue
+            g = np.asarray(g, dtype=v.value.dtype)
+            if g.shape != v.value.shape:
                 raise ValueError(f"{type(self).__name__}.apply: gradient of shape {g.shape} for "
                                  f"variable '{v.path}' of shape {v.shape}")
+            grads.append(g)
+            variables.append(v)
+        if not grads:
+            raise ValueError(f"{type(self).__name__}.apply: no gradients to apply")
         self.build(variables)
         learning_rate = self.current_learning_rate(variables[0].dtype)
         if self.weight_decay:
