@@ -14,7 +14,7 @@ import numpy as np
 
 from numpy_nn import activations
 from numpy_nn.kernels import twin_of
-from numpy_nn.kernels.jit import compatible, exp, is_float_array, kernel, nan_min
+from numpy_nn.kernels.jit import compatible, exp, is_float_array, kernel, nan_min, row_max
 from numpy_nn.layers.activation import PReLU
 
 
@@ -108,11 +108,7 @@ def prelu_backward_kernel(x, grad, alpha, alpha_grad, out):
 def softmax_rows_kernel(x, out):
     """Softmax of each row of ``x`` (n, k): ``exp(x - max) / sum(exp(x - max))``."""
     for i in range(x.shape[0]):
-        top = x[i, 0]
-        for j in range(1, x.shape[1]):
-            v = x[i, j]
-            if v > top or v != v:
-                top = v
+        top = row_max(x, i)
         total = x.dtype.type(0)
         for j in range(x.shape[1]):
             e = exp(x[i, j] - top)
@@ -163,13 +159,24 @@ def leaky_relu_backward(self, x, y, grad_y):
     return out
 
 
+def _scaled_elu_forward(dispatcher, function, x, scale, scale_alpha):
+    """ELU (scale 1) and SELU forward: ``scale * x`` or ``scale_alpha * (exp(x) - 1)``."""
+    if not compatible(x):
+        return dispatcher.reference(function, x)
+    out = np.empty(x.shape, x.dtype)
+    elu_forward_kernel(x.ravel(), x.dtype.type(scale), x.dtype.type(scale_alpha), out.ravel())
+    return out
+
+
 @twin_of(activations.ELU.forward)
 def elu_forward(self, x):
-    if not compatible(x):
-        return activations.ELU.forward.reference(self, x)
-    out = np.empty(x.shape, x.dtype)
-    elu_forward_kernel(x.ravel(), x.dtype.type(1), x.dtype.type(self.alpha), out.ravel())
-    return out
+    return _scaled_elu_forward(activations.ELU.forward, self, x, 1.0, self.alpha)
+
+
+@twin_of(activations.SELU.forward)
+def selu_forward(self, x):
+    return _scaled_elu_forward(activations.SELU.forward, self, x, activations.SELU_SCALE,
+                               activations.SELU_SCALE * activations.SELU_ALPHA)
 
 
 @twin_of(activations.ELU.backward)
@@ -182,26 +189,14 @@ def elu_backward(self, x, y, grad_y):
     return out
 
 
-_SELU_SCALE_ALPHA = activations.SELU_SCALE * activations.SELU_ALPHA
-
-
-@twin_of(activations.SELU.forward)
-def selu_forward(self, x):
-    if not compatible(x):
-        return activations.SELU.forward.reference(self, x)
-    out = np.empty(x.shape, x.dtype)
-    elu_forward_kernel(x.ravel(), x.dtype.type(activations.SELU_SCALE),
-                       x.dtype.type(_SELU_SCALE_ALPHA), out.ravel())
-    return out
-
-
 @twin_of(activations.SELU.backward)
 def selu_backward(self, x, y, grad_y):
     if not compatible(x, y, grad_y):
         return activations.SELU.backward.reference(self, x, y, grad_y)
     out = np.empty(x.shape, x.dtype)
     elu_backward_kernel(x.ravel(), y.ravel(), grad_y.ravel(),
-                        x.dtype.type(activations.SELU_SCALE), x.dtype.type(_SELU_SCALE_ALPHA),
+                        x.dtype.type(activations.SELU_SCALE),
+                        x.dtype.type(activations.SELU_SCALE * activations.SELU_ALPHA),
                         out.ravel())
     return out
 

@@ -70,6 +70,17 @@ def nan_min(a, b):
     return a if a <= b else b
 
 
+@helper
+def row_max(x, i):
+    """The largest value of row ``i`` of a 2-D array; NaN if the row holds one (as ``max``)."""
+    top = x[i, 0]
+    for j in range(1, x.shape[1]):
+        v = x[i, j]
+        if v > top or v != v:
+            top = v
+    return top
+
+
 # --------------------------------------------------------------------------- exp
 @intrinsic
 def _int32_bits_as_float32(typingctx, bits):

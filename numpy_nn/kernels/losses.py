@@ -21,7 +21,16 @@ import numpy as np
 
 from numpy_nn import losses
 from numpy_nn.kernels import twin_of
-from numpy_nn.kernels.jit import exp, is_float_array, kernel
+from numpy_nn.kernels.jit import exp, helper, is_float_array, kernel, row_max
+
+
+@helper
+def _sum_of_shifted_exp(logits, i, top):
+    r""":math:`\sum_j e^{z_{ij} - m}`, the denominator of row ``i``'s softmax."""
+    total = logits.dtype.type(0)
+    for j in range(logits.shape[1]):
+        total += exp(logits[i, j] - top)
+    return total
 
 
 @kernel
@@ -34,14 +43,8 @@ def sparse_softmax_cross_entropy_kernel(logits, labels, weights, grad):
         label = labels[i]
         if label < 0 or label >= k:
             raise ValueError("sparse_categorical_crossentropy: label outside [0, n_classes)")
-        top = logits[i, 0]
-        for j in range(1, k):
-            v = logits[i, j]
-            if v > top or v != v:
-                top = v
-        shifted_sum = logits.dtype.type(0)
-        for j in range(k):
-            shifted_sum += exp(logits[i, j] - top)
+        top = row_max(logits, i)
+        shifted_sum = _sum_of_shifted_exp(logits, i, top)
         sample_loss = (top + np.log(shifted_sum)) - logits[i, label]
         total += sample_loss if weights is None else sample_loss * weights[i]
         for j in range(k):
@@ -63,16 +66,11 @@ def dense_softmax_cross_entropy_kernel(logits, targets, weights, grad):
     n_float = logits.dtype.type(n)
     total = 0.0
     for i in range(n):
-        top = logits[i, 0]
-        for j in range(1, k):
-            v = logits[i, j]
-            if v > top or v != v:
-                top = v
-        shifted_sum = logits.dtype.type(0)
+        top = row_max(logits, i)
+        shifted_sum = _sum_of_shifted_exp(logits, i, top)
         target_sum = logits.dtype.type(0)
         target_dot_logits = logits.dtype.type(0)
         for j in range(k):
-            shifted_sum += exp(logits[i, j] - top)
             target_sum += targets[i, j]
             target_dot_logits += targets[i, j] * logits[i, j]
         sample_loss = (top + np.log(shifted_sum)) * target_sum - target_dot_logits

@@ -92,15 +92,24 @@ def rmsprop_kernel(w, g, velocity, average_gradient, momentum_slot, learning_rat
             w[i] = w[i] - m
 
 
+@helper
+def _update_moments(grad, first_moment, second_moment, i, one_minus_beta_1, one_minus_beta_2):
+    """Adam's and Nadam's moment estimates of element ``i`` after this gradient: stored, and
+    returned as ``(m, v)``."""
+    m = first_moment[i] + (grad - first_moment[i]) * one_minus_beta_1
+    v = second_moment[i] + (grad * grad - second_moment[i]) * one_minus_beta_2
+    first_moment[i] = m
+    second_moment[i] = v
+    return m, v
+
+
 @kernel
 def adam_kernel(w, g, first_moment, second_moment, second_moment_max, alpha,
                 one_minus_beta_1, one_minus_beta_2, epsilon, multiplier, divisor, mode, bound):
     for i in range(w.size):
         grad = _clipped(g[i], mode, multiplier, divisor, bound)
-        m = first_moment[i] + (grad - first_moment[i]) * one_minus_beta_1
-        v = second_moment[i] + (grad * grad - second_moment[i]) * one_minus_beta_2
-        first_moment[i] = m
-        second_moment[i] = v
+        m, v = _update_moments(grad, first_moment, second_moment, i, one_minus_beta_1,
+                               one_minus_beta_2)
         if second_moment_max is not None:       # AMSGrad
             v = nan_max(second_moment_max[i], v)
             second_moment_max[i] = v
@@ -126,10 +135,8 @@ def nadam_kernel(w, g, first_moment, second_moment, learning_rate, one_minus_bet
                  multiplier, divisor, mode, bound):
     for i in range(w.size):
         grad = _clipped(g[i], mode, multiplier, divisor, bound)
-        m = first_moment[i] + (grad - first_moment[i]) * one_minus_beta_1
-        v = second_moment[i] + (grad * grad - second_moment[i]) * one_minus_beta_2
-        first_moment[i] = m
-        second_moment[i] = v
+        m, v = _update_moments(grad, first_moment, second_moment, i, one_minus_beta_1,
+                               one_minus_beta_2)
         m_hat = (mu_next * m) / one_minus_product_next \
             + (one_minus_mu_t * grad) / one_minus_product_t
         v_hat = v / one_minus_beta_2_power
@@ -185,10 +192,7 @@ def _rmsprop(optimizer, pack, learning_rate, dtype):
 
 
 def _adam(optimizer, pack, learning_rate, dtype):
-    t = optimizer.step_count(dtype)
-    beta_1_power = np.power(np.asarray(optimizer.beta_1, dtype), t)
-    beta_2_power = np.power(np.asarray(optimizer.beta_2, dtype), t)
-    alpha = learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+    alpha = optimizer.step_size(learning_rate, dtype)
     return adam_kernel, (pack.values, pack.grads, pack.slots["momentum"],
                          pack.slots["velocity"], pack.slots.get("velocity_hat"),
                          scalar(alpha, dtype), scalar(1 - optimizer.beta_1, dtype),
@@ -204,13 +208,7 @@ def _adamax(optimizer, pack, learning_rate, dtype):
 
 
 def _nadam(optimizer, pack, learning_rate, dtype):
-    # the scalars of Nadam.update_step, computed the same way (momentum_product is already
-    # this step's, updated by Nadam.update_all before it called this)
-    t = optimizer.step_count(dtype)
-    mu_t = optimizer.momentum_schedule(t, dtype)
-    mu_next = optimizer.momentum_schedule(optimizer.step_count(dtype, offset=2), dtype)
-    product_t = np.asarray(optimizer.momentum_product, dtype)
-    product_next = product_t * mu_next
+    t, mu_t, mu_next, product_t, product_next = optimizer.step_scalars(dtype)
     beta_1 = np.asarray(optimizer.beta_1, dtype)
     beta_2 = np.asarray(optimizer.beta_2, dtype)
     return nadam_kernel, (pack.values, pack.grads, pack.slots["momentum"],
