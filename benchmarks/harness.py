@@ -131,5 +131,6 @@ def summarize(model, batch, samples, steps, timings, prepared):
             "numpy_over_floor": median_ratio(timings["numpy"], timings["floor"]),
             "keras_over_floor": median_ratio(timings["keras"], timings["floor"]),
         },
+        "spread": {name: max(values) / min(values) for name, values in timings.items()},
         "raw_step_seconds": timings,
     }

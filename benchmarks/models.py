@@ -44,6 +44,11 @@ class ModelSpec:
         shapes.append((size, 10))
         return shapes
 
+    def input_gradient_layers(self):
+        """Indices of the Dense layers whose input gradient backpropagation needs: all but the
+        first, unless a trainable layer (BatchNormalization) sits below the first Dense."""
+        return [i for i in range(len(self.dense_shapes())) if i > 0 or self.batch_norm]
+
     def parameter_count(self):
         count = sum(i * o + o for i, o in self.dense_shapes())
         if self.batch_norm:

@@ -128,8 +128,8 @@ def _training_explanation(results):
             f"{cells[0]['repetitions']} repetitions per engine, engines alternated in rotating "
             f"order; the tables give medians, and each ratio is the median of per-repetition "
             f"ratios. The *matmul floor* is the forward and backward GEMMs of the same steps "
-            f"timed alone with NumPy's BLAS (x W per layer, x^T delta per layer, delta W^T for "
-            f"all but the first); *overhead* is an engine's time per step minus that floor "
+            f"timed alone with NumPy's BLAS (x W per layer, x^T delta per layer, delta W^T "
+            f"wherever backpropagation needs the layer's input gradient); *overhead* is an engine's time per step minus that floor "
             f"(Keras uses its own GEMMs, so its overhead is approximate). *Epoch* extrapolates "
             f"the step time to a full epoch (55,000 Fashion-MNIST / 45,000 CIFAR-10 images).")
 

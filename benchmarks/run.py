@@ -145,8 +145,27 @@ def main(argv=None):
 
 
 def limits_notes(results):
-    """What limits each target that is not met, computed from the measured figures."""
+    """What limits each target that is not met, computed from the measured figures; and a
+    warning when the measurements themselves look disturbed by other processes."""
     notes = []
+    by_threads = {}
+    for cell in results.get("training", []):
+        by_threads.setdefault(cell["threads"], []).append(cell)
+    for threads, cells in sorted(by_threads.items()):
+        below_floor = [c for c in cells if min(c["ratios"]["numba_over_floor"],
+                                               c["ratios"]["numpy_over_floor"]) < 0.9]
+        unsteady = [c for c in cells if max(c["spread"].values()) > 1.5]
+        if below_floor or unsteady:
+            notes.append(
+                f"{threads} thread(s): the machine was busy during these measurements "
+                f"(load average {results['machine']['load_before']} before); in "
+                f"{len(below_floor)} of {len(cells)} cells an engine beat the GEMM floor "
+                f"timed beside it, and in {len(unsteady)} the repetitions of one engine "
+                f"differ by more than 1.5x. Treat this table as indicative and re-run "
+                f"`make bench` on a quiet machine." + (
+                    " With more than one thread per engine, OpenBLAS's threads wait for each "
+                    "other at every GEMM, so a process on another core stalls numpy_nn far "
+                    "more than TensorFlow's thread pool." if threads > 1 else ""))
     for cell in results.get("training", []):
         needed = {32: 6.0, 1024: 1.5}.get(cell["batch"])
         if cell["model"] not in ("leaky_relu_mlp", "batch_norm_mlp", "selu_100") or not needed \

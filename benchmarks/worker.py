@@ -13,7 +13,8 @@ reads one JSON reply per line on stdout:
   samples, exactly as a user calls it (shuffling, the accuracy metric, the last partial batch);
 * ``{"cmd": "floor"}`` (NumPy engines) times only the matrix multiplications of the same
   training steps: per Dense layer the forward ``x W``, and backward ``x^T delta`` and
-  ``delta W^T`` (not for the first layer, which needs no input gradient), into preallocated
+  ``delta W^T`` (not for the first Dense layer when nothing trainable lies below it, since
+  no input gradient is needed there), into preallocated
   outputs, with the same BLAS and thread count — the floor no implementation of this
   training step can go below without a faster GEMM;
 * ``{"cmd": "quit"}``.
@@ -94,13 +95,14 @@ class Engine:
         rng = np.random.default_rng(0)
         batch = self.batch
         self.floor_ops = []
+        needs_input_gradient = self.spec.input_gradient_layers()
         for index, (inputs, units) in enumerate(self.spec.dense_shapes()):
             x = rng.standard_normal((batch, inputs), dtype=np.float32)
             w = rng.standard_normal((inputs, units), dtype=np.float32)
             delta = rng.standard_normal((batch, units), dtype=np.float32)
             self.floor_ops.append((x, w, np.empty((batch, units), np.float32)))        # x W
             self.floor_ops.append((x.T, delta, np.empty((inputs, units), np.float32)))  # x^T delta
-            if index > 0:
+            if index in needs_input_gradient:
                 self.floor_ops.append((delta, w.T, np.empty((batch, inputs), np.float32)))
         self.floor_steps = math.ceil(len(self.x) / batch)
         self.floor()                                  # warm-up
