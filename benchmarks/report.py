@@ -200,10 +200,10 @@ def plot(results, path):
                          [c["samples_per_second"][engine] for c in cells], width, label=label)
             axis.set_xticks(positions, [str(c["batch"]) for c in cells])
             axis.set_xlabel("batch size")
-            axis.set_yscale("log")
+            axis.set_ylim(bottom=0)             # bars start at zero: no exaggerated gaps
             axis.set_title(f"{MODEL_TITLES[model]}, {threads} thread(s)", fontsize=10)
-            axis.grid(axis="y", which="both", alpha=0.3)
-        axes[row][0].set_ylabel("samples/s (log scale)")
+            axis.grid(axis="y", alpha=0.3)
+        axes[row][0].set_ylabel("training samples/s")
     axes[0][0].legend(fontsize=8)
     figure.suptitle(f"Training throughput — {results['machine']['cpu']}", fontsize=10)
     figure.tight_layout()
