@@ -45,8 +45,10 @@ def _load():
 def machine_description(threads, tf_onednn, mode, versions):
     import numpy as np
     from threadpoolctl import threadpool_info
-    blas = next((f"{p.get('internal_api')} {p.get('version')}" for p in threadpool_info()
-                 if p.get("user_api") == "blas"), "unknown BLAS")
+    blas_libraries = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    numpy_blas = [p for p in blas_libraries if "numpy" in (p.get("filepath") or "")]
+    blas = next((f"{p.get('internal_api')} {p.get('version')}"
+                 for p in numpy_blas + blas_libraries), "unknown BLAS")
     keras_versions = versions.get("keras", {}) if versions else {}
     numba_versions = versions.get("numba", {}) if versions else {}
     return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
