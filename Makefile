@@ -59,6 +59,13 @@ reproduce: $(STAMP)
 reproduce-quick: $(STAMP)
 	$(REPRODUCE) --quick
 
+# Benchmarks run TensorFlow at its default (oneDNN on), not the parity setting above.
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks.run --quick
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
 

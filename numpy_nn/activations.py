@@ -13,6 +13,9 @@ ELU and SELU use ``exp(x) - 1`` (TF's kernel does, rather than ``expm1``), Leaky
 gradient at 0 is the slope, ReLU's gradient at 0 is 0, constants are cast to the input's
 dtype so float32 stays float32.
 
+Methods marked ``@has_numba_twin`` also have a compiled twin in :mod:`numpy_nn.kernels`, used
+when ``backend.kernel_path()`` is ``"numba"``; the code here is the definition.
+
 The SELU constants are *derived* here from equation 14 of Klambauer et al. (2017), the
 way the chapter does with ``erfc``, instead of being pasted in; the tests check that the
 derivation reproduces the published values.
@@ -25,6 +28,7 @@ import numpy as np
 from scipy.special import erfc
 
 from numpy_nn._registry import lookup
+from numpy_nn.kernels import has_numba_twin
 
 
 def _as_dtype_of(value, x):
@@ -77,9 +81,11 @@ class ReLU(ActivationFunction):
 
     name = "relu"
 
+    @has_numba_twin
     def forward(self, x):
         return np.maximum(x, _as_dtype_of(0, x))
 
+    @has_numba_twin
     def backward(self, x, y, grad_y):
         return np.where(x > 0, grad_y, _as_dtype_of(0, grad_y))
 
@@ -99,9 +105,11 @@ class LeakyReLU(ActivationFunction):
     def __init__(self, negative_slope=0.2):
         self.negative_slope = float(negative_slope)
 
+    @has_numba_twin
     def forward(self, x):
         return np.where(x > 0, x, x * _as_dtype_of(self.negative_slope, x))
 
+    @has_numba_twin
     def backward(self, x, y, grad_y):
         return np.where(x > 0, grad_y, grad_y * _as_dtype_of(self.negative_slope, grad_y))
 
@@ -128,10 +136,12 @@ class ELU(ActivationFunction):
     def __init__(self, alpha=1.0):
         self.alpha = float(alpha)
 
+    @has_numba_twin
     def forward(self, x):
         alpha = _as_dtype_of(self.alpha, x)
         return np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1))
 
+    @has_numba_twin
     def backward(self, x, y, grad_y):
         alpha = _as_dtype_of(self.alpha, y)
         return np.where(x > 0, grad_y, grad_y * (y + alpha))
@@ -187,11 +197,13 @@ class SELU(ActivationFunction):
 
     name = "selu"
 
+    @has_numba_twin
     def forward(self, x):
         scale = _as_dtype_of(SELU_SCALE, x)
         scale_alpha = _as_dtype_of(SELU_SCALE * SELU_ALPHA, x)
         return np.where(x > 0, scale * x, scale_alpha * (np.exp(np.minimum(x, 0)) - 1))
 
+    @has_numba_twin
     def backward(self, x, y, grad_y):
         scale = _as_dtype_of(SELU_SCALE, y)
         scale_alpha = _as_dtype_of(SELU_SCALE * SELU_ALPHA, y)
@@ -245,6 +257,7 @@ class Softmax(ActivationFunction):
     def __init__(self, axis=-1):
         self.axis = int(axis)
 
+    @has_numba_twin
     def forward(self, x):
         shifted = np.exp(x - x.max(axis=self.axis, keepdims=True))
         return shifted / shifted.sum(axis=self.axis, keepdims=True)

@@ -14,6 +14,7 @@ see in one place what "float32 by default" and "seeded" mean for the whole engin
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
@@ -101,7 +102,19 @@ def _initial_kernel_path() -> str:
     if value not in _VALID_KERNEL_PATHS:
         raise ValueError(
             f"NUMPY_NN_KERNELS must be one of {_VALID_KERNEL_PATHS}, got {value!r}")
+    # Numba itself is imported at the first kernel call (it takes a while); only check that
+    # it is there, so a missing install is reported now rather than in the middle of fit().
+    if value == "numba" and not _numba_installed():
+        raise ImportError("NUMPY_NN_KERNELS=numba, but Numba is not installed: pip install "
+                          "numba, or use NUMPY_NN_KERNELS=numpy")
     return value
+
+
+def _numba_installed() -> bool:
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):     # e.g. sys.modules["numba"] = None
+        return False
 
 
 _KERNEL_PATH = _initial_kernel_path()
@@ -113,11 +126,14 @@ def kernel_path() -> str:
 
 
 def set_kernel_path(value: str) -> None:
-    """Choose the path for hot loops; ``"numba"`` needs Numba installed."""
+    """Choose the path for hot loops; ``"numba"`` needs Numba installed (ImportError if not)."""
     global _KERNEL_PATH
     value = str(value).strip().lower()
     if value not in _VALID_KERNEL_PATHS:
         raise ValueError(f"set_kernel_path: expected one of {_VALID_KERNEL_PATHS}, got {value!r}")
+    if value == "numba":
+        from numpy_nn import kernels
+        kernels.load_twins()
     _KERNEL_PATH = value
 
 

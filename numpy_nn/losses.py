@@ -27,6 +27,7 @@ import numpy as np
 
 from numpy_nn import backend
 from numpy_nn._registry import lookup
+from numpy_nn.kernels import has_numba_twin
 
 
 def _logsumexp(z, axis=-1):
@@ -125,6 +126,7 @@ class Loss:
             return y_pred
         return None
 
+    @has_numba_twin
     def value_and_grad(self, y_true, y_pred, logits=None, sample_weight=None):
         """Reduced loss and its gradient.
 

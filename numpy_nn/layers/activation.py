@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn import activations, initializers, regularizers, constraints
+from numpy_nn.kernels import has_numba_twin
 from numpy_nn.layers.base import Layer
 
 
@@ -103,11 +104,13 @@ class PReLU(Layer):
                                      self.alpha_regularizer, self.alpha_constraint)
         super().build(input_shape)
 
+    @has_numba_twin
     def call(self, inputs):
         self._inputs = inputs
         zero = np.asarray(0, inputs.dtype)
         return np.maximum(inputs, zero) - self.alpha.value * np.maximum(-inputs, zero)
 
+    @has_numba_twin
     def backward(self, grad_output, need_input_grad=True):
         x = self._inputs
         if self.trainable:

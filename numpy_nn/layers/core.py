@@ -121,9 +121,12 @@ class Dense(Layer):
 
     def backward_from_logits(self, grad_logits, need_input_grad=True):
         if self.trainable:
-            self.kernel.grad = self._inputs.T @ grad_logits
+            # written into the variables' persistent grad_buffer when they have one (out=None
+            # allocates a new array)
+            self.kernel.grad = np.matmul(self._inputs.T, grad_logits,
+                                         out=self.kernel.grad_buffer)
             if self.use_bias:
-                self.bias.grad = grad_logits.sum(axis=0)
+                self.bias.grad = grad_logits.sum(axis=0, out=self.bias.grad_buffer)
         return grad_logits @ self.kernel.value.T if need_input_grad else None
 
     def get_config(self):

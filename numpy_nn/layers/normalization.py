@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn import constraints, initializers, regularizers
+from numpy_nn.kernels import has_numba_twin
 from numpy_nn.layers.base import Layer
 
 
@@ -97,6 +98,7 @@ class BatchNormalization(Layer):
             return np.asarray(fill, dtype)
         return variable.value.reshape(self._broadcast)
 
+    @has_numba_twin
     def call(self, inputs, training=None):
         dtype = inputs.dtype
         gamma = self._param(self.gamma, 1, dtype)
@@ -123,6 +125,7 @@ class BatchNormalization(Layer):
         self.moving_variance.assign(
             self.moving_variance.value * momentum + variance.reshape(-1) * complement)
 
+    @has_numba_twin
     def backward(self, grad_output, need_input_grad=True):
         used_batch_statistics, x, mean, inv_std, gamma = self._cache
         x_hat = (x - mean) * inv_std

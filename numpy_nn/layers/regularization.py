@@ -5,7 +5,21 @@ import numpy as np
 
 from numpy_nn import backend
 from numpy_nn.activations import SELU_ALPHA, SELU_SCALE
+from numpy_nn.kernels import has_numba_twin
 from numpy_nn.layers.base import Layer
+
+
+@has_numba_twin
+def apply_dropout_mask(x, keep_mask, scale):
+    r""":math:`m \odot x \cdot s`: kept units scaled by ``scale``, dropped units 0 (forward and
+    backward of :class:`Dropout` alike)."""
+    return np.where(keep_mask, x * scale, np.asarray(0, x.dtype))
+
+
+@has_numba_twin
+def apply_alpha_dropout_mask(x, keep, a, alpha_p, b):
+    r""":math:`a\,(m \odot x + \alpha'(1 - m)) + b` with ``keep`` (:math:`m`) as 0/1 floats."""
+    return a * (x * keep + alpha_p * (1 - keep)) + b
 
 
 class _RandomMaskLayer(Layer):
@@ -58,15 +72,14 @@ class Dropout(_RandomMaskLayer):
         keep = self.draw_keep_mask(inputs.shape)
         scale = np.asarray(1.0 / (1.0 - self.rate), inputs.dtype)
         self._keep_mask, self._scale = keep, scale
-        return np.where(keep, inputs * scale, np.asarray(0, inputs.dtype))
+        return apply_dropout_mask(inputs, keep, scale)
 
     def backward(self, grad_output, need_input_grad=True):
         if not need_input_grad:
             return None
         if self._keep_mask is None:
             return grad_output
-        return np.where(self._keep_mask, grad_output * self._scale,
-                        np.asarray(0, grad_output.dtype))
+        return apply_dropout_mask(grad_output, self._keep_mask, self._scale)
 
 
 class AlphaDropout(_RandomMaskLayer):
@@ -97,7 +110,7 @@ class AlphaDropout(_RandomMaskLayer):
         alpha_p, a, b = (np.asarray(c, inputs.dtype) for c in self.affine_constants)
         keep = self.draw_keep_mask(inputs.shape).astype(inputs.dtype)
         self._keep, self._a = keep, a
-        return a * (inputs * keep + alpha_p * (1 - keep)) + b
+        return apply_alpha_dropout_mask(inputs, keep, a, alpha_p, b)
 
     def backward(self, grad_output, need_input_grad=True):
         if not need_input_grad:

@@ -128,16 +128,23 @@ def as_numeric_array(value, name):
     return array
 
 
+def _all_finite(array):
+    """No NaN and no infinity, checked with two reductions (``min`` and ``max`` propagate NaN
+    and expose ±inf) instead of a boolean copy of the whole array: the training set can be
+    most of the memory a run uses."""
+    return array.size == 0 or bool(np.isfinite(array.min()) and np.isfinite(array.max()))
+
+
 def to_float_array(array, dtype, name):
     """``array`` as ``dtype`` (the model's float type), refusing NaN/inf and overflow."""
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+    if array.dtype.kind == "f" and not _all_finite(array):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         raise ValueError(f"{name} contains NaN or infinity (first at index {bad})")
     if array.dtype == dtype:
         return array
     with np.errstate(over="ignore"):
         converted = array.astype(dtype)
-    if converted.dtype.kind == "f" and not np.all(np.isfinite(converted)):
+    if converted.dtype.kind == "f" and not _all_finite(converted):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
         raise ValueError(f"{name} has values too large for {np.dtype(dtype).name} (first at "
                          f"index {bad}: {array[bad].item()})")

@@ -43,13 +43,17 @@ class Adam(Optimizer):
             slots["velocity_hat"] = np.zeros_like(variable.value)
         return slots
 
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        slots = self.slots[variable]
+    def step_size(self, learning_rate, dtype):
+        r""":math:`\alpha_t = \eta \sqrt{1-\beta_2^t} / (1-\beta_1^t)` for this step, in ``dtype``."""
         t = self.step_count(dtype)
         beta_1_power = np.power(np.asarray(self.beta_1, dtype), t)
         beta_2_power = np.power(np.asarray(self.beta_2, dtype), t)
-        alpha = learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        return learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        slots = self.slots[variable]
+        alpha = self.step_size(learning_rate, dtype)
         m, v = slots["momentum"], slots["velocity"]
         m += (gradient - m) * np.asarray(1 - self.beta_1, dtype)
         v += (np.square(gradient) - v) * np.asarray(1 - self.beta_2, dtype)

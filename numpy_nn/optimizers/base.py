@@ -2,18 +2,23 @@ r"""Optimizer: what one ``apply`` call does, in Keras 3's order.
 
 Given the trainable variables and their gradients:
 
-1. **clip** the gradients (at most one of):
+1. read the **learning rate** for this step: a float, or ``schedule(iterations)`` with the
+   iteration count *before* this step (and Keras 2's ``decay``:
+   :math:`\eta_t = \eta / (1 + \text{decay} \cdot t)`);
+2. decoupled **weight decay** if asked: :math:`w \leftarrow w - \eta\,\lambda\,w`;
+3. :meth:`Optimizer.update_all`: **clip** the gradients (at most one of)
    ``clipnorm=c`` per variable, :math:`g \leftarrow g\,c / \max(\lVert g\rVert_2, c)`;
    ``global_clipnorm=c`` over all of them, :math:`g \leftarrow g\,c\,\min(1/\lVert G\rVert, 1/c)`
    with :math:`\lVert G\rVert = \sqrt{\sum \lVert g\rVert^2}`;
    ``clipvalue=c``, :math:`g \leftarrow \operatorname{clip}(g, -c, c)`;
-2. read the **learning rate** for this step: a float, or ``schedule(iterations)`` with the
-   iteration count *before* this step (and Keras 2's ``decay``:
-   :math:`\eta_t = \eta / (1 + \text{decay} \cdot t)`);
-3. decoupled **weight decay** if asked: :math:`w \leftarrow w - \eta\,\lambda\,w`;
-4. the algorithm's own :meth:`Optimizer.update_step` for each variable (the subclasses);
-5. **constraints**: :math:`w \leftarrow \text{constraint}(w)` (e.g. max-norm);
-6. ``iterations += 1``.
+   then the algorithm's own :meth:`Optimizer.update_step` for each variable (the subclasses);
+4. **constraints**: :math:`w \leftarrow \text{constraint}(w)` (e.g. max-norm);
+5. ``iterations += 1``.
+
+Keras clips before reading the learning rate and decaying the weights; neither of those reads
+the gradients, so the result is the same. Clipping and the update share one method because
+the Numba twin of :meth:`~Optimizer.update_all` (:mod:`numpy_nn.kernels.optimizers`) fuses
+them into a single pass over all parameters.
 
 The optimizer never sees layers, only ``(gradient, variable)`` pairs; every update writes into
 ``variable.value`` in place. Per-variable state ("slots": momentum, velocity, ...) lives in
@@ -30,6 +35,7 @@ import math
 import numpy as np
 
 from numpy_nn import backend
+from numpy_nn.kernels import has_numba_twin
 from numpy_nn.optimizers import schedules
 from numpy_nn.variables import Variable
 
@@ -162,20 +168,23 @@ class Optimizer:
 
     def apply(self, grads, variables):
         """One optimisation step (clip → learning rate → decay → update → constrain → count)."""
-        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         if len(grads) != len(variables):
             raise ValueError(f"{type(self).__name__}.apply: got {len(grads)} gradients for "
                              f"{len(variables)} variables")
-        if not pairs:
-            raise ValueError(f"{type(self).__name__}.apply: no gradients to apply")
-        grads = [np.asarray(g, dtype=v.dtype) for g, v in pairs]
-        variables = [v for _, v in pairs]
-        for g, v in zip(grads, variables):
-            if g.shape != v.shape:
+        given_grads, given_variables = grads, variables
+        grads, variables = [], []          # the pairs that have a gradient, checked
+        for g, v in zip(given_grads, given_variables):
+            if g is None:
+                continue
+            g = np.asarray(g, dtype=v.value.dtype)
+            if g.shape != v.value.shape:
                 raise ValueError(f"{type(self).__name__}.apply: gradient of shape {g.shape} for "
                                  f"variable '{v.path}' of shape {v.shape}")
+            grads.append(g)
+            variables.append(v)
+        if not grads:
+            raise ValueError(f"{type(self).__name__}.apply: no gradients to apply")
         self.build(variables)
-        grads = self.clip_gradients(grads)
         learning_rate = self.current_learning_rate(variables[0].dtype)
         if self.weight_decay:
             self.apply_weight_decay(variables, learning_rate)
@@ -185,8 +194,11 @@ class Optimizer:
                 variable.assign(variable.constraint(variable.value))
         self.iterations += 1
 
+    @has_numba_twin
     def update_all(self, grads, variables, learning_rate):
-        """Run :meth:`update_step` for every variable (Nadam adds a shared step first)."""
+        """Clip the gradients, then run :meth:`update_step` for every variable (Nadam adds a
+        shared step first). The Numba twin does all of it in one fused pass over the model."""
+        grads = self.clip_gradients(grads)
         for grad, variable in zip(grads, variables):
             self.update_step(grad, variable, learning_rate)
 

@@ -58,14 +58,19 @@ class Nadam(Optimizer):
                                  * decay_term)
         super().update_all(grads, variables, learning_rate)
 
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        slots = self.slots[variable]
+    def step_scalars(self, dtype):
+        r""":math:`(t, \mu_t, \mu_{t+1}, \Pi_t, \Pi_t \mu_{t+1})` of this step, in ``dtype``
+        (:meth:`update_all` has already multiplied :math:`\mu_t` into the product)."""
         t = self.step_count(dtype)
         mu_t = self.momentum_schedule(t, dtype)
         mu_next = self.momentum_schedule(self.step_count(dtype, offset=2), dtype)
         product_t = np.asarray(self.momentum_product, dtype)
-        product_next = product_t * mu_next
+        return t, mu_t, mu_next, product_t, product_t * mu_next
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        slots = self.slots[variable]
+        t, mu_t, mu_next, product_t, product_next = self.step_scalars(dtype)
         beta_1 = np.asarray(self.beta_1, dtype)
         beta_2 = np.asarray(self.beta_2, dtype)
         m, v = slots["momentum"], slots["velocity"]
