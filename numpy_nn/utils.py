@@ -8,7 +8,6 @@ r"""Tools the chapter writes by hand, as library functions.
 """
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -50,10 +49,12 @@ def find_learning_rate(model, X, y, epochs=1, batch_size=32, min_rate=1e-5, max_
     factor = math.exp(math.log(max_rate / min_rate) / iterations)
     optimizer = model.optimizer
     initial_weights = model.get_weights()
-    # Deep-copy the optimizer's state but keep its references to the model's own variables
-    # (its slots are keyed by them), so that the copy can be put back in place afterwards.
-    keep_variables = {id(variable): variable for variable in model.weights}
-    initial_state = copy.deepcopy(optimizer.__dict__, memo=keep_variables)
+    variables = model.trainable_weights
+    # The optimizer's state is copied out and written back *in place* (set_state), so every
+    # array that refers to a slot (the Numba path's flat buffers, say) stays valid.
+    stepped_before = bool(variables) and all(v in optimizer.slots for v in variables)
+    initial_state = optimizer.get_state(variables) if stepped_before else None
+    initial_iterations = optimizer.iterations
     initial_rate = float(np.asarray(optimizer.learning_rate))
     optimizer.learning_rate = min_rate
     sweep = ExponentialLearningRate(factor)
@@ -61,7 +62,11 @@ def find_learning_rate(model, X, y, epochs=1, batch_size=32, min_rate=1e-5, max_
         model.fit(X, y, epochs=epochs, batch_size=batch_size, callbacks=[sweep], verbose=0)
     finally:
         model.set_weights(initial_weights)
-        optimizer.__dict__.update(initial_state)
+        if initial_state is not None:
+            optimizer.set_state(initial_state, variables)
+        else:
+            optimizer.clear_state()
+            optimizer.iterations = initial_iterations
         optimizer.learning_rate = initial_rate
     return sweep.rates, sweep.losses
 

@@ -109,6 +109,29 @@ def test_find_learning_rate_sweeps_exponentially_and_restores_everything():
     assert model.optimizer.iterations == iterations + 20
 
 
+@pytest.mark.parametrize("kernel_path", ["numpy", "numba"])
+@pytest.mark.parametrize("trained_first", [False, True])
+def test_training_after_find_learning_rate_is_training_without_it(kernel_path, trained_first):
+    """The finder leaves no trace: fit after it gives the same bits as fit without it, on both
+    kernel paths (the Numba path keeps slots in flat buffers that must be restored in place)."""
+    keras.backend.set_kernel_path(kernel_path)
+    x, y = tiny_data(320)
+
+    def run(with_finder):
+        keras.utils.set_random_seed(3)
+        model = tiny_model(0.01, optimizer="nadam")
+        if trained_first:
+            model.fit(x, y, epochs=1, verbose=0)
+        if with_finder:
+            find_learning_rate(model, x, y, batch_size=32, min_rate=1e-4, max_rate=1.0)
+        keras.utils.set_random_seed(4)
+        model.fit(x, y, epochs=2, verbose=0)
+        return model.get_weights()
+
+    for a, b in zip(run(True), run(False)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_find_learning_rate_restores_even_if_training_fails():
     model = tiny_model(0.01)
     x, y = tiny_data()

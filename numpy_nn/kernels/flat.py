@@ -53,6 +53,7 @@ class FlatParameters:
         self._slot_views = [tuple(optimizer.slots[v][n] for n in slot_names)
                             for v in self.variables]
         self._slot_names = slot_names
+        self._slot_table = optimizer.slots
         self._storage_moves = Variable.storage_moves
 
     @staticmethod
@@ -72,6 +73,8 @@ class FlatParameters:
 
     def holds(self, optimizer, variables):
         """Whether these buffers still back exactly ``variables`` (values, grads and slots)."""
+        if optimizer.slots is not self._slot_table:
+            return False                     # the optimizer started over (clear_state)
         if len(variables) != len(self.variables) \
                 or not all(map(operator.is_, variables, self.variables)):
             return False

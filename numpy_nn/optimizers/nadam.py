@@ -87,6 +87,10 @@ class Nadam(Optimizer):
             state["momentum_product"] = np.array(self.momentum_product)
         return state
 
+    def clear_state(self):
+        super().clear_state()
+        self.momentum_product = None
+
     def set_state(self, state, variables):
         super().set_state(state, variables)
         if "momentum_product" in state:
