@@ -277,6 +277,27 @@ def test_history_keys_and_epochs():
     assert set(model.fit(x, y, verbose=0).history) == {"loss", "accuracy"}
 
 
+def test_batch_logs_are_a_plain_dict_of_running_means(capsys):
+    """Batch callbacks get a real dict: printable, copyable, and a key one callback adds does not
+    hide the others from the next callback (or from the progress bar)."""
+    seen = []
+
+    class Tagger(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            logs["tag"] = batch
+            print(logs)
+
+    class Reader(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(dict(logs.copy()))
+
+    x, y = indexed_data()
+    small_classifier().fit(x, y, epochs=1, verbose=1, callbacks=[Tagger(), Reader()])
+    assert [set(logs) for logs in seen] == [{"loss", "accuracy", "tag"}] * 3
+    assert all(isinstance(v, float) for logs in seen for k, v in logs.items() if k != "tag")
+    assert "'loss':" in capsys.readouterr().out
+
+
 def test_verbose_fit_prints_keras_like_progress(capsys):
     x, y = indexed_data()
     small_classifier().fit(x, y, epochs=2, validation_data=(x, y), verbose=1)

@@ -36,51 +36,6 @@ from numpy_nn.layers.core import InputLayer
 from numpy_nn.models import validation
 
 
-class _RunningLogs(dict):
-    """The logs dict given to batch callbacks, filled with the running means on demand."""
-
-    def __init__(self, trackers):
-        super().__init__()
-        self._trackers = trackers
-
-    def _fill(self):
-        if not dict.__len__(self):
-            for name, tracker in self._trackers.items():
-                dict.__setitem__(self, name, float(tracker.result()))
-
-    def __getitem__(self, key):
-        self._fill()
-        return dict.__getitem__(self, key)
-
-    def get(self, key, default=None):
-        self._fill()
-        return dict.get(self, key, default)
-
-    def items(self):
-        self._fill()
-        return dict.items(self)
-
-    def keys(self):
-        self._fill()
-        return dict.keys(self)
-
-    def values(self):
-        self._fill()
-        return dict.values(self)
-
-    def __iter__(self):
-        self._fill()
-        return dict.__iter__(self)
-
-    def __len__(self):
-        self._fill()
-        return dict.__len__(self)
-
-    def __contains__(self, key):
-        self._fill()
-        return dict.__contains__(self, key)
-
-
 class Sequential:
     """A linear stack of layers with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
@@ -527,7 +482,8 @@ class Sequential:
                 loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan, guard)
                 self._update_trackers(trackers, loss, y_batch, y_pred, len(x_batch))
                 if wants_batch_logs:
-                    callback_list.on_train_batch_end(step, _RunningLogs(trackers))
+                    batch_logs = {name: float(t.result()) for name, t in trackers.items()}
+                    callback_list.on_train_batch_end(step, batch_logs)
                 if self.stop_training:
                     break
             epoch_logs = {name: float(t.result()) for name, t in trackers.items()}
