@@ -190,9 +190,11 @@ class SELU(ActivationFunction):
     r"""Scaled ELU (Klambauer et al., 2017): self-normalising with LeCun-normal weights.
 
     .. math:: f(x) = \lambda \begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases},
-              \qquad f'(x) = \begin{cases} \lambda & x > 0 \\ f(x) + \lambda\alpha & x \le 0 \end{cases}
+              \qquad f'(x) = \begin{cases} \lambda & f(x) \ge 0 \\ f(x) + \lambda\alpha & f(x) < 0 \end{cases}
 
-    :math:`\alpha` and :math:`\lambda` come from :func:`selu_constants`.
+    :math:`\alpha` and :math:`\lambda` come from :func:`selu_constants`. Like TensorFlow's
+    kernel, the derivative branches on the *output*: where :math:`f(x) = 0` (at :math:`x = 0`,
+    and for tiny negative :math:`x` whose :math:`e^x - 1` rounds to 0) it is :math:`\lambda`.
     """
 
     name = "selu"
@@ -207,7 +209,7 @@ class SELU(ActivationFunction):
     def backward(self, x, y, grad_y):
         scale = _as_dtype_of(SELU_SCALE, y)
         scale_alpha = _as_dtype_of(SELU_SCALE * SELU_ALPHA, y)
-        return np.where(x > 0, grad_y * scale, grad_y * (y + scale_alpha))
+        return np.where(y < 0, grad_y * (y + scale_alpha), grad_y * scale)
 
 
 class Tanh(ActivationFunction):

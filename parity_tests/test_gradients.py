@@ -13,6 +13,7 @@ directly, with probabilities outside [1e-7, 1 - 1e-7] so that clipping is active
 """
 import numpy as np
 import pytest
+import keras
 import tensorflow as tf
 
 import numpy_nn as nn
@@ -215,3 +216,30 @@ def test_clipped_probability_path(case):
           tol.FORWARD, case)
     check("gradient: clipped probability path", tol.relative_error(grad, keras_grad),
           tol.GRADIENT, case)
+
+
+#: 0, and inputs so small that ``exp(x)`` rounds to exactly 1 in float32 on both sides.
+#: (Not, say, -3e-8: there exp(x) lies within a hair of half an ulp below 1, Eigen rounds it
+#: to 1 - 2**-24 and NumPy to 1, so the two forward values differ by that ulp and the
+#: derivative's branch with them; that is an exp rounding difference, not a derivative rule.)
+KINK_INPUTS = np.array([0.0, -0.0, 1e-9, -1e-9, 1e-30, -1e-30, 0.5, -0.5], dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid",
+                                  "linear"])
+def test_activation_derivatives_at_and_near_the_kink(name):
+    """Element by element (not relative to the array's largest value), at 0 and at inputs so
+    small that ``exp(x) - 1`` rounds to 0: a derivative that branches on the wrong condition
+    shows up only here. TensorFlow's SELU gradient branches on the *output* (``y < 0``), so at
+    x = 0 it is ``scale``, not ``scale * alpha``; ReLU's is 0 and LeakyReLU's is the slope."""
+    x = KINK_INPUTS
+    with tf.GradientTape() as tape:
+        tx = tf.constant(x)
+        tape.watch(tx)
+        ty = getattr(keras.activations, name)(tx)
+    expected = tape.gradient(ty, tx).numpy()
+    function = nn.activations.get(name)
+    y = function.forward(x)
+    ours = function.backward(x, y, np.ones_like(x))
+    error = np.max(np.abs(ours - expected) / np.maximum(np.abs(expected), 1e-30))
+    check("activation derivative at kinks (element-wise)", error, tol.GRADIENT, name)

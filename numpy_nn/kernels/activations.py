@@ -60,17 +60,17 @@ def elu_forward_kernel(x, scale, scale_alpha, out):
 
 
 @kernel
-def elu_backward_kernel(x, y, grad, scale, scale_alpha, out):
-    """``grad * scale`` for x > 0, else ``grad * (y + scale_alpha)`` (derivative from the output)."""
-    zero = x.dtype.type(0)
-    for i in range(x.size):
+def selu_backward_kernel(y, grad, scale, scale_alpha, out):
+    """``grad * (y + scale_alpha)`` where the output y < 0, else ``grad * scale``."""
+    zero = y.dtype.type(0)
+    for i in range(y.size):
         g = grad[i]
-        out[i] = g * scale if x[i] > zero else g * (y[i] + scale_alpha)
+        out[i] = g * (y[i] + scale_alpha) if y[i] < zero else g * scale
 
 
 @kernel
 def elu_backward_unit_scale_kernel(x, y, grad, alpha, out):
-    """ELU's backward: like :func:`elu_backward_kernel` with scale 1 (no multiplication)."""
+    """ELU's backward: ``grad`` for x > 0, else ``grad * (y + alpha)`` (from the output)."""
     zero = x.dtype.type(0)
     for i in range(x.size):
         g = grad[i]
@@ -194,10 +194,10 @@ def selu_backward(self, x, y, grad_y):
     if not compatible(x, y, grad_y):
         return activations.SELU.backward.reference(self, x, y, grad_y)
     out = np.empty(x.shape, x.dtype)
-    elu_backward_kernel(x.ravel(), y.ravel(), grad_y.ravel(),
-                        x.dtype.type(activations.SELU_SCALE),
-                        x.dtype.type(activations.SELU_SCALE * activations.SELU_ALPHA),
-                        out.ravel())
+    selu_backward_kernel(y.ravel(), grad_y.ravel(),
+                         x.dtype.type(activations.SELU_SCALE),
+                         x.dtype.type(activations.SELU_SCALE * activations.SELU_ALPHA),
+                         out.ravel())
     return out
 
 
