@@ -93,9 +93,11 @@ class Variable:
             Variable.storage_moves += 1
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is None:
+        # np.asarray(variable) may share the buffer; np.array(variable) (copy=True) must not,
+        # or writing into the "copy" would silently change the weights.
+        if dtype is None and not copy:
             return self.value
-        return self.value.astype(dtype)
+        return self.value.astype(dtype or self.value.dtype, copy=True)
 
     def __float__(self):
         return float(self.value)
@@ -121,3 +123,22 @@ class Variable:
     def __ge__(self, other): return self.value >= np.asarray(other)
     def __getitem__(self, item): return self.value[item]
     def __len__(self): return len(self.value)
+
+
+def assign_all(variables, values, owner):
+    """Write ``values`` into ``variables``, all or nothing.
+
+    Every count and shape is checked before anything is written, so a mistake leaves the
+    weights as they were. ``owner`` names the layer or model in the error message.
+    """
+    values = [np.asarray(value) for value in values]
+    if len(values) != len(variables):
+        names = f" ({', '.join(v.path for v in variables)})" if len(variables) <= 6 else ""
+        raise ValueError(f"{owner}: set_weights expected {len(variables)} arrays, got "
+                         f"{len(values)}{names}")
+    for variable, value in zip(variables, values):
+        if value.shape != variable.shape:
+            raise ValueError(f"{owner}: weight '{variable.path}' has shape {variable.shape}, "
+                             f"got an array of shape {value.shape}")
+    for variable, value in zip(variables, values):
+        variable.assign(value)

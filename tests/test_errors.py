@@ -184,3 +184,23 @@ def test_set_weights_with_the_wrong_shapes():
     with pytest.raises(ValueError, match=r"'dense\w*/kernel' has shape \(30, 10\), got an array "
                                          r"of shape \(30, 9\)"):
         model.set_weights(weights)
+
+
+@pytest.mark.parametrize("noise_shape, message", [
+    ((1,), r"noise_shape \(1,\) does not fit inputs of shape \(None, 6\)"),
+    ((None, 3), r"noise_shape \(None, 3\) does not fit inputs of shape \(None, 6\)"),
+    ((None, 0), r"noise_shape entries must be positive ints or None"),
+])
+def test_dropout_noise_shape_must_fit_the_inputs(noise_shape, message):
+    """A short noise_shape would otherwise broadcast one mask over the whole batch."""
+    with pytest.raises(ValueError, match=message):
+        nn.models.Sequential([nn.layers.Input((6,)), nn.layers.Dropout(0.5, noise_shape=noise_shape)])
+
+
+def test_dropout_noise_shape_shares_the_mask_along_axes_of_size_1():
+    layer = nn.layers.Dropout(0.5, noise_shape=(None, 1, 4))
+    out = layer(np.ones((8, 5, 4), np.float32), training=True)
+    assert np.all(out == out[:, :1, :])
+    with pytest.raises(ValueError, match="asks for a batch of 3, got a batch of 8"):
+        nn.layers.Dropout(0.5, noise_shape=(3, 1, 4))(np.ones((8, 5, 4), np.float32),
+                                                      training=True)

@@ -178,3 +178,26 @@ def test_a_missing_weight_array_fails_cleanly(saved, tmp_path):
 def test_a_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "nope.keras")
+
+
+def test_set_weights_is_all_or_nothing():
+    """A wrong shape anywhere leaves every weight as it was (layer and model alike)."""
+    dense = nn.layers.Dense(3)
+    dense.build((None, 4))
+    before = dense.get_weights()
+    with pytest.raises(ValueError, match=r"weight '.*bias' has shape \(3,\), got an array of "
+                                         r"shape \(5,\)"):
+        dense.set_weights([np.ones((4, 3)), np.ones(5)])
+    for a, b in zip(dense.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_np_array_of_a_variable_is_a_copy_and_np_asarray_may_share():
+    variable = nn.layers.Dense(3)
+    variable.build((None, 2))
+    kernel = variable.kernel
+    copied = np.array(kernel)
+    copied[...] = 7
+    assert not np.any(kernel.value == 7)
+    assert np.asarray(kernel) is kernel.value
+    assert np.array(kernel, dtype=np.float64).dtype == np.float64

@@ -30,7 +30,7 @@ from collections import defaultdict
 import numpy as np
 
 from numpy_nn import backend, constraints, initializers, regularizers
-from numpy_nn.variables import Variable
+from numpy_nn.variables import Variable, assign_all
 
 _name_counts: dict = defaultdict(int)
 
@@ -105,9 +105,6 @@ class Layer:
             first layer of a Sequential model, as in Keras.
     """
 
-    #: Whether ``call`` behaves differently in training mode (Dropout, BatchNormalization).
-    has_training_mode = False
-
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  input_dim=None, batch_input_shape=None, **unknown):
         if unknown:
@@ -180,16 +177,7 @@ class Layer:
         return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights):
-        expected = self.weights
-        if len(weights) != len(expected):
-            raise ValueError(f"Layer '{self.name}': set_weights expected {len(expected)} arrays "
-                             f"({[v.name for v in expected]}), got {len(weights)}")
-        for variable, value in zip(expected, weights):
-            value = np.asarray(value)
-            if value.shape != variable.shape:
-                raise ValueError(f"Layer '{self.name}': weight '{variable.name}' has shape "
-                                 f"{variable.shape}, got an array of shape {value.shape}")
-            variable.assign(value)
+        assign_all(self.weights, weights, f"Layer '{self.name}'")
 
     def count_params(self):
         return int(sum(v.size for v in self._variables))

@@ -41,8 +41,6 @@ class BatchNormalization(Layer):
     (Keras 3 behaviour, the one transfer learning needs).
     """
 
-    has_training_mode = True
-
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",

@@ -25,8 +25,6 @@ def apply_alpha_dropout_mask(x, keep, a, alpha_p, b):
 class _RandomMaskLayer(Layer):
     """Shared set-up of the two dropout layers: the rate check, the generator, the keep-mask."""
 
-    has_training_mode = True
-
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) \
@@ -34,11 +32,27 @@ class _RandomMaskLayer(Layer):
             raise ValueError(f"{type(self).__name__} '{self.name}': rate must be a number in "
                              f"[0, 1), got {rate!r}")
         self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        if noise_shape is not None:
+            noise_shape = tuple(noise_shape)
+            if any(n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
+                                      or n < 1) for n in noise_shape):
+                raise ValueError(f"{type(self).__name__} '{self.name}': noise_shape entries must "
+                                 f"be positive ints or None, got {noise_shape!r}")
+        self.noise_shape = noise_shape
         self.seed = seed
         # With a seed, the layer owns its generator (reproducible on its own); without, it
         # draws from the engine's generator so set_random_seed governs the whole run.
         self._own_generator = None if seed is None else np.random.default_rng(int(seed))
+
+    def build(self, input_shape):
+        if self.noise_shape is not None and (
+                len(self.noise_shape) != len(input_shape)
+                or any(n not in (None, 1, d) for n, d in zip(self.noise_shape[1:],
+                                                              input_shape[1:]))):
+            raise ValueError(f"{type(self).__name__} '{self.name}': noise_shape "
+                             f"{self.noise_shape} does not fit inputs of shape {input_shape}; "
+                             f"give one entry per axis, each None, 1 or the axis size")
+        super().build(input_shape)
 
     def generator(self):
         return self._own_generator if self._own_generator is not None else backend.rng()
@@ -46,6 +60,10 @@ class _RandomMaskLayer(Layer):
     def draw_keep_mask(self, shape):
         """Boolean mask of kept units: ``U[0, 1) >= rate``, one draw per unit of ``shape``."""
         if self.noise_shape is not None:
+            if self.noise_shape[0] not in (None, 1, shape[0]):
+                raise ValueError(f"{type(self).__name__} '{self.name}': noise_shape "
+                                 f"{self.noise_shape} asks for a batch of {self.noise_shape[0]}, "
+                                 f"got a batch of {shape[0]}")
             shape = tuple(s if n is None else n for s, n in zip(shape, self.noise_shape))
         return self.generator().random(shape, dtype=np.float32) >= np.float32(self.rate)
 

@@ -34,6 +34,7 @@ from numpy_nn.layers import LAYER_CLASSES
 from numpy_nn.layers.base import Layer, _shape_str, unique_name
 from numpy_nn.layers.core import InputLayer
 from numpy_nn.models import validation
+from numpy_nn.variables import assign_all
 
 
 class Sequential:
@@ -190,18 +191,7 @@ class Sequential:
         return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights):
-        expected = self.weights
-        weights = list(weights)
-        if len(weights) != len(expected):
-            raise ValueError(f"Sequential '{self.name}': set_weights expected {len(expected)} "
-                             f"arrays, got {len(weights)}")
-        for variable, value in zip(expected, weights):
-            value = np.asarray(value)
-            if value.shape != variable.shape:
-                raise ValueError(f"Sequential '{self.name}': weight '{variable.path}' has shape "
-                                 f"{variable.shape}, got an array of shape {value.shape}")
-        for variable, value in zip(expected, weights):
-            variable.assign(value)
+        assign_all(self.weights, list(weights), f"Sequential '{self.name}'")
 
     def count_params(self):
         return sum(layer.count_params() for layer in self._layers)
