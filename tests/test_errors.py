@@ -149,7 +149,7 @@ def test_unknown_names_list_the_valid_ones(make, kind, valid):
 @pytest.mark.parametrize("make, match", [
     (lambda: layers.Dense(0), "units must be a positive int, got 0"),
     (lambda: layers.Dropout(1.0), "rate must be a number in \\[0, 1\\), got 1.0"),
-    (lambda: layers.BatchNormalization(momentum=1.5), "momentum must be in \\[0, 1\\]"),
+    (lambda: layers.BatchNormalization(momentum=1.5), "momentum must be <= 1, got 1.5"),
     (lambda: nn.optimizers.SGD(momentum=1.0), "momentum must be in \\[0, 1\\)"),
     (lambda: nn.optimizers.Adam(learning_rate=-0.1), "learning_rate must be >= 0"),
     (lambda: layers.Dense(3, unitz=4), "unknown argument"),
@@ -204,3 +204,20 @@ def test_dropout_noise_shape_shares_the_mask_along_axes_of_size_1():
     with pytest.raises(ValueError, match="asks for a batch of 3, got a batch of 8"):
         nn.layers.Dropout(0.5, noise_shape=(3, 1, 4))(np.ones((8, 5, 4), np.float32),
                                                       training=True)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: nn.layers.LeakyReLU(alpha="a"), r"LeakyReLU '.*': negative_slope must be a finite"),
+    (lambda: nn.layers.ELU(alpha="a"), r"ELU '.*': alpha must be a finite number"),
+    (lambda: nn.layers.BatchNormalization(momentum="x"), r"momentum must be a finite number"),
+    (lambda: nn.layers.BatchNormalization(epsilon=0), r"epsilon must be > 0"),
+    (lambda: nn.optimizers.Adam(beta_1=1.0), r"Adam: beta_1 must be < 1"),
+    (lambda: nn.optimizers.Nadam(beta_2=1.0), r"Nadam: beta_2 must be < 1"),
+    (lambda: nn.optimizers.Adamax(beta_1=1), r"Adamax: beta_1 must be < 1"),
+    (lambda: nn.optimizers.RMSprop(rho=1.0), r"RMSprop: rho must be < 1"),
+])
+def test_constructor_arguments_are_checked_with_the_owner_named(make, message):
+    """A bad hyper-parameter fails when the object is made, not with a NumPy error (or a
+    division by zero: 1 - beta_1**t is 0 when beta_1 = 1) at the first step."""
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpy_nn._checks import check_number
 from numpy_nn import activations, initializers, regularizers, constraints
 from numpy_nn.kernels import has_numba_twin
 from numpy_nn.layers.base import Layer
@@ -33,10 +34,8 @@ class LeakyReLU(_ElementwiseActivation):
         if alpha is not None:
             negative_slope = alpha
         super().__init__(**kwargs)
-        if not (np.isfinite(negative_slope) and negative_slope >= 0):
-            raise ValueError(f"LeakyReLU '{self.name}': negative_slope must be a number >= 0, "
-                             f"got {negative_slope!r}")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_number(f"LeakyReLU '{self.name}'", "negative_slope",
+                                           negative_slope, low=0)
         self.function = activations.LeakyReLU(self.negative_slope)
 
     @property
@@ -52,7 +51,7 @@ class ELU(_ElementwiseActivation):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = float(alpha)
+        self.alpha = check_number(f"ELU '{self.name}'", "alpha", alpha)
         self.function = activations.ELU(self.alpha)
 
     def get_config(self):

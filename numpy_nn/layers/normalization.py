@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpy_nn._checks import check_number
 from numpy_nn import constraints, initializers, regularizers
 from numpy_nn.kernels import has_numba_twin
 from numpy_nn.layers.base import Layer
@@ -47,15 +48,12 @@ class BatchNormalization(Layer):
                  beta_regularizer=None, gamma_regularizer=None,
                  beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization '{self.name}': momentum must be in [0, 1], "
-                             f"got {momentum!r}")
-        if not epsilon > 0:
-            raise ValueError(f"BatchNormalization '{self.name}': epsilon must be > 0, "
-                             f"got {epsilon!r}")
+        owner = f"BatchNormalization '{self.name}'"
+        self.momentum = check_number(owner, "momentum", momentum, low=0, high=1)
+        self.epsilon = check_number(owner, "epsilon", epsilon, low=0, low_inclusive=False)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"{owner}: axis must be an int, got {axis!r}")
         self.axis = int(axis)
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)

@@ -35,20 +35,10 @@ import math
 import numpy as np
 
 from numpy_nn import backend
+from numpy_nn._checks import check_number as _check_number
 from numpy_nn.kernels import has_numba_twin
 from numpy_nn.optimizers import schedules
 from numpy_nn.variables import Variable
-
-
-def _check_number(owner, name, value, low=None, high=None, low_inclusive=True):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
-    if low is not None and (value < low or (value == low and not low_inclusive)):
-        bound = ">=" if low_inclusive else ">"
-        raise ValueError(f"{owner}: {name} must be {bound} {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"{owner}: {name} must be <= {high}, got {value!r}")
 
 
 class Optimizer:

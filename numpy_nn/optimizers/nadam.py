@@ -30,8 +30,8 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number("Nadam", "beta_1", beta_1, low=0, high=1)
-        _check_number("Nadam", "beta_2", beta_2, low=0, high=1)
+        _check_number("Nadam", "beta_1", beta_1, low=0, high=1, high_inclusive=False)
+        _check_number("Nadam", "beta_2", beta_2, low=0, high=1, high_inclusive=False)
         _check_number("Nadam", "epsilon", epsilon, low=0)
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)

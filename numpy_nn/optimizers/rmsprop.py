@@ -26,7 +26,7 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number("RMSprop", "rho", rho, low=0, high=1)
+        _check_number("RMSprop", "rho", rho, low=0, high=1, high_inclusive=False)
         _check_number("RMSprop", "momentum", momentum, low=0, high=1)
         _check_number("RMSprop", "epsilon", epsilon, low=0)
         self.rho = float(rho)
