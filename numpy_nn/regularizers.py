@@ -81,16 +81,10 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-def l1(l1=0.01):
-    return L1(l1)
-
-
-def l2(l2=0.01):
-    return L2(l2)
-
-
-def l1_l2(l1=0.01, l2=0.01):
-    return L1L2(l1=l1, l2=l2)
+# Keras 3's lower-case names are the classes themselves, so their defaults are the classes':
+# l1() and l2() use 0.01, l1_l2() uses 0 and 0 (Keras 2's l1_l2 function defaulted to 0.01 each;
+# the chapter always passes both factors).
+l1, l2, l1_l2 = L1, L2, L1L2
 
 
 _CLASSES = {"L1L2": L1L2, "L1": L1, "L2": L2}

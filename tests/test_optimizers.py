@@ -360,3 +360,12 @@ def test_selu_constants_derived_from_equation_14_equal_the_published_values():
     x = np.array([-1.0, 2.0])
     np.testing.assert_allclose(nn.activations.selu(x),
                                [scale * alpha * (np.exp(-1.0) - 1), scale * 2.0], rtol=1e-15)
+
+
+def test_regularizer_shortcuts_have_keras_3_defaults():
+    """keras.regularizers.l1/l2/l1_l2 are the classes in Keras 3: l1_l2() is 0/0 (Keras 2's
+    function defaulted to 0.01/0.01), and the string 'l1_l2' agrees with the function."""
+    from numpy_nn import regularizers
+    assert (regularizers.l1_l2().l1, regularizers.l1_l2().l2) == (0.0, 0.0)
+    assert regularizers.get("l1_l2").get_config() == regularizers.l1_l2().get_config()
+    assert regularizers.l1().l1 == regularizers.l2().l2 == 0.01
