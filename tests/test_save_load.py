@@ -201,3 +201,30 @@ def test_np_array_of_a_variable_is_a_copy_and_np_asarray_may_share():
     assert not np.any(kernel.value == 7)
     assert np.asarray(kernel) is kernel.value
     assert np.array(kernel, dtype=np.float64).dtype == np.float64
+
+
+class MCAlphaDropout(nn.layers.AlphaDropout):
+    """The chapter's MC-dropout layer: always in training mode."""
+
+    def call(self, inputs):
+        return super().call(inputs, training=True)
+
+
+def test_own_layer_classes_load_with_custom_objects_only(tmp_path):
+    """The chapter's MCAlphaDropout model saves (with a warning saying what loading needs),
+    refuses to load without custom_objects (no class is ever imported by name), and loads
+    with them; clone_model knows the classes of the model it clones."""
+    model = nn.models.Sequential([nn.layers.Input((4,)), nn.layers.Dense(5, activation="selu"),
+                                  MCAlphaDropout(0.2), nn.layers.Dense(2, activation="softmax")])
+    path = tmp_path / "mc.keras"
+    with pytest.warns(UserWarning, match=r"custom_objects=\{'MCAlphaDropout': MCAlphaDropout\}"):
+        model.save(path)
+    with pytest.raises(ModelFileError, match="unknown layer class 'MCAlphaDropout'"):
+        load_model(path)
+    with pytest.raises(ModelFileError, match="must be a numpy_nn Layer subclass"):
+        load_model(path, custom_objects={"MCAlphaDropout": print})
+    loaded = load_model(path, custom_objects={"MCAlphaDropout": MCAlphaDropout})
+    assert type(loaded.layers[1]) is MCAlphaDropout
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert type(clone_model(model).layers[1]) is MCAlphaDropout

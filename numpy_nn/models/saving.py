@@ -48,6 +48,7 @@ import json
 import math
 import os
 import re
+import warnings
 import zipfile
 import zlib
 
@@ -58,6 +59,7 @@ from numpy_nn import losses as losses_module
 from numpy_nn import optimizers as optimizers_module
 from numpy_nn.errors import ModelFileError
 from numpy_nn.io_utils import atomic_write
+from numpy_nn.layers import LAYER_CLASSES
 from numpy_nn.layers.base import weight_budget
 
 FORMAT_NAME = "numpy_nn.model"
@@ -115,6 +117,13 @@ def save_model(model, filepath, include_optimizer=True, metadata=None):
     if not model.built:
         raise ValueError(f"save_model: model '{model.name}' is not built yet (its input shape "
                          f"is unknown), so it has no weights to save")
+    custom = sorted({type(layer).__name__ for layer in model.layers
+                     if LAYER_CLASSES.get(type(layer).__name__) is not type(layer)})
+    if custom:
+        warnings.warn(f"save_model: {', '.join(custom)} {'is' if len(custom) == 1 else 'are'} "
+                      f"not numpy_nn layer classes; load_model will need "
+                      f"custom_objects={{{', '.join(f'{c!r}: {c}' for c in custom)}}}",
+                      stacklevel=3)
     weights = model.weights
     manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
                 "model_config": model.get_config(), "compile_config": _compile_config(model),
@@ -350,14 +359,14 @@ def read_model_file(filepath, max_bytes=MAX_BYTES):
     return manifest, weights, optimizer_arrays
 
 
-def _build_architecture(manifest, weights, filepath):
+def _build_architecture(manifest, weights, filepath, custom_objects=None):
     """The model the manifest describes, built, with no more weight elements than the file
     holds (so a forged config cannot make us allocate gigabytes)."""
     from numpy_nn.models.sequential import Sequential
 
     try:
         with weight_budget(sum(int(w.size) for w in weights)):
-            model = Sequential.from_config(manifest.get("model_config"))
+            model = Sequential.from_config(manifest.get("model_config"), custom_objects)
             model.build()
     except Exception as error:   # a hostile config may fail in any layer's constructor
         raise ModelFileError(f"{filepath!r}: invalid architecture ({type(error).__name__}: "
@@ -365,16 +374,19 @@ def _build_architecture(manifest, weights, filepath):
     return model
 
 
-def load_model(filepath, compile=True, max_bytes=MAX_BYTES):
+def load_model(filepath, custom_objects=None, compile=True, max_bytes=MAX_BYTES):
     """Rebuild a model saved by :func:`save_model`: architecture, weights, and (if saved and
     ``compile``) loss, metrics and optimizer with its state.
+
+    ``custom_objects`` maps class names to your own Layer subclasses (the chapter's
+    ``MCAlphaDropout``, say), as in Keras; other names are refused, never imported.
 
     The file's ``metadata`` is available as ``model.file_metadata``. Loading never changes the
     process's random generators (use :func:`restore_training_state` for that).
     """
     filepath = os.fspath(filepath)
     manifest, weights, optimizer_arrays = read_model_file(filepath, max_bytes)
-    model = _build_architecture(manifest, weights, filepath)
+    model = _build_architecture(manifest, weights, filepath, custom_objects)
     _assign_weights(model, weights, filepath)
     compile_config = manifest.get("compile_config")
     if compile and compile_config:
@@ -431,7 +443,8 @@ def clone_model(model):
     """Same architecture, freshly initialised weights (like ``keras.models.clone_model``)."""
     from numpy_nn.models.sequential import Sequential
 
-    clone = Sequential.from_config(model.get_config())
+    own_classes = {type(layer).__name__: type(layer) for layer in model.layers}
+    clone = Sequential.from_config(model.get_config(), custom_objects=own_classes)
     if model.built and not clone.built:
         clone.build(model.input_shape)
     return clone

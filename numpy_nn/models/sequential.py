@@ -636,10 +636,21 @@ class Sequential:
         return config
 
     @classmethod
-    def from_config(cls, config):
-        """Rebuild the architecture (fresh weights) from :meth:`get_config` output."""
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild the architecture (fresh weights) from :meth:`get_config` output.
+
+        Layer classes are looked up by name in :data:`numpy_nn.layers.LAYER_CLASSES`, plus
+        ``custom_objects`` (``{"MCAlphaDropout": MCAlphaDropout}``): your own Layer subclasses,
+        given explicitly, since nothing is ever imported by name.
+        """
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError("Sequential.from_config: expected a dict with a 'layers' list")
+        known = dict(LAYER_CLASSES)
+        for name, layer_class in (custom_objects or {}).items():
+            if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
+                raise TypeError(f"Sequential.from_config: custom_objects[{name!r}] must be a "
+                                f"numpy_nn Layer subclass, got {layer_class!r}")
+            known[name] = layer_class
         model = cls(name=config.get("name"))
         if config.get("input_shape") is not None:
             model._input_shape = tuple(int(d) for d in config["input_shape"])
@@ -647,14 +658,15 @@ class Sequential:
             if not isinstance(entry, dict):
                 raise ValueError(f"Sequential.from_config: bad layer entry {entry!r}")
             class_name = entry.get("class_name")
-            if class_name not in LAYER_CLASSES:
+            if not isinstance(class_name, str) or class_name not in known:
                 raise ValueError(f"Sequential.from_config: unknown layer class {class_name!r}; "
-                                 f"known: {', '.join(sorted(LAYER_CLASSES))}")
+                                 f"known: {', '.join(sorted(known))} (pass your own classes "
+                                 f"as custom_objects)")
             layer_config = dict(entry.get("config") or {})
             if model._layers:   # only the first layer may declare the input shape
                 layer_config.pop("input_shape", None)
             try:
-                layer = LAYER_CLASSES[class_name].from_config(layer_config)
+                layer = known[class_name].from_config(layer_config)
             except TypeError as error:
                 raise ValueError(f"Sequential.from_config: invalid config for {class_name}: "
                                  f"{error}") from None
