@@ -34,19 +34,6 @@ from parity_tests import tolerances as tol
 from parity_tests.report import check
 
 
-def numpy_callback(name):
-    """numpy_nn's callback class ``name``, or a skip with the reason while it does not exist.
-
-    The callbacks are written on branch ``chapter`` (issue 5); until that branch is merged into
-    main these parity tests cannot run, and say so instead of passing vacuously.
-    """
-    cls = getattr(nn.callbacks, name, None)
-    if cls is None:
-        pytest.skip(f"numpy_nn.callbacks.{name} does not exist yet (being written on branch "
-                    f"'chapter', issue 5); this parity test runs once it is merged")
-    return cls
-
-
 # ------------------------------------------------------------------ scripted epochs
 def small_models():
     """A compiled numpy_nn model and its Keras twin (SGD 0.01), sharing weights."""
@@ -130,7 +117,7 @@ def decay_after_three(epoch, lr):
                          ids=["1-arg exponential (chapter)", "1-arg piecewise (chapter)",
                               "2-arg (epoch, lr)"])
 def test_learning_rate_scheduler(schedule):
-    cls = numpy_callback("LearningRateScheduler")
+    cls = nn.callbacks.LearningRateScheduler
     logs = losses(*np.linspace(1.0, 0.5, 20))
     compare_scripted("LearningRateScheduler", cls(schedule),
                      keras.callbacks.LearningRateScheduler(schedule), logs)
@@ -155,7 +142,7 @@ PLATEAU_CASES = {
 
 @pytest.mark.parametrize("case", list(PLATEAU_CASES))
 def test_reduce_lr_on_plateau(case):
-    cls = numpy_callback("ReduceLROnPlateau")
+    cls = nn.callbacks.ReduceLROnPlateau
     kwargs, logs = PLATEAU_CASES[case]
     k_rates, k_logs, _, _ = compare_scripted("ReduceLROnPlateau", cls(**kwargs),
                                              keras.callbacks.ReduceLROnPlateau(**kwargs), logs)
@@ -186,7 +173,7 @@ EARLY_STOPPING_CASES = {
 
 @pytest.mark.parametrize("case", list(EARLY_STOPPING_CASES))
 def test_early_stopping(case):
-    cls = numpy_callback("EarlyStopping")
+    cls = nn.callbacks.EarlyStopping
     kwargs, logs = EARLY_STOPPING_CASES[case]
     compare_scripted("EarlyStopping", cls(**kwargs), keras.callbacks.EarlyStopping(**kwargs),
                      logs)
@@ -199,7 +186,7 @@ def test_improvement_is_judged_through_float32_like_keras():
     ``MonitorCallback.is_improvement`` rounds both sides to float32 the same way, so even
     monitored values within a float32 ulp of each other give the same decisions.
     """
-    cls = numpy_callback("EarlyStopping")
+    cls = nn.callbacks.EarlyStopping
     logs = losses(0.5, 0.5 - 1e-9, 0.5 - 2e-9, 0.5 - 3e-9)
     model, keras_model = small_models()
     _, _, epochs, _ = drive(cls(patience=1), model, logs)
@@ -231,7 +218,7 @@ def _fit_both(numpy_cb, keras_cb, epochs=6):
     ("EarlyStopping", dict(monitor="loss", patience=0, min_delta=10.0)),
 ])
 def test_history_keys_in_a_real_fit(name, kwargs):
-    cls = numpy_callback(name)
+    cls = getattr(nn.callbacks, name)
     result = _fit_both(cls(**kwargs), getattr(keras.callbacks, name)(**kwargs))
     assert sorted(result.numpy_history) == sorted(result.keras_history)
     assert len(result.numpy_history["loss"]) == len(result.keras_history["loss"])

@@ -14,9 +14,15 @@ reference array. It is computed in float64 whatever the inputs' dtype. Why this 
   output, a weight passing through 0), although a difference of 1e-9 there is as exact as
   float32 can be; dividing by the array's largest magnitude reads as "how many float32 ulps of
   the array's scale", which is what float32 arithmetic can promise;
-* it is still sharp: the bugs the suite must catch — a wrong epsilon placement, biased vs.
-  unbiased variance, a schedule off by one step, a constant rounded to 4 digits — move the
-  affected elements by far more than 1e-6 of the array's scale.
+* it is sharp enough for the bugs the suite must catch — a wrong epsilon placement, biased vs.
+  unbiased variance, a schedule off by one step — which move the affected elements by far more
+  than 1e-6 of the array's scale. It is *not* sharp for a constant that is off in its 6th or
+  7th digit (SELU's scale rounded to 1.0507 gives 1.1e-6, caught only just; 1.05070 would
+  pass): exact constants are pinned by exact unit tests instead
+  (``tests/test_activations.py``: the SELU constants derived from equation 14 equal the
+  published ones bit for bit in float32). Nor does it see a single wrong element next to
+  large ones, so derivative rules at kinks are checked element by element
+  (``test_gradients.py::test_activation_derivatives_at_and_near_the_kink``).
 
 Whole models after training (:func:`layerwise_relative_error`) are measured per *layer*: the
 largest difference over all of a layer's arrays, in units of that layer's largest weight. A
@@ -44,8 +50,9 @@ import numpy as np
 #: (~sqrt(fan_in) ulp), so ~1e-6 of the output scale is the honest float32 bound. Checked by
 #: mutation: BatchNormalization with the unbiased variance (N = 64) gives 7.8e-3; SELU's scale
 #: rounded to 1.0507 (a relative change of 9.4e-7) gives 1.1e-6, caught just barely — the
-#: bound sits right above what float32 itself can resolve, not below. Measured: <= 3e-7 for every layer in one call, 5.8e-7
-#: for BatchNormalization over 150 consecutive training calls.
+#: bound sits right above what float32 itself can resolve, not below (see the module
+#: docstring for what guards constants instead). Measured: <= 3e-7 for every layer in one
+#: call, 5.8e-7 for BatchNormalization over 150 consecutive training calls.
 FORWARD = 1e-6
 
 #: Gradient of the loss w.r.t. every trainable weight and the input, one batch, float32, against

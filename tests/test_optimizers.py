@@ -10,7 +10,6 @@ import pytest
 
 import numpy_nn as nn
 from numpy_nn import backend
-from numpy_nn.activations import selu_constants
 from numpy_nn.optimizers import schedules
 from numpy_nn.variables import Variable
 
@@ -345,27 +344,3 @@ def test_constraint_is_not_applied_at_initialisation():
 def test_only_one_clipping_mode_is_allowed():
     with pytest.raises(ValueError, match="clipnorm"):
         nn.optimizers.SGD(clipnorm=1.0, clipvalue=1.0)
-
-
-# --------------------------------------------------------------------------- SELU constants
-def test_selu_constants_derived_from_equation_14_equal_the_published_values():
-    """Klambauer et al. (2017) publish alpha_01 = 1.6732632423543772848 and
-    lambda_01 = 1.0507009873554804934; ``selu_constants`` derives them with erfc."""
-    alpha, scale = selu_constants()
-    assert abs(alpha - 1.6732632423543772848) / 1.6732632423543772848 < 1e-15
-    assert abs(scale - 1.0507009873554804934) / 1.0507009873554804934 < 1e-15
-    assert np.float32(alpha) == np.float32(1.6732632423543772848)
-    assert np.float32(scale) == np.float32(1.0507009873554804934)
-    assert np.float32(alpha * scale) == np.float32(1.7580993408473768599)
-    x = np.array([-1.0, 2.0])
-    np.testing.assert_allclose(nn.activations.selu(x),
-                               [scale * alpha * (np.exp(-1.0) - 1), scale * 2.0], rtol=1e-15)
-
-
-def test_regularizer_shortcuts_have_keras_3_defaults():
-    """keras.regularizers.l1/l2/l1_l2 are the classes in Keras 3: l1_l2() is 0/0 (Keras 2's
-    function defaulted to 0.01/0.01), and the string 'l1_l2' agrees with the function."""
-    from numpy_nn import regularizers
-    assert (regularizers.l1_l2().l1, regularizers.l1_l2().l2) == (0.0, 0.0)
-    assert regularizers.get("l1_l2").get_config() == regularizers.l1_l2().get_config()
-    assert regularizers.l1().l1 == regularizers.l2().l2 == 0.01

@@ -253,7 +253,5 @@ def test_stopping_on_nan_never_overwrites_the_backup(tmp_path, stopper):
 # --------------------------------------------------------------------------- the Numba path
 def test_resume_is_bit_identical_on_the_numba_path(tmp_path):
     """The same guarantee with the compiled kernels (their own state is the same generators)."""
-    pytest.importorskip("numpy_nn.kernels", reason="the Numba kernels are not part of this "
-                                                   "build of numpy_nn")
     backend.set_kernel_path("numba")
     test_backup_and_restore_resumes_bit_identically(tmp_path, "Nadam")
