@@ -15,6 +15,10 @@ Given the trainable variables and their gradients:
 4. **constraints**: :math:`w \leftarrow \text{constraint}(w)` (e.g. max-norm);
 5. ``iterations += 1``.
 
+Gradient clipping against exploding gradients is from R. Pascanu, T. Mikolov & Y. Bengio
+(2013), "On the difficulty of training recurrent neural networks" (clipping by norm); decoupled
+weight decay from I. Loshchilov & F. Hutter (2019), "Decoupled Weight Decay Regularization".
+
 Keras clips before reading the learning rate and decaying the weights; neither of those reads
 the gradients, so the result is the same. Clipping and the update share one method because
 the Numba twin of :meth:`~Optimizer.update_all` (:mod:`numpy_nn.kernels.optimizers`) fuses
@@ -52,9 +56,6 @@ class Optimizer:
         decay: Keras 2 time decay, :math:`\\eta_t = \\eta/(1 + \\text{decay}\\cdot t)`.
     """
 
-    #: names of the per-variable state arrays, for ``get_config``-free introspection
-    slot_names: tuple = ()
-
     def __init__(self, learning_rate=0.001, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  weight_decay=None, name=None, lr=None, decay=0.0, **unknown):
         owner = type(self).__name__
@@ -80,7 +81,6 @@ class Optimizer:
         self.decay = float(decay)
         self.iterations = 0
         self.slots: dict = {}
-        self._variables: list = []
         self._learning_rate = None
         self.learning_rate = learning_rate
 
@@ -144,7 +144,6 @@ class Optimizer:
         for variable in variables:
             if variable not in self.slots:
                 self.slots[variable] = self.create_slots(variable)
-                self._variables.append(variable)
 
     def create_slots(self, variable) -> dict:
         """The initial per-variable state: a dict of arrays shaped like the variable."""

@@ -12,11 +12,10 @@ An optimizer whose ``learning_rate`` is a schedule calls ``schedule(step)`` with
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from numpy_nn import backend
+from numpy_nn._checks import check_number
 from numpy_nn._registry import lookup
 
 
@@ -34,71 +33,80 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-def _check_positive(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive number, got {value!r}")
+class _DecaySchedule(LearningRateSchedule):
+    """Shared part of the two decays: the arguments, and the progress :math:`p = t / s`."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
+        owner = type(self).__name__
+        self.initial_learning_rate = check_number(owner, "initial_learning_rate",
+                                                  initial_learning_rate, low=0,
+                                                  low_inclusive=False)
+        check_number(owner, "decay_steps", decay_steps, low=0, low_inclusive=False)
+        self.decay_steps = decay_steps
+        self.decay_rate = check_number(owner, "decay_rate", decay_rate, low=0)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def progress(self, step, dtype):
+        r""":math:`p = t / s` in ``dtype``, floored when ``staircase`` (whole periods only)."""
+        p = np.asarray(step, dtype) / np.asarray(self.decay_steps, dtype)
+        return np.floor(p) if self.staircase else p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
 
 
-class ExponentialDecay(LearningRateSchedule):
-    r""":math:`\eta(t) = \eta_0 \cdot r^{p}`, :math:`p = t / s` (floored when ``staircase``)."""
+class ExponentialDecay(_DecaySchedule):
+    r"""Exponential scheduling: the rate is multiplied by :math:`r` every :math:`s` steps.
+
+    .. math:: \eta(t) = \eta_0 \, r^{p}, \qquad p = t / s \quad
+              (\lfloor t / s \rfloor \text{ when staircase})
+
+    The chapter's ``ExponentialDecay(0.01, s, 0.1)`` divides the rate by 10 every ``s`` steps
+    (A. Senior et al., 2013, "An Empirical Study of Learning Rates in Deep Neural Networks for
+    Speech Recognition", compared this and power scheduling).
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
-        _check_positive("ExponentialDecay", "initial_learning_rate", initial_learning_rate)
-        _check_positive("ExponentialDecay", "decay_steps", decay_steps)
-        _check_positive("ExponentialDecay", "decay_rate", decay_rate)
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+        if self.decay_rate == 0:
+            raise ValueError("ExponentialDecay: decay_rate must be > 0, got 0")
 
     def __call__(self, step):
         dtype = backend.floatx()
-        p = np.asarray(step, dtype) / np.asarray(self.decay_steps, dtype)
-        if self.staircase:
-            p = np.floor(p)
         return np.asarray(self.initial_learning_rate, dtype) * np.power(
-            np.asarray(self.decay_rate, dtype), p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+            np.asarray(self.decay_rate, dtype), self.progress(step, dtype))
 
 
-class InverseTimeDecay(LearningRateSchedule):
-    r""":math:`\eta(t) = \eta_0 / (1 + r \cdot p)`, :math:`p = t / s` (floored when ``staircase``)."""
+class InverseTimeDecay(_DecaySchedule):
+    r"""Power scheduling with :math:`c = 1` (the chapter's :math:`\eta_0 / (1 + t/s)^c`).
+
+    .. math:: \eta(t) = \frac{\eta_0}{1 + r \, p}, \qquad p = t / s \quad
+              (\lfloor t / s \rfloor \text{ when staircase})
+
+    Keras 2's ``decay=d`` argument is ``InverseTimeDecay(lr, 1, d)`` (Senior et al., 2013).
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        _check_positive("InverseTimeDecay", "initial_learning_rate", initial_learning_rate)
-        _check_positive("InverseTimeDecay", "decay_steps", decay_steps)
-        if not (math.isfinite(decay_rate) and decay_rate >= 0):
-            raise ValueError(f"InverseTimeDecay: decay_rate must be >= 0, got {decay_rate!r}")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
         dtype = backend.floatx()
-        p = np.asarray(step, dtype) / np.asarray(self.decay_steps, dtype)
-        if self.staircase:
-            p = np.floor(p)
         return np.asarray(self.initial_learning_rate, dtype) / (
-            np.asarray(1, dtype) + np.asarray(self.decay_rate, dtype) * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+            np.asarray(1, dtype) + np.asarray(self.decay_rate, dtype) * self.progress(step, dtype))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
-    """``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while
+    r"""Piecewise constant scheduling: a fixed rate per interval of steps.
+
+    .. math:: \eta(t) = v_i \quad \text{for} \quad b_{i-1} < t \le b_i
+              \qquad (b_{-1} = -\infty,\ b_n = +\infty)
+
+    ``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while
     ``boundaries[i-1] < step <= boundaries[i]``, ``values[-1]`` after the last boundary.
 
     Boundaries are compared with the integer step, so float boundaries such as
