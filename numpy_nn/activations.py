@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import erfc
 
 from numpy_nn._registry import lookup
 from numpy_nn.kernels import has_numba_twin
@@ -174,8 +173,8 @@ def selu_constants():
     Neural Networks", NeurIPS 2017, eq. 14.
     """
     e = math.e
-    erfc_a = float(erfc(1 / math.sqrt(2)))
-    erfc_b = float(erfc(math.sqrt(2)))
+    erfc_a = math.erfc(1 / math.sqrt(2))     # the standard library's erfc is enough here
+    erfc_b = math.erfc(math.sqrt(2))
     alpha = -math.sqrt(2 / math.pi) / (erfc_a * math.exp(0.5) - 1)
     scale = ((1 - erfc_a * math.sqrt(e)) * math.sqrt(2 * math.pi)
              * (2 * erfc_b * e ** 2 + math.pi * erfc_a ** 2 * e
@@ -311,3 +310,14 @@ def serialize(activation: ActivationFunction):
     if activation is _BY_NAME.get(activation.name) or not config:
         return activation.name
     return {"class_name": activation.name, "config": config}
+
+
+__all__ = [
+    "ActivationFunction", "elu", "get", "leaky_relu", "linear", "relu", "selu", "SELU_ALPHA",
+    "selu_constants", "SELU_SCALE", "serialize", "sigmoid", "softmax", "tanh",
+]
+
+
+def __dir__():
+    """``dir(module)`` lists the public names only (the chapter prints it)."""
+    return sorted(__all__)

@@ -72,3 +72,13 @@ def serialize(constraint):
     if constraint is None:
         return None
     return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+
+
+__all__ = [
+    "Constraint", "get", "max_norm", "MaxNorm", "serialize",
+]
+
+
+def __dir__():
+    """``dir(module)`` lists the public names only (the chapter prints it)."""
+    return sorted(__all__)

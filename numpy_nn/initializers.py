@@ -97,7 +97,59 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
-class VarianceScaling(Initializer):
+class _SeededInitializer(Initializer):
+    """A random initializer whose seed is fixed at construction (see the module docstring)."""
+
+    def __init__(self, seed=None):
+        self.seed = None if seed is None else int(seed)
+        self._seed = backend.make_seed() if seed is None else int(seed)
+
+    def generator(self):
+        return np.random.default_rng(self._seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class RandomNormal(_SeededInitializer):
+    r""":math:`\mathcal N(\text{mean}, \text{stddev}^2)` (Keras's defaults: 0 and 0.05)."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, dtype=None):
+        values = self.generator().normal(self.mean, self.stddev, size=shape)
+        return values.astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
+
+
+class TruncatedNormal(RandomNormal):
+    r""":math:`\mathcal N(\text{mean}, \text{stddev}^2)` with values beyond 2 stddev re-drawn."""
+
+    def __call__(self, shape, dtype=None):
+        values = self.mean + sample_truncated_normal(self.generator(), shape, self.stddev)
+        return values.astype(dtype or backend.floatx())
+
+
+class RandomUniform(_SeededInitializer):
+    r""":math:`U(\text{minval}, \text{maxval})` (Keras's defaults: -0.05 and 0.05)."""
+
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape, dtype=None):
+        values = self.generator().uniform(self.minval, self.maxval, size=shape)
+        return values.astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
+
+
+class VarianceScaling(_SeededInitializer):
     """Random weights whose variance is ``scale / n`` (see the module docstring).
 
     Args:
@@ -123,10 +175,7 @@ class VarianceScaling(Initializer):
         self.scale = float(scale)
         self.mode = mode
         self.distribution = distribution
-        # The seed the user gave (None stays None in get_config, so clone_model draws fresh
-        # weights) and the seed actually used (fixed now, so repeated calls agree).
-        self.seed = None if seed is None else int(seed)
-        self._seed = backend.make_seed() if seed is None else int(seed)
+        super().__init__(seed)
 
     def variance(self, shape):
         """The target variance ``s = scale / n`` for this weight shape."""
@@ -137,10 +186,10 @@ class VarianceScaling(Initializer):
 
     def __call__(self, shape, dtype=None):
         dtype = dtype or backend.floatx()
-        generator = np.random.default_rng(self._seed)
+        generator = self.generator()
         s = self.variance(shape)
         if self.distribution == "truncated_normal":
-            values = truncated_normal(generator, shape, math.sqrt(s) / TRUNCATED_NORMAL_STD)
+            values = sample_truncated_normal(generator, shape, math.sqrt(s) / TRUNCATED_NORMAL_STD)
         elif self.distribution == "untruncated_normal":
             values = generator.normal(0.0, math.sqrt(s), size=shape)
         else:
@@ -153,7 +202,7 @@ class VarianceScaling(Initializer):
                 "distribution": self.distribution, "seed": self.seed}
 
 
-def truncated_normal(generator, shape, stddev):
+def sample_truncated_normal(generator, shape, stddev):
     """Samples of N(0, stddev^2) with every value outside ±2·stddev re-drawn."""
     values = generator.normal(0.0, stddev, size=shape)
     outside = np.abs(values) > 2 * stddev
@@ -192,11 +241,15 @@ _CLASSES = {
     "Zeros": Zeros, "Ones": Ones, "Constant": Constant, "VarianceScaling": VarianceScaling,
     "GlorotUniform": GlorotUniform, "GlorotNormal": GlorotNormal, "HeUniform": HeUniform,
     "HeNormal": HeNormal, "LecunUniform": LecunUniform, "LecunNormal": LecunNormal,
+    "RandomNormal": RandomNormal, "RandomUniform": RandomUniform,
+    "TruncatedNormal": TruncatedNormal,
 }
 _SNAKE_NAMES = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "variance_scaling": VarianceScaling,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_uniform": HeUniform,
     "he_normal": HeNormal, "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "random_normal": RandomNormal, "random_uniform": RandomUniform,
+    "truncated_normal": TruncatedNormal,
 }
 
 # Keras-style lower-case aliases, e.g. ``numpy_nn.initializers.he_normal()``.
@@ -204,6 +257,7 @@ zeros, ones, constant = Zeros, Ones, Constant
 glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
 he_uniform, he_normal = HeUniform, HeNormal
 lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
 
 
 def get(identifier) -> Initializer:
@@ -221,3 +275,17 @@ def get(identifier) -> Initializer:
 
 def serialize(initializer: Initializer) -> dict:
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+
+
+__all__ = [
+    "compute_fans", "Constant", "constant", "get", "glorot_normal", "glorot_uniform",
+    "GlorotNormal", "GlorotUniform", "he_normal", "he_uniform", "HeNormal", "HeUniform",
+    "Initializer", "lecun_normal", "lecun_uniform", "LecunNormal", "LecunUniform", "Ones",
+    "ones", "random_normal", "random_uniform", "RandomNormal", "RandomUniform", "serialize",
+    "truncated_normal", "TruncatedNormal", "VarianceScaling", "Zeros", "zeros",
+]
+
+
+def __dir__():
+    """``dir(module)`` lists the public names only (the chapter prints it)."""
+    return sorted(__all__)

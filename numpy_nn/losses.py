@@ -409,3 +409,15 @@ def get(identifier) -> Loss:
 
 def serialize(loss: Loss) -> dict:
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+__all__ = [
+    "binary_crossentropy", "BinaryCrossentropy", "categorical_crossentropy",
+    "CategoricalCrossentropy", "get", "Loss", "mean_squared_error", "MeanSquaredError", "mse",
+    "serialize", "sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
+]
+
+
+def __dir__():
+    """``dir(module)`` lists the public names only (the chapter prints it)."""
+    return sorted(__all__)

@@ -112,12 +112,43 @@ class CategoricalAccuracy(MeanMetricWrapper):
         return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype(backend.floatx())
 
 
+class MeanAbsoluteError(MeanMetricWrapper):
+    r""":math:`\frac1K \sum_j |y_j - \hat y_j|` per sample (``"mae"``)."""
+
+    direction = "down"
+
+    def __init__(self, name="mean_absolute_error"):
+        super().__init__(name)
+
+    def values(self, y_true, y_pred):
+        y_true, y_pred = match_ranks(y_true.astype(y_pred.dtype), y_pred)
+        errors = np.abs(y_true - y_pred)
+        return errors.mean(axis=-1) if errors.ndim > 1 else errors
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    r""":math:`\frac1K \sum_j (y_j - \hat y_j)^2` per sample (``"mse"``)."""
+
+    direction = "down"
+
+    def __init__(self, name="mean_squared_error"):
+        super().__init__(name)
+
+    def values(self, y_true, y_pred):
+        y_true, y_pred = match_ranks(y_true.astype(y_pred.dtype), y_pred)
+        errors = np.square(y_true - y_pred)
+        return errors.mean(axis=-1) if errors.ndim > 1 else errors
+
+
 _CLASSES = {"BinaryAccuracy": BinaryAccuracy,
             "SparseCategoricalAccuracy": SparseCategoricalAccuracy,
-            "CategoricalAccuracy": CategoricalAccuracy}
+            "CategoricalAccuracy": CategoricalAccuracy,
+            "MeanAbsoluteError": MeanAbsoluteError, "MeanSquaredError": MeanSquaredError}
 _NAMES = {"binary_accuracy": BinaryAccuracy,
           "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-          "categorical_accuracy": CategoricalAccuracy}
+          "categorical_accuracy": CategoricalAccuracy,
+          "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+          "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError}
 
 
 def resolve_accuracy(y_true_shape, y_pred_shape, name="accuracy"):
@@ -133,12 +164,27 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
     """A metric from a name or an object. ``"accuracy"``/``"acc"`` need the shapes to resolve."""
     if isinstance(identifier, MeanMetricWrapper):
         return identifier
-    if isinstance(identifier, str) and identifier in ("accuracy", "acc"):
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
         if y_true_shape is None or y_pred_shape is None:
             raise ValueError("metrics.get('accuracy') needs y_true_shape and y_pred_shape")
         return resolve_accuracy(y_true_shape, y_pred_shape, name=identifier)
     if isinstance(identifier, str):
-        return lookup("metric", identifier, {**_NAMES, **_CLASSES,
-                                             "accuracy": None, "acc": None})()
+        # "accuracy"/"acc" are listed only so the error message names them; they never get here
+        metric = lookup("metric", identifier, {**_NAMES, **_CLASSES,
+                                               "accuracy": None, "acc": None})()
+        if identifier in _NAMES:           # "mae" is reported as "mae", as Keras does
+            metric.name = identifier
+        return metric
     raise TypeError(f"Could not interpret metric {identifier!r}: expected 'accuracy' or one of "
                     f"{', '.join(sorted(_NAMES))}")
+
+
+__all__ = [
+    "BinaryAccuracy", "CategoricalAccuracy", "get", "Mean", "MeanAbsoluteError",
+    "MeanMetricWrapper", "MeanSquaredError", "resolve_accuracy", "SparseCategoricalAccuracy",
+]
+
+
+def __dir__():
+    """``dir(module)`` lists the public names only (the chapter prints it)."""
+    return sorted(__all__)

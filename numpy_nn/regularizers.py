@@ -107,3 +107,13 @@ def serialize(regularizer):
     if regularizer is None:
         return None
     return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+
+
+__all__ = [
+    "get", "L1", "l1", "l1_l2", "L1L2", "L2", "l2", "Regularizer", "serialize",
+]
+
+
+def __dir__():
+    """``dir(module)`` lists the public names only (the chapter prints it)."""
+    return sorted(__all__)

@@ -28,3 +28,8 @@ __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "MonitorCallb
            "LearningRateScheduler", "ReduceLROnPlateau", "ExponentialLearningRate",
            "OneCycleScheduler", "EarlyStopping", "TerminateOnNaN", "ModelCheckpoint",
            "CSVLogger", "TensorBoard", "BackupAndRestore"]
+
+
+def __dir__():
+    """``dir(module)`` lists the public names only (the chapter prints it)."""
+    return sorted(__all__)

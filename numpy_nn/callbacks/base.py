@@ -71,6 +71,19 @@ def _overrides(callback, names):
     return any(getattr(cls, name, None) is not getattr(Callback, name) for name in names)
 
 
+class _HistoryDict(dict):
+    """``history.history``: a dict whose KeyError for a Keras 2 key names the Keras 3 one."""
+
+    KERAS_2_NAMES = {"lr": "learning_rate", "acc": "accuracy", "val_acc": "val_accuracy"}
+
+    def __missing__(self, key):
+        hint = ""
+        if key in self.KERAS_2_NAMES:
+            hint = (f" (Keras 2, the book's version, called it {key!r}; Keras 3 and numpy_nn "
+                    f"call it {self.KERAS_2_NAMES[key]!r})")
+        raise KeyError(f"{key!r} is not in the history{hint}; recorded: {sorted(self)}")
+
+
 class History(Callback):
     """Records the epoch logs: ``history.history["loss"]``, ``history.epoch``.
 
@@ -81,7 +94,7 @@ class History(Callback):
 
     def __init__(self):
         super().__init__()
-        self.history = {}
+        self.history = _HistoryDict()
         self.epoch = []
 
     def on_train_begin(self, logs=None):

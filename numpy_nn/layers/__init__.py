@@ -21,3 +21,8 @@ LAYER_CLASSES = {cls.__name__: cls for cls in (
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Flatten", "Activation", "LeakyReLU",
            "PReLU", "ELU", "ReLU", "Softmax", "BatchNormalization", "Dropout", "AlphaDropout",
            "LAYER_CLASSES"]
+
+
+def __dir__():
+    """``dir(module)`` lists the public names only (the chapter prints it)."""
+    return sorted(__all__)

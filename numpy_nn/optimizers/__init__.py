@@ -36,3 +36,8 @@ def serialize(optimizer):
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
            "schedules", "get", "serialize", "OPTIMIZER_CLASSES"]
+
+
+def __dir__():
+    """``dir(module)`` lists the public names only (the chapter prints it)."""
+    return sorted(__all__)
