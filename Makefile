@@ -5,9 +5,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
-# The shared, offline copy of the datasets; override with NUMPY_NN_DATA_DIR=/path make ...
+# The shared, offline copy of the datasets, when this checkout sits next to it; override with
+# NUMPY_NN_DATA_DIR=/path make ... (without either, the loaders look in Keras's cache and in
+# /usr/share/datasets, then download).
+ifneq ($(wildcard ../shared/data),)
 NUMPY_NN_DATA_DIR ?= $(abspath ../shared/data)
+endif
+ifdef NUMPY_NN_DATA_DIR
 export NUMPY_NN_DATA_DIR
+endif
 # Parity needs exact float32 matmuls from TensorFlow (see parity_tests/conftest.py).
 export TF_ENABLE_ONEDNN_OPTS = 0
 export TF_CPP_MIN_LOG_LEVEL = 2
@@ -24,16 +30,27 @@ help:
 	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras"
 	@echo "make examples-quick  run every chapter example with --quick (figures in examples/results/)"
 
-$(STAMP): pyproject.toml
+# Two install levels in one venv: the engine alone (numpy, numba) is all `make demo` needs;
+# tests, parity, benchmarks and examples add TensorFlow/Keras, matplotlib and the test tools.
+CORE_STAMP := $(VENV)/.installed-core
+
+$(CORE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(CORE_STAMP)
+
+$(STAMP): $(CORE_STAMP)
 	$(BIN)/pip install --quiet -e '.[tf,plot,dev,bench,tensorboard]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-demo: $(STAMP)
-	$(PY) -m examples.demo
+# One BLAS thread unless you say otherwise: the chapter's matrices are small, and on a busy
+# 2-core machine OpenBLAS's second thread spins instead of working (measured: 0.28 s vs 32 s
+# per quick epoch under load; see the README's benchmark section).
+demo: $(CORE_STAMP)
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(PY) -m examples.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -8,6 +8,7 @@ run reached about 0.84 validation accuracy.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy_nn as keras
@@ -49,7 +50,9 @@ def main(argv=None):
     print(f"\nvalidation accuracy after {epochs} epochs: {history.history['val_accuracy'][-1]:.4f}"
           f"  (the chapter's Keras run: about 0.84)")
     print(f"test accuracy: {test_accuracy:.4f}   test loss: {test_loss:.4f}")
-    print(f"time per epoch: {seconds / epochs:.2f} s  (kernel path: {keras.backend.kernel_path()})")
+    blas_threads = os.environ.get("OPENBLAS_NUM_THREADS", "library default")
+    print(f"time per epoch: {seconds / epochs:.2f} s  (kernel path: {keras.backend.kernel_path()}, "
+          f"BLAS threads: {blas_threads})")
     return history
 
 
