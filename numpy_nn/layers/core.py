@@ -121,8 +121,9 @@ class Dense(Layer):
 
     def backward_from_logits(self, grad_logits, need_input_grad=True):
         if self.trainable:
-            # written into the variables' persistent grad_buffer when they have one (out=None
-            # allocates a new array)
+            # On the Numba path grad_buffer is this weight's slice of one flat gradient array
+            # that a single fused optimizer kernel reads (numpy_nn.kernels.flat), so writing
+            # there saves a copy per weight per step; elsewhere it is None and NumPy allocates.
             self.kernel.grad = np.matmul(self._inputs.T, grad_logits,
                                          out=self.kernel.grad_buffer)
             if self.use_bias:
