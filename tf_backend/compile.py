@@ -115,7 +115,11 @@ def optimizer_to_keras(optimizer):
     Optimizer state (slots, iteration count) is not copied: the result starts at step 0.
     """
     optimizer = nn_optimizers.get(optimizer)
-    name = type(optimizer).__name__
+    name = nn_optimizers.class_name(optimizer)
+    if isinstance(optimizer, nn_optimizers.legacy.Keras2Optimizer):
+        raise UntranslatableError(f"numpy_nn optimizer {name} computes Keras 2's updates, which "
+                                  f"Keras 3 does not offer (they live on in "
+                                  f"tf_keras.optimizers.legacy, for Keras 2 models)")
     require_known(name, _OPTIMIZER_ARGS, "optimizer", "Keras")
     config = optimizer.get_config()
     kwargs = {k: config[k] for k in _OPTIMIZER_ARGS[name] + _COMMON_ARGS

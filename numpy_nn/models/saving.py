@@ -537,9 +537,10 @@ def restore_checkpoint(model, filepath, max_bytes=MAX_BYTES):
     if manifest.get("optimizer_state") is None:
         raise ModelFileError(f"{filepath!r} has no optimizer state to resume from")
     saved = ((manifest.get("compile_config") or {}).get("optimizer") or {}).get("class_name")
-    if saved != type(model.optimizer).__name__:
+    used = optimizers_module.class_name(model.optimizer)
+    if saved != used:
         raise ValueError(f"restore_checkpoint: {filepath!r} was written by a {saved} optimizer, "
-                         f"the model uses {type(model.optimizer).__name__}")
+                         f"the model uses {used}")
     if not model.built:
         model.build()
     _checked_training_state(model, state)

@@ -1,7 +1,9 @@
 """Optimizers (one algorithm per file, the equation in each docstring) and LR schedules.
 
 Every optimizer accepts Keras 3's arguments and the book's Keras 2 spellings ``lr=`` and
-``decay=``. See :mod:`numpy_nn.optimizers.base` for what one step does.
+``decay=``. See :mod:`numpy_nn.optimizers.base` for what one step does. The book's Keras 2
+arithmetic (Nadam's schedule, Adagrad/RMSprop epsilon placement, ...) is in
+:mod:`numpy_nn.optimizers.legacy`.
 """
 from numpy_nn._registry import lookup
 from numpy_nn.optimizers import schedules
@@ -12,9 +14,12 @@ from numpy_nn.optimizers.base import Optimizer
 from numpy_nn.optimizers.nadam import Nadam
 from numpy_nn.optimizers.rmsprop import RMSprop
 from numpy_nn.optimizers.sgd import SGD
+from numpy_nn.optimizers import legacy
 
 OPTIMIZER_CLASSES = {cls.__name__: cls for cls in (SGD, Adagrad, RMSprop, Adam, AdamW,
                                                   Adamax, Nadam)}
+#: Every name :func:`get` and saved model files know: the above and ``"legacy.Nadam"`` etc.
+_ALL_CLASSES = {**OPTIMIZER_CLASSES, **legacy.LEGACY_CLASSES}
 
 
 def get(identifier):
@@ -22,20 +27,25 @@ def get(identifier):
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
-        return lookup("optimizer", identifier, OPTIMIZER_CLASSES)()
+        return lookup("optimizer", identifier, _ALL_CLASSES)()
     if isinstance(identifier, dict):
-        cls = lookup("optimizer", identifier.get("class_name"), OPTIMIZER_CLASSES)
+        cls = lookup("optimizer", identifier.get("class_name"), _ALL_CLASSES)
         return cls.from_config(identifier.get("config") or {})
     raise TypeError(f"Could not interpret optimizer {identifier!r}: expected a name "
-                    f"({', '.join(sorted(OPTIMIZER_CLASSES))}) or an Optimizer")
+                    f"({', '.join(sorted(_ALL_CLASSES))}) or an Optimizer")
+
+
+def class_name(optimizer):
+    """The name a model file stores for ``optimizer``: ``"Nadam"``, or ``"legacy.Nadam"``."""
+    return getattr(optimizer, "registered_name", type(optimizer).__name__)
 
 
 def serialize(optimizer):
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return {"class_name": class_name(optimizer), "config": optimizer.get_config()}
 
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam",
-           "schedules", "get", "serialize", "OPTIMIZER_CLASSES"]
+           "schedules", "legacy", "get", "serialize", "class_name", "OPTIMIZER_CLASSES"]
 
 
 def __dir__():

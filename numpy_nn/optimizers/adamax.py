@@ -26,15 +26,19 @@ class Adamax(Optimizer):
     def create_slots(self, variable):
         return {"momentum": np.zeros_like(variable.value), "norm": np.zeros_like(variable.value)}
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_moments(self, gradient, variable):
+        """Update the variable's ``m`` and ``u`` in place; return ``(m, u, beta_1 ** t)``."""
         dtype = variable.dtype
         slots = self.slots[variable]
-        beta_1_power = np.power(np.asarray(self.beta_1, dtype), self.step_count(dtype))
         m, u = slots["momentum"], slots["norm"]
         m += (gradient - m) * np.asarray(1 - self.beta_1, dtype)
         u[...] = np.maximum(np.asarray(self.beta_2, dtype) * u, np.abs(gradient))
+        return m, u, np.power(np.asarray(self.beta_1, dtype), self.step_count(dtype))
+
+    def update_step(self, gradient, variable, learning_rate):
+        m, u, beta_1_power = self.update_moments(gradient, variable)
         variable.value[...] -= (learning_rate * m) / (
-            (1 - beta_1_power) * (u + np.asarray(self.epsilon, dtype)))
+            (1 - beta_1_power) * (u + np.asarray(self.epsilon, variable.dtype)))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -51,12 +51,15 @@ class Nadam(Optimizer):
         dtype = variables[0].dtype
         if self.momentum_product is None:
             self.momentum_product = np.ones((), dtype)
+        self.momentum_product = self.next_momentum_product(dtype)
+        super().update_all(grads, variables, learning_rate)
+
+    def next_momentum_product(self, dtype):
+        r""":math:`\Pi_t = \Pi_{t-1} \mu_t` for this step, in ``dtype``."""
         # Keras multiplies in this order, (Pi * beta_1) * (1 - 0.5 * 0.96^t); float32 cares.
         decay_term = np.asarray(1, dtype) - np.asarray(0.5, dtype) * np.power(
             np.asarray(0.96, dtype), self.step_count(dtype))
-        self.momentum_product = (self.momentum_product * np.asarray(self.beta_1, dtype)
-                                 * decay_term)
-        super().update_all(grads, variables, learning_rate)
+        return self.momentum_product * np.asarray(self.beta_1, dtype) * decay_term
 
     def step_scalars(self, dtype):
         r""":math:`(t, \mu_t, \mu_{t+1}, \Pi_t, \Pi_t \mu_{t+1})` of this step, in ``dtype``
