@@ -72,6 +72,24 @@ GRADIENT = 1e-5
 #: 1e-5 .. 1 on the same cases, with the tiny-gradient regime making epsilon matter.
 OPTIMIZER_STEP = 1e-6
 
+#: Keras 2 optimizers (numpy_nn.optimizers.legacy vs tf_keras.optimizers.legacy), the same
+#: per-step comparison. The same float32 bound, for the same reason: SGD, Adagrad and RMSprop
+#: (all four variants) agree to the bit unless clipnorm's square root or a schedule's pow is
+#: involved (<= 1.2e-7); Adam, Adamax and Nadam carry TensorFlow's float32 pow, 1 ulp off
+#: NumPy's for some t (measured worst 6.6e-7, Adam with amsgrad). Checked by mutation: Keras 3's
+#: formulas in their place give 4.5e-3 (Adagrad, small accumulator, tiny gradients), 0.54
+#: (RMSprop without momentum), 7.1e-2 (Nadam's schedule), 3.0e-6 (Adam's 1 - beta rounded from
+#: double instead of computed in float32), 0.32 (decay= not applied), 0.43 (Nadam honouring
+#: decay=, which Keras 2 ignored), 0.12 (clipnorm before clipvalue). Only regroupings that change
+#: the rounding and nothing else (Keras 3's Adamax and Nadam expressions, RMSprop-with-momentum's
+#: moving average written as rho v + (1 - rho) g^2) stay below it (<= 3.9e-7).
+KERAS2_OPTIMIZER_STEP = 1e-6
+#: The same in float64 (both sides float64, Keras 2's float32-rounded hyper-parameters copied):
+#: every operation is transcribed, so what remains is float64 ``pow`` (an ulp, 1e-16), made
+#: ~1000x larger by the cancellation in 1 - beta_2**t. Measured <= 2e-16. Without the float32
+#: rounding of Keras 2's constants the error is 2e-10 .. 3e-8 (e.g. Nadam's 0.96, the decay).
+KERAS2_OPTIMIZER_STEP_FLOAT64 = 1e-12
+
 #: Learning-rate schedules, per step, float32. Keras computes ExponentialDecay with TF's
 #: float32 ``pow``, which is not bit-identical to NumPy's (keras3-spec §0: identical for 67-98%
 #: of steps); 1 ulp relative is 2**-23 ≈ 1.2e-7. PiecewiseConstantDecay and InverseTimeDecay are
