@@ -64,16 +64,17 @@ def _format(value, unit):
     return f"{value:.1e}"
 
 
-#: Sections of the table, in reading order; a component belongs to the first prefix it starts
-#: with.
-SECTIONS = ("forward", "gradient:", "gradient by loss", "loss", "optimizer", "schedule",
-            "callback", "batchnorm", "dropout", "alpha dropout", "mc dropout", "trajectory",
-            "bridge")
+#: Sections of the table, in reading order; a component belongs to the longest prefix it
+#: starts with (so the Keras 2 rows, numpy_nn.optimizers.legacy against tf_keras, follow the
+#: Keras 3 rows of the same kind).
+SECTIONS = ("forward", "gradient:", "gradient by loss", "loss", "optimizer",
+            "optimizer (Keras 2)", "schedule", "callback", "batchnorm", "dropout",
+            "alpha dropout", "mc dropout", "trajectory", "trajectory (Keras 2)", "bridge")
 
 
 def _section(component):
-    return next((i for i, prefix in enumerate(SECTIONS) if component.startswith(prefix)),
-                len(SECTIONS))
+    matches = [i for i, prefix in enumerate(SECTIONS) if component.startswith(prefix)]
+    return max(matches, key=lambda i: len(SECTIONS[i]), default=len(SECTIONS))
 
 
 def markdown_table():

@@ -33,11 +33,13 @@ import tensorflow as tf
 import tf_keras
 
 import numpy_nn as nn
+import tf_backend
 from numpy_nn.optimizers import legacy
 from numpy_nn.variables import Variable
 from parity_tests import tolerances as tol
 from parity_tests.conftest import set_floatx
 from parity_tests.report import check
+from tf_backend import UntranslatableError
 
 STEPS = 25
 SHAPES = [(7, 5), (5,), (3, 4)]
@@ -224,9 +226,20 @@ def test_legacy_trajectory(name, dtype, fashion_subset, tf_keras_floatx):
     else:
         loss_tol, weight_tol = tol.TRAJECTORY_FLOAT64_LOSS, tol.TRAJECTORY_FLOAT64_WEIGHTS
         accuracy_tol = tol.TRAJECTORY_FLOAT64_ACCURACY
-    check(f"trajectory {dtype} loss: {name} vs tf_keras", loss_error, loss_tol,
+    check(f"trajectory (Keras 2) {dtype} loss: {name}", loss_error, loss_tol,
           "per-epoch loss/val_loss")
-    check(f"trajectory {dtype} weights: {name} vs tf_keras", weight_error, weight_tol,
+    check(f"trajectory (Keras 2) {dtype} weights: {name}", weight_error, weight_tol,
           "final weights")
-    check(f"trajectory {dtype} accuracy (all models)", round(accuracy_samples), accuracy_tol,
+    check(f"trajectory (Keras 2) {dtype} accuracy", round(accuracy_samples), accuracy_tol,
           f"{name}: per-epoch accuracy/val_accuracy", unit="samples")
+
+
+def test_bridge_refuses_legacy_optimizers():
+    """Keras 3 has no Keras 2 optimizers; translating one to its Keras 3 namesake would change
+    the arithmetic silently."""
+    model = nn.models.Sequential(selu_mlp(nn.layers, input_shape=[28, 28]))
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=legacy.Nadam())
+    with pytest.raises(UntranslatableError, match="legacy.Nadam computes Keras 2's updates"):
+        tf_backend.to_keras(model)
+    with pytest.raises(UntranslatableError, match="legacy.SGD"):
+        tf_backend.optimizer_to_keras(legacy.SGD(lr=0.01, decay=1e-4))

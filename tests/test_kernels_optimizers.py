@@ -32,6 +32,14 @@ OPTIMIZERS = {
     "adamw": lambda **k: O.AdamW(0.01, **k),
     "adamax": lambda **k: O.Adamax(0.01, **k),
     "nadam": lambda **k: O.Nadam(0.01, **k),
+    # Keras 2's versions have no fused kernels: the twin must hand them to the reference
+    "legacy_sgd": lambda **k: O.legacy.SGD(0.1, momentum=0.9, decay=0.1, **k),
+    "legacy_adagrad": lambda **k: O.legacy.Adagrad(0.1, **k),
+    "legacy_rmsprop": lambda **k: O.legacy.RMSprop(0.01, centered=True, **k),
+    "legacy_rmsprop_momentum": lambda **k: O.legacy.RMSprop(0.01, momentum=0.5, **k),
+    "legacy_adam": lambda **k: O.legacy.Adam(0.01, amsgrad=True, **k),
+    "legacy_adamax": lambda **k: O.legacy.Adamax(0.01, **k),
+    "legacy_nadam": lambda **k: O.legacy.Nadam(0.01, **k),
 }
 CLIPPING = {"none": {}, "clipnorm": {"clipnorm": 0.5}, "global_clipnorm": {"global_clipnorm": 0.5},
             "clipvalue": {"clipvalue": 0.01}}

@@ -36,6 +36,8 @@ OPTIMIZERS = {
                                                                   clipnorm=1.0),
     "Adagrad-decay": lambda: keras.optimizers.Adagrad(learning_rate=0.05, decay=1e-2),
     "Adamax": lambda: keras.optimizers.Adamax(),
+    "legacy.Nadam": lambda: keras.optimizers.legacy.Nadam(lr=2e-3),
+    "legacy.RMSprop-decay": lambda: keras.optimizers.legacy.RMSprop(lr=2e-3, decay=1e-2),
 }
 
 
@@ -175,6 +177,16 @@ def test_backup_of_another_optimizer_is_refused(tmp_path):
     with pytest.raises(Interrupt):
         build(1, "Adamax").fit(X, Y, callbacks=[backup, InterruptAt(2)], **FIT)
     with pytest.raises(ValueError, match="written by a Adamax optimizer, the model uses Nadam"):
+        build(1).fit(X, Y, callbacks=[backup], **FIT)
+
+
+def test_backup_of_the_keras2_version_of_the_same_optimizer_is_refused(tmp_path):
+    """legacy.Nadam and Nadam share a class name and slots, not their arithmetic."""
+    backup = keras.callbacks.BackupAndRestore(tmp_path / "backup")
+    with pytest.raises(Interrupt):
+        build(1, "legacy.Nadam").fit(X, Y, callbacks=[backup, InterruptAt(2)], **FIT)
+    with pytest.raises(ValueError, match="written by a legacy.Nadam optimizer, the model uses "
+                                         "Nadam"):
         build(1).fit(X, Y, callbacks=[backup], **FIT)
 
 

@@ -21,6 +21,14 @@ OPTIMIZERS = {
     "nadam": lambda: nn.optimizers.Nadam(learning_rate=0.01, clipnorm=1.0),
     "sgd_schedule": lambda: nn.optimizers.SGD(schedules.ExponentialDecay(0.05, 3, 0.5)),
     "sgd_decay": lambda: nn.optimizers.SGD(lr=0.05, decay=0.01),
+    # Keras 2's optimizers (saved as "legacy.X")
+    "legacy_sgd_momentum_decay": lambda: nn.optimizers.legacy.SGD(lr=0.05, momentum=0.9,
+                                                                  decay=0.01),
+    "legacy_adagrad": lambda: nn.optimizers.legacy.Adagrad(lr=0.05, clipvalue=0.3, clipnorm=1.0),
+    "legacy_rmsprop": lambda: nn.optimizers.legacy.RMSprop(lr=0.01, centered=True, decay=0.01),
+    "legacy_adam_amsgrad": lambda: nn.optimizers.legacy.Adam(amsgrad=True, global_clipnorm=1.0),
+    "legacy_adamax": lambda: nn.optimizers.legacy.Adamax(decay=0.05),
+    "legacy_nadam": lambda: nn.optimizers.legacy.Nadam(lr=0.01, schedule_decay=0.01),
 }
 
 
