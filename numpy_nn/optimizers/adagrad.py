@@ -4,7 +4,8 @@ Stochastic Optimization"): each parameter's step shrinks with its accumulated sq
 .. math:: a \leftarrow a + g^2, \qquad w \leftarrow w - \frac{\eta\, g}{\sqrt{a + \epsilon}}
 
 The accumulator starts at ``initial_accumulator_value`` (0.1). Keras 3 puts :math:`\epsilon`
-*inside* the square root; Keras 2 (the book's version) used :math:`\sqrt{a} + \epsilon`.
+*inside* the square root; Keras 2 (the book's version) used :math:`\sqrt{a} + \epsilon`
+(:class:`numpy_nn.optimizers.legacy.Adagrad`).
 """
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ At step :math:`t = \text{iterations} + 1`, with the momentum schedule
 
 **Keras 2 differs here.** The book's Keras 2 used :math:`0.96^{0.004\,t}` (Dozat's
 ``schedule_decay``), so its momentum stays near 0.45 for thousands of steps, while Keras 3's
-:math:`0.96^{t}` reaches 0.89 by step 100. numpy_nn follows Keras 3. Keras 3 also computes
+:math:`0.96^{t}` reaches 0.89 by step 100. numpy_nn follows Keras 3 (the book's version is
+:class:`numpy_nn.optimizers.legacy.Nadam`). Keras 3 also computes
 :math:`1-\beta` in float32 here (unlike Adam), which we copy.
 """
 from __future__ import annotations

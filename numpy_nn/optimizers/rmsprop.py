@@ -10,8 +10,8 @@ With ``momentum`` :math:`\mu > 0`: :math:`m \leftarrow \mu m + \Delta`, :math:`w
 otherwise :math:`w \leftarrow w - \Delta`.
 
 Keras 3 puts :math:`\epsilon` inside the square root in every case; Keras 2 without momentum
-used :math:`\sqrt{v} + \epsilon`. :math:`1-\rho` is evaluated in double and rounded to float32
-once, as Keras does.
+used :math:`\sqrt{v} + \epsilon` (:class:`numpy_nn.optimizers.legacy.RMSprop`). :math:`1-\rho` is
+evaluated in double and rounded to float32 once, as Keras does.
 """
 from __future__ import annotations
 

@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpy_nn._checks import check_number
 from numpy_nn.optimizers import schedules
-from numpy_nn.optimizers.base import Optimizer, _check_number, clip_by_norm
+from numpy_nn.optimizers.base import Optimizer, clip_by_norm
 from numpy_nn.variables import Variable
 
 
@@ -82,7 +83,7 @@ class Keras2Optimizer:
                  "global_clipnorm": global_clipnorm}
         for key, value in clips.items():
             if value is not None:
-                _check_number(owner, key, value, low=0)
+                check_number(owner, key, value, low=0)
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError(f"{owner}: cannot accept both clipnorm and global_clipnorm, got "
                              f"clipnorm={clipnorm}, global_clipnorm={global_clipnorm}")

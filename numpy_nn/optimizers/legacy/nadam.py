@@ -31,8 +31,8 @@ import warnings
 
 import numpy as np
 
+from numpy_nn._checks import check_number
 from numpy_nn.optimizers import nadam, schedules
-from numpy_nn.optimizers.base import _check_number
 from numpy_nn.optimizers.legacy.base import Keras2Optimizer
 
 
@@ -54,7 +54,7 @@ class Nadam(Keras2Optimizer, nadam.Nadam):
                           f"replaced decay= by schedule_decay (the momentum schedule's "
                           f"constant, {schedule_decay}); the learning rate stays constant",
                           stacklevel=2)
-        _check_number("legacy.Nadam", "schedule_decay", schedule_decay, low=0)
+        check_number("legacy.Nadam", "schedule_decay", schedule_decay, low=0)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon or 1e-7, **kwargs)
         self.schedule_decay = float(schedule_decay)
