@@ -41,7 +41,7 @@ $(CORE_STAMP): pyproject.toml
 	touch $(CORE_STAMP)
 
 $(STAMP): $(CORE_STAMP)
-	$(BIN)/pip install --quiet -e '.[tf,plot,dev,bench,tensorboard]'
+	$(BIN)/pip install --quiet -e '.[tf,keras2,plot,dev,bench,tensorboard]'
 	touch $(STAMP)
 
 venv: $(STAMP)
