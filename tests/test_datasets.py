@@ -5,7 +5,10 @@ The expected statistics come from ``shared/data/README.md`` (which verified them
 canonical files): Fashion-MNIST train pixel mean 72.94035, 6,000 images per class; CIFAR-10
 per-channel train mean (125.307, 122.950, 113.865), labels starting 6, 9, 9, 4, 1.
 """
+import gc
+import gzip
 import os
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -23,16 +26,78 @@ def test_fashion_mnist_has_keras_shapes_and_dtypes():
     assert x_train.mean() == pytest.approx(72.94035, abs=5e-6)
     assert np.array_equal(np.bincount(y_train), np.full(10, 6000))
     assert len(fashion_mnist.CLASS_NAMES) == 10
-    x_train[:] = 0   # callers get copies: the cached arrays are not touched
+    x_train[:] = 0   # each call reads the files again: the caller's arrays are its own
     assert fashion_mnist.load_data()[0][0].mean() == pytest.approx(72.94035, abs=5e-6)
 
 
+@pytest.mark.parametrize("loader", [fashion_mnist, cifar10])
+def test_loaders_keep_nothing_once_the_caller_drops_the_arrays(loader):
+    """As in Keras, ``load_data`` holds no copy of the data for the rest of the process (a
+    cache would count the images twice in a training script's memory)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")      # the shared CIFAR-10 copy's short test set
+            arrays = loader.load_data()
+        held = tracemalloc.get_traced_memory()[0]
+        del arrays
+        gc.collect()
+        left = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held > 50e6, "tracemalloc saw the arrays (the check below means something)"
+    assert left < 1e6, f"{left / 1e6:.0f} MB still held after the arrays were dropped"
+
+
+@pytest.fixture
+def fashion_labels(tmp_path):
+    """The decompressed test-label file (10,008 bytes) to damage, and its stem."""
+    stem = "t10k-labels-idx1-ubyte"
+    source = fashion_mnist._find(stem, fashion_mnist.search_dirs())
+    if source is None:
+        pytest.skip("Fashion-MNIST is not available (set NUMPY_NN_DATA_DIR)")
+    opener = gzip.open if source.endswith(".gz") else open
+    with opener(source, "rb") as handle:
+        data = handle.read()
+    return tmp_path / stem, stem, data
+
+
+def test_fashion_mnist_reads_an_uncompressed_file(fashion_labels):
+    path, stem, data = fashion_labels
+    path.write_bytes(data)
+    labels = fashion_mnist._read_idx(str(path), stem)
+    assert labels.shape == (10000,) and labels.flags.writeable
+    assert labels.tobytes() == data[8:]
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda d: d[:-1], "truncated"),
+    (lambda d: d + b"\0", "longer than its header says"),
+    (lambda d: d[:100] + bytes([d[100] ^ 1]) + d[101:], "does not match the canonical content"),
+    (lambda d: b"\0\0\x08\x0d" + d[4:], "is not an IDX file"),
+])
+def test_fashion_mnist_refuses_a_damaged_file(fashion_labels, damage, says):
+    path, stem, data = fashion_labels
+    path.write_bytes(damage(data))
+    with pytest.raises(ValueError, match=says) as error:
+        fashion_mnist._read_idx(str(path), stem)
+    assert str(path) in str(error.value)
+
+
+def test_fashion_mnist_refuses_a_cut_gzip_file(fashion_labels):
+    path, stem, data = fashion_labels
+    compressed = gzip.compress(data)
+    cut = path.with_name(stem + ".gz")
+    cut.write_bytes(compressed[:len(compressed) // 2])
+    with pytest.raises(ValueError, match="is damaged"):
+        fashion_mnist._read_idx(str(cut), stem)
+
+
 def test_cifar10_has_keras_shapes_and_dtypes():
-    cifar10._load_cached.cache_clear()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         (x_train, y_train), (x_test, y_test) = cifar10.load_data()
-    cifar10._load_cached.cache_clear()   # 150 MB: do not keep it for the rest of the session
     assert x_train.shape == (50000, 32, 32, 3) and x_train.dtype == np.uint8
     assert y_train.shape == (50000, 1) and y_train.dtype == np.uint8
     assert x_test.shape[1:] == (32, 32, 3) and x_test.dtype == np.uint8
@@ -63,11 +128,7 @@ def nowhere(tmp_path, monkeypatch):
     original = fashion_mnist.search_dirs
     monkeypatch.setattr(fashion_mnist, "search_dirs",
                         lambda: [d for d in original() if d != system_copy])
-    for loader in (fashion_mnist, cifar10):
-        loader._load_cached.cache_clear()
-    yield data_dir, home
-    for loader in (fashion_mnist, cifar10):
-        loader._load_cached.cache_clear()
+    return data_dir, home
 
 
 @pytest.mark.parametrize("loader, name", [(fashion_mnist, "Fashion-MNIST"),

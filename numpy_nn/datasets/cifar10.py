@@ -12,7 +12,6 @@ dicts and bytes, so a tampered file cannot run code.
 """
 from __future__ import annotations
 
-import functools
 import io
 import os
 import pickle
@@ -58,7 +57,7 @@ def _from_npz(path):
         if arrays[key].dtype != np.uint8 or arrays[key].shape[1:] != (32, 32, 3):
             raise ValueError(f"{path}: {key} should be uint8 of shape (N, 32, 32, 3)")
     if len(arrays["x_test"]) < 10000:
-        # stacklevel 4: _from_npz <- _load_cached <- load_data <- the caller's line
+        # stacklevel 4: _from_npz <- _read_all <- load_data <- the caller's line
         warnings.warn(f"{path} holds only {len(arrays['x_test'])} of the 10,000 CIFAR-10 test "
                       f"images; load_data() returns those", stacklevel=4)
     return arrays
@@ -101,8 +100,7 @@ def search_places():
     return npz, batch_dirs, archive
 
 
-@functools.lru_cache(maxsize=1)
-def _load_cached():
+def _read_all():
     npz, batch_dirs, archive = search_places()
     for path in npz:
         if os.path.isfile(path):
@@ -123,7 +121,9 @@ def _load_cached():
 
 
 def load_data():
-    """``(x_train, y_train), (x_test, y_test)``; uint8, NHWC, labels of shape ``(N, 1)``."""
-    arrays = _load_cached()
-    return ((arrays["x_train"].copy(), arrays["y_train"].copy()),
-            (arrays["x_test"].copy(), arrays["y_test"].copy()))
+    """``(x_train, y_train), (x_test, y_test)``; uint8, NHWC, labels of shape ``(N, 1)``.
+
+    Read from disk at each call, as Keras does: the arrays are fresh (the caller owns them)
+    and nothing stays in memory after the caller drops them."""
+    arrays = _read_all()
+    return ((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"]))

@@ -3,10 +3,13 @@
 ``load_data()`` returns ``(x_train, y_train), (x_test, y_test)`` exactly as Keras does:
 uint8 images of shape ``(60000, 28, 28)`` / ``(10000, 28, 28)`` and uint8 labels of shape
 ``(60000,)`` / ``(10000,)``. The decompressed files are checked against the canonical MD5s.
+
+Like Keras, every call reads the files again and returns fresh arrays; nothing is kept in
+memory between calls, so a training script holds the images once (the 47 MB of uint8
+training images, plus whatever float copy it makes), not once more in a loader cache.
 """
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import os
@@ -49,25 +52,51 @@ def _find(stem, dirs):
     return None
 
 
+#: the IDX magic numbers of unsigned-byte data: 3-D (images) and 1-D (labels)
+_IMAGES_MAGIC, _LABELS_MAGIC = b"\x00\x00\x08\x03", b"\x00\x00\x08\x01"
+_CHUNK = 1 << 20
+
+
 def _read_idx(path, stem):
+    """The IDX file at ``path`` as a writable uint8 array, decompressed straight into it (no
+    intermediate bytes object, so reading never holds the data twice), MD5-checked."""
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as handle:
-            data = handle.read()
+            magic = handle.read(4)
+            if magic == _IMAGES_MAGIC:
+                header = magic + handle.read(12)
+                shape = tuple(int.from_bytes(header[i:i + 4], "big") for i in (4, 8, 12))
+            elif magic == _LABELS_MAGIC:
+                header = magic + handle.read(4)
+                shape = (int.from_bytes(header[4:8], "big"),)
+            else:
+                raise ValueError(f"Fashion-MNIST file {path} is not an IDX file of unsigned "
+                                 f"bytes (it starts with {magic!r})")
+            array = np.empty(shape, np.uint8)
+            view = memoryview(array).cast("B")
+            filled = 0
+            while filled < len(view):
+                read = handle.readinto(view[filled:filled + _CHUNK])
+                if not read:
+                    break
+                filled += read
+            trailing = handle.read(1)
     except (OSError, EOFError) as error:
         raise ValueError(f"Fashion-MNIST file {path} is damaged: {error}") from None
-    if hashlib.md5(data).hexdigest() != FILES[stem]:
+    digest = hashlib.md5(header)
+    digest.update(view[:filled])
+    if filled < len(view) or trailing or digest.hexdigest() != FILES[stem]:
         raise ValueError(f"Fashion-MNIST file {path} does not match the canonical content "
-                         f"(md5 {hashlib.md5(data).hexdigest()}); delete it or fix "
-                         f"$NUMPY_NN_DATA_DIR")
-    if data[2:4] == b"\x08\x03":
-        count = int.from_bytes(data[4:8], "big")
-        return np.frombuffer(data, np.uint8, offset=16).reshape(count, 28, 28)
-    return np.frombuffer(data, np.uint8, offset=8)
+                         f"(md5 {digest.hexdigest()}"
+                         f"{', truncated' if filled < len(view) else ''}"
+                         f"{', longer than its header says' if trailing else ''}); delete it or "
+                         f"fix $NUMPY_NN_DATA_DIR")
+    return array
 
 
-@functools.lru_cache(maxsize=1)
-def _load_cached():
+def _read_all():
+    """The four arrays, by file stem, read from the first place that has them."""
     dirs = search_dirs()
     arrays = {}
     for stem in FILES:
@@ -88,7 +117,8 @@ def _load_cached():
 
 
 def load_data():
-    """``(x_train, y_train), (x_test, y_test)`` as uint8 arrays (copies, safe to modify)."""
-    arrays = _load_cached()
-    return ((arrays["train-images-idx3-ubyte"].copy(), arrays["train-labels-idx1-ubyte"].copy()),
-            (arrays["t10k-images-idx3-ubyte"].copy(), arrays["t10k-labels-idx1-ubyte"].copy()))
+    """``(x_train, y_train), (x_test, y_test)`` as uint8 arrays, read from disk at each call
+    (fresh arrays the caller owns and may modify)."""
+    arrays = _read_all()
+    return ((arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]),
+            (arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"]))
