@@ -7,6 +7,17 @@ another process hits all of them alike. Each repetition is one ``fit`` epoch ove
 samples. Reported per cell: the median time per step of each engine, and every ratio as the
 median of the per-repetition ratios (engine A's repetition i against engine B's repetition
 i), which cancels most of the drift of a shared machine.
+
+**OpenBLAS kernel variants.** NumPy's OpenBLAS chooses its GEMM kernels for the CPU when it is
+loaded, unless ``OPENBLAS_CORETYPE`` names a core type (an environment may pin one, e.g.
+``Haswell``'s AVX2 kernels on an AVX-512 machine). The primary measurements run every engine
+in the environment as it is. With ``variants=("default", "skylakex")`` every engine also runs
+in a second set of workers started with ``OPENBLAS_CORETYPE=SkylakeX`` (OpenBLAS's AVX-512
+kernels; the variable is read once, when NumPy loads OpenBLAS, so it is set in the worker's
+environment before it starts). Keras runs under both settings too: TensorFlow multiplies
+matrices with its own kernels (Eigen / oneDNN), so its figures should not change, and the
+report shows whether they do. Default and variant workers of each engine are timed one after
+the other within every repetition, so their ratio is as interleaved as the rest.
 """
 from __future__ import annotations
 
@@ -17,6 +28,13 @@ import subprocess
 import sys
 
 ENGINES = ("numpy", "numba", "keras")
+#: label -> OPENBLAS_CORETYPE given to the workers (None: the environment as it is)
+BLAS_VARIANTS = {"default": None, "skylakex": "SkylakeX"}
+
+
+def timing_name(name, variant="default"):
+    """Key of an engine's (or the floor's) timings: ``numba``, ``numba@skylakex``, ..."""
+    return name if variant == "default" else f"{name}@{variant}"
 
 
 class Worker:
@@ -54,14 +72,17 @@ class Worker:
         self.process.wait(timeout=60)
 
 
-def worker_env(tf_onednn):
+def worker_env(tf_onednn, variant="default"):
     """The workers' environment: TF_ENABLE_ONEDNN_OPTS as asked ("default" removes it, so
-    TensorFlow uses its own default, oneDNN on for x86), quiet TensorFlow logs."""
+    TensorFlow uses its own default, oneDNN on for x86), quiet TensorFlow logs, and for a BLAS
+    variant its OPENBLAS_CORETYPE."""
     env = dict(os.environ)
     env.pop("TF_ENABLE_ONEDNN_OPTS", None)
     if tf_onednn != "default":
         env["TF_ENABLE_ONEDNN_OPTS"] = tf_onednn
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if BLAS_VARIANTS[variant] is not None:
+        env["OPENBLAS_CORETYPE"] = BLAS_VARIANTS[variant]
     return env
 
 
@@ -70,67 +91,92 @@ def median_ratio(numerators, denominators):
 
 
 def run_training_grid(models, batches, samples_for, repetitions, threads, tf_onednn,
-                      log=print):
-    """Measure every (model, batch) cell; return the list of cell results and engine versions."""
-    env = worker_env(tf_onednn)
-    workers = {engine: Worker(engine, threads, env) for engine in ENGINES}
+                      variants=("default",), log=print):
+    """Measure every (model, batch) cell; return the list of cell results and, per worker, the
+    versions and BLAS it reported (``{"numba": ..., "numba@skylakex": ...}``)."""
+    workers = {timing_name(engine, variant): Worker(engine, threads,
+                                                    worker_env(tf_onednn, variant))
+               for variant in variants for engine in ENGINES}
+    # each engine's variants side by side, so a default/variant pair is timed back to back
+    order = [timing_name(name, variant) for name in ENGINES + ("floor",) for variant in variants]
     cells = []
     try:
         for model in models:
             for batch in batches:
                 samples = samples_for(batch)
-                prepared = {engine: workers[engine].ask(cmd="prepare", model=model,
-                                                        batch=batch, samples=samples)
-                            for engine in ENGINES}
+                prepared = {name: worker.ask(cmd="prepare", model=model, batch=batch,
+                                             samples=samples)
+                            for name, worker in workers.items()}
                 steps = prepared["numpy"]["steps"]
-                timings = {name: [] for name in ENGINES + ("floor",)}
-                order = list(ENGINES) + ["floor"]
+                timings = {name: [] for name in order}
                 for repetition in range(repetitions):
-                    rotated = order[repetition % len(order):] + order[:repetition % len(order)]
-                    for name in rotated:
-                        if name == "floor":
-                            seconds = workers["numpy"].ask(cmd="floor")["seconds"]
+                    shift = repetition % len(order)
+                    for name in order[shift:] + order[:shift]:
+                        if name.split("@")[0] == "floor":
+                            numpy_worker = workers[name.replace("floor", "numpy", 1)]
+                            seconds = numpy_worker.ask(cmd="floor")["seconds"]
                         else:
                             seconds = workers[name].ask(cmd="fit")["seconds"]
                         timings[name].append(seconds / steps)
-                cell = summarize(model, batch, samples, steps, timings, prepared)
+                cell = summarize(model, batch, samples, steps, timings, prepared, variants)
                 cell["threads"] = threads
                 cells.append(cell)
                 log(f"  {threads} thread(s) {model:18s} batch {batch:5d}: " + "  ".join(
-                    f"{name} {cell['step_ms'][name]:.3f} ms" for name in order)
+                    f"{name} {1e3 * statistics.median(timings[name]):.3f} ms" for name in order)
                     + f"  | numba/keras x{cell['ratios']['keras_over_numba']:.2f}"
-                    + f"  numba/floor x{cell['ratios']['numba_over_floor']:.2f}")
+                    + f"  numba/floor x{cell['ratios']['numba_over_floor']:.2f}"
+                    + "".join(f"  [{variant}: numba/keras x"
+                              f"{cell['blas_variants'][variant]['ratios']['keras_over_numba']:.2f}"
+                              f" floor gain x"
+                              f"{cell['blas_variants'][variant]['gain_over_default']['floor']:.2f}]"
+                              for variant in variants[1:]))
     finally:
-        versions = {engine: worker.versions for engine, worker in workers.items()}
+        versions = {name: worker.versions for name, worker in workers.items()}
         for worker in workers.values():
             worker.close()
     return cells, versions
 
 
-def summarize(model, batch, samples, steps, timings, prepared):
-    """Medians, throughputs and pairwise ratios of one cell (times are seconds per step)."""
-    from benchmarks.models import MODELS
-    epoch_samples = 45_000 if MODELS[model].dataset == "cifar10" else 55_000
-    epoch_steps = -(-epoch_samples // batch)
-    step = {name: statistics.median(values) for name, values in timings.items()}
+def _figures(timings, batch, epoch_steps, variant="default"):
+    """Medians, throughputs and pairwise ratios of one BLAS variant (times: seconds per step)."""
+    series = {name: timings[timing_name(name, variant)] for name in ENGINES + ("floor",)}
+    step = {name: statistics.median(values) for name, values in series.items()}
     return {
-        "model": model, "batch": batch, "samples_per_fit": samples, "steps_per_fit": steps,
-        "repetitions": len(timings["numpy"]),
-        "parameters": prepared["numpy"]["parameters"],
         "step_ms": {name: 1e3 * value for name, value in step.items()},
         "samples_per_second": {name: batch / value for name, value in step.items()},
         "epoch_seconds": {name: value * epoch_steps for name, value in step.items()},
-        "epoch_samples": epoch_samples,
         "overhead_ms": {name: 1e3 * statistics.median(
-            a - b for a, b in zip(timings[name], timings["floor"])) for name in ENGINES},
+            a - b for a, b in zip(series[name], series["floor"])) for name in ENGINES},
         "ratios": {
-            "keras_over_numba": median_ratio(timings["keras"], timings["numba"]),
-            "keras_over_numpy": median_ratio(timings["keras"], timings["numpy"]),
-            "numpy_over_numba": median_ratio(timings["numpy"], timings["numba"]),
-            "numba_over_floor": median_ratio(timings["numba"], timings["floor"]),
-            "numpy_over_floor": median_ratio(timings["numpy"], timings["floor"]),
-            "keras_over_floor": median_ratio(timings["keras"], timings["floor"]),
+            "keras_over_numba": median_ratio(series["keras"], series["numba"]),
+            "keras_over_numpy": median_ratio(series["keras"], series["numpy"]),
+            "numpy_over_numba": median_ratio(series["numpy"], series["numba"]),
+            "numba_over_floor": median_ratio(series["numba"], series["floor"]),
+            "numpy_over_floor": median_ratio(series["numpy"], series["floor"]),
+            "keras_over_floor": median_ratio(series["keras"], series["floor"]),
         },
-        "spread": {name: max(values) / min(values) for name, values in timings.items()},
-        "raw_step_seconds": timings,
+        "spread": {name: max(values) / min(values) for name, values in series.items()},
     }
+
+
+def summarize(model, batch, samples, steps, timings, prepared, variants=("default",)):
+    """One cell: the figures of the environment's own BLAS at the top level, and those of each
+    other variant under ``blas_variants`` with its speed-up over the default per engine
+    (``gain_over_default``, default time / variant time, repetition by repetition)."""
+    from benchmarks.models import MODELS
+    epoch_samples = 45_000 if MODELS[model].dataset == "cifar10" else 55_000
+    epoch_steps = -(-epoch_samples // batch)
+    cell = {"model": model, "batch": batch, "samples_per_fit": samples, "steps_per_fit": steps,
+            "repetitions": len(timings["numpy"]),
+            "parameters": prepared["numpy"]["parameters"],
+            **_figures(timings, batch, epoch_steps),
+            "epoch_samples": epoch_samples,
+            "raw_step_seconds": timings}
+    if len(variants) > 1:
+        cell["blas_variants"] = {
+            variant: {**_figures(timings, batch, epoch_steps, variant),
+                      "gain_over_default": {
+                          name: median_ratio(timings[name], timings[timing_name(name, variant)])
+                          for name in ENGINES + ("floor",)}}
+            for variant in variants[1:]}
+    return cell

@@ -15,6 +15,10 @@ TARGET_MODELS = ("leaky_relu_mlp", "batch_norm_mlp", "selu_100")
 MODEL_TITLES = {"leaky_relu_mlp": "LeakyReLU 300-100 MLP", "batch_norm_mlp": "BN 300-100 MLP",
                 "selu_100": "SELU, 100 hidden layers", "elu_20x100_cifar": "ELU 20x100, CIFAR-10"}
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+#: how each non-default OpenBLAS variant is labelled (see benchmarks.harness.BLAS_VARIANTS)
+VARIANT_TITLES = {
+    "skylakex": "numpy_nn with OpenBLAS AVX-512 kernels (OPENBLAS_CORETYPE=SkylakeX)"}
+VARIANT_SHORT = {"skylakex": "OPENBLAS_CORETYPE=SkylakeX"}
 
 
 def _mark(ok):
@@ -25,25 +29,47 @@ def thread_counts(results):
     return sorted({c["threads"] for c in results.get("training", [])})
 
 
-def target_checks(results):
-    """``[(target, measured, met)]`` for every target the issue sets."""
+def blas_variants(results):
+    """The non-default OpenBLAS variants the training cells were also measured with."""
+    return list(dict.fromkeys(v for c in results.get("training", [])
+                              for v in c.get("blas_variants", {})))
+
+
+def variant_figures(cell, variant):
+    """A cell's figures for ``variant`` ("default": the cell's own top-level figures)."""
+    return cell if variant == "default" else cell["blas_variants"][variant]
+
+
+def _training_checks(results, variant):
     checks = []
-    cells = {(c["threads"], c["model"], c["batch"]): c for c in results.get("training", [])}
+    suffix = "" if variant == "default" else f", {VARIANT_SHORT[variant]}"
+    cells = {(c["threads"], c["model"], c["batch"]): variant_figures(c, variant)
+             for c in results.get("training", [])
+             if variant == "default" or variant in c.get("blas_variants", {})}
     for threads in thread_counts(results):
         for model in TARGET_MODELS:
             for batch, key in ((32, "keras_batch_32"), (1024, "keras_batch_1024")):
-                cell = cells.get((threads, model, batch))
-                if cell:
-                    ratio = cell["ratios"]["keras_over_numba"]
+                figures = cells.get((threads, model, batch))
+                if figures:
+                    ratio = figures["ratios"]["keras_over_numba"]
                     checks.append((f"Numba path >= {TARGETS[key]:g}x Keras, "
-                                   f"{MODEL_TITLES[model]}, batch {batch}, {threads} thread(s)",
-                                   f"{ratio:.2f}x", ratio >= TARGETS[key]))
-        cell = cells.get((threads, "leaky_relu_mlp", 32))
-        if cell:
-            ratio = cell["ratios"]["numba_over_floor"]
+                                   f"{MODEL_TITLES[model]}, batch {batch}, {threads} thread(s)"
+                                   f"{suffix}", f"{ratio:.2f}x", ratio >= TARGETS[key]))
+        figures = cells.get((threads, "leaky_relu_mlp", 32))
+        if figures:
+            ratio = figures["ratios"]["numba_over_floor"]
             checks.append((f"Numba step <= 1.3x the matmul floor, LeakyReLU MLP, batch 32, "
-                           f"{threads} thread(s)", f"{ratio:.2f}x",
+                           f"{threads} thread(s){suffix}", f"{ratio:.2f}x",
                            ratio <= TARGETS["floor_leaky_32"]))
+    return checks
+
+
+def target_checks(results):
+    """``[(target, measured, met)]`` for every target the issue sets (the training targets
+    for the environment's own BLAS, then again for each OpenBLAS variant)."""
+    checks = _training_checks(results, "default")
+    for variant in blas_variants(results):
+        checks += _training_checks(results, variant)
     micro = results.get("kernels", [])
     if micro:
         slow = [m for m in micro if m["speedup"] < TARGETS["kernel_speedup"]]
@@ -66,7 +92,28 @@ def target_checks(results):
     return checks
 
 
-def machine_lines(machine):
+def blas_kernel_line(machine, variants):
+    """Which OpenBLAS kernels the primary figures used, and what each variant changed."""
+    kernels = machine.get("blas_kernels")
+    if not kernels:
+        return []
+    default = kernels.get("default", {})
+    coretype = default.get("openblas_coretype", "unset")
+    line = (f"BLAS kernels: the primary tables run in the environment as it is, where NumPy's "
+            f"OpenBLAS uses its {default.get('architecture') or '?'} kernels ("
+            + ("OPENBLAS_CORETYPE unset: OpenBLAS's own choice for this CPU)" if coretype == "unset"
+               else f"OPENBLAS_CORETYPE={coretype} set by the environment)") + ".")
+    for variant in variants:
+        info = kernels.get(variant, {})
+        line += (f" The tables marked {VARIANT_SHORT[variant]} run every engine, Keras "
+                 f"included, with that variable set (OpenBLAS then uses its "
+                 f"{info.get('architecture') or '?'} kernels); TensorFlow multiplies matrices "
+                 f"with its own kernels, so Keras is measured under both settings to show it "
+                 f"does not depend on this.")
+    return ["", line]
+
+
+def machine_lines(machine, variants=()):
     threads = ", ".join(str(t) for t in machine["threads"])
     return [
         f"Machine: {machine['cpu']}, {machine['cores']} cores; Python {machine['python']}, "
@@ -80,6 +127,7 @@ def machine_lines(machine):
         f"trains with `model.fit`, as a user would, with Keras's defaults (`jit_compile='auto'`"
         f" resolves to no XLA on a CPU-only machine); TF_ENABLE_ONEDNN_OPTS "
         f"{machine['tf_onednn']}. Warm-up epochs are not timed.",
+        *blas_kernel_line(machine, variants),
     ]
 
 
@@ -110,6 +158,44 @@ def training_tables(results, heading="###"):
     return lines
 
 
+def variant_table(cells, variant):
+    rows = ["| model | batch | NumPy path (samples/s) | Numba path (samples/s) | "
+            "Keras 3 (samples/s) | Numba vs Keras | Numba vs NumPy | matmul floor (ms/step) | "
+            "Numba / floor | Keras / floor | speed-up over the default BLAS: floor / NumPy / "
+            "Numba / Keras |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in cells:
+        v = c["blas_variants"][variant]
+        sps, r, gain = v["samples_per_second"], v["ratios"], v["gain_over_default"]
+        rows.append(
+            f"| {MODEL_TITLES[c['model']]} | {c['batch']} | {sps['numpy']:,.0f} | "
+            f"{sps['numba']:,.0f} | {sps['keras']:,.0f} | {r['keras_over_numba']:.2f}x | "
+            f"{r['numpy_over_numba']:.2f}x | {v['step_ms']['floor']:.3f} | "
+            f"{r['numba_over_floor']:.2f}x | {r['keras_over_floor']:.2f}x | "
+            f"{gain['floor']:.2f}x / {gain['numpy']:.2f}x / {gain['numba']:.2f}x / "
+            f"{gain['keras']:.2f}x |")
+    return rows
+
+
+def variant_tables(results, heading="###"):
+    lines = []
+    for variant in blas_variants(results):
+        for threads in thread_counts(results):
+            cells = [c for c in results["training"]
+                     if c["threads"] == threads and variant in c.get("blas_variants", {})]
+            if not cells:
+                continue
+            lines += [f"{heading} {threads} thread{'s' if threads > 1 else ''}: "
+                      f"{VARIANT_TITLES[variant]}", "",
+                      f"Every engine's workers started with {VARIANT_SHORT[variant]}, timed in "
+                      f"the same repetitions as the table above (each engine right after its "
+                      f"default twin). The last column is the default run's time over this "
+                      f"one, repetition by repetition: above 1 means faster with this setting.",
+                      ""]
+            lines += variant_table(cells, variant) + [""]
+    return lines
+
+
 def kernel_table(results):
     rows = ["| kernel | operation | NumPy twin (µs) | Numba (µs) | speed-up |",
             "|---|---|---:|---:|---:|"]
@@ -136,10 +222,11 @@ def _training_explanation(results):
 
 def markdown(results, notes):
     lines = ["# CPU benchmarks: numpy_nn (NumPy and Numba paths) vs Keras 3", ""]
-    lines += machine_lines(results["machine"]) + [""]
+    lines += machine_lines(results["machine"], blas_variants(results)) + [""]
     if results.get("training"):
         lines += ["## Training throughput", "", _training_explanation(results), ""]
         lines += training_tables(results)
+        lines += variant_tables(results)
     if results.get("kernels"):
         lines += ["## Kernels vs their NumPy twins (batch 32, the chapter's sizes)", "",
                   "Each row calls the public method on each kernel path (dispatch and glue "
@@ -184,8 +271,11 @@ def plot(results, path):
 
     counts = thread_counts(results)
     models = list(dict.fromkeys(c["model"] for c in results["training"]))
-    engines = [("numpy", "numpy_nn, NumPy path"), ("numba", "numpy_nn, Numba path"),
-               ("keras", "Keras 3 (TF CPU)")]
+    engines = [("numpy", "default", "numpy_nn, NumPy path"),
+               ("numba", "default", "numpy_nn, Numba path")]
+    engines += [("numba", variant, f"numpy_nn, Numba path, {VARIANT_SHORT[variant]}")
+                for variant in blas_variants(results)]
+    engines += [("keras", "default", "Keras 3 (TF CPU)")]
     figure, axes = plt.subplots(len(counts), len(models), figsize=(4.2 * len(models),
                                                                    3.8 * len(counts)),
                                 squeeze=False)
@@ -194,10 +284,12 @@ def plot(results, path):
             cells = [c for c in results["training"]
                      if c["model"] == model and c["threads"] == threads]
             positions = np.arange(len(cells))
-            width = 0.26
-            for offset, (engine, label) in enumerate(engines):
-                axis.bar(positions + (offset - 1) * width,
-                         [c["samples_per_second"][engine] for c in cells], width, label=label)
+            width = 0.8 / len(engines)
+            for offset, (engine, variant, label) in enumerate(engines):
+                axis.bar(positions + (offset - (len(engines) - 1) / 2) * width,
+                         [variant_figures(c, variant)["samples_per_second"][engine]
+                          for c in cells], width, label=label,
+                         hatch="//" if variant != "default" else None)
             axis.set_xticks(positions, [str(c["batch"]) for c in cells])
             axis.set_xlabel("batch size")
             axis.set_ylim(bottom=0)             # bars start at zero: no exaggerated gaps
@@ -213,12 +305,13 @@ def plot(results, path):
 
 
 def readme_section(results, notes):
-    lines = [START, "", *machine_lines(results["machine"]), ""]
+    lines = [START, "", *machine_lines(results["machine"], blas_variants(results)), ""]
     if results.get("training"):
         lines += ["Training throughput (samples/s, higher is better). Kernel micro-benchmarks, "
                   "cold start, memory and the method are in "
                   "[`benchmarks/results/benchmarks.md`](benchmarks/results/benchmarks.md).", ""]
         lines += training_tables(results, heading="####")
+        lines += variant_tables(results, heading="####")
     checks = target_checks(results)
     if checks:
         lines += ["| target | measured | |", "|---|---|---|"]

@@ -4,6 +4,11 @@
 ``make bench-quick`` (under 3 minutes on a quiet 2-core machine) runs the same measurements
 with fewer steps and repetitions and writes to ``benchmarks/results/quick/`` only.
 
+Unless ``--blas-variants default`` is given, the training grid runs twice over in the same
+interleaved repetitions: in the environment as it is (the primary figures) and with
+``OPENBLAS_CORETYPE=SkylakeX`` (OpenBLAS's AVX-512 kernels), on CPUs that have AVX-512; see
+:mod:`benchmarks.harness`.
+
 Timings on a shared machine are noisy: every comparison is interleaved (engines alternate)
 and reported as a median of per-repetition ratios, and the load average before and after
 the run is recorded with the results.
@@ -38,6 +43,22 @@ def _cpu_name():
     return platform.processor() or platform.machine()
 
 
+def _has_avx512():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            return any(line.startswith("flags") and " avx512f" in line for line in handle)
+    except OSError:
+        return False
+
+
+def _openblas(blas_info):
+    """``(version, kernel architecture)`` of NumPy's OpenBLAS in a threadpool_info list."""
+    libraries = [p for p in blas_info if p.get("internal_api") == "openblas"]
+    numpy_first = sorted(libraries, key=lambda p: "numpy" not in (p.get("filepath") or ""))
+    return ((numpy_first[0].get("version"), numpy_first[0].get("architecture"))
+            if numpy_first else (None, None))
+
+
 def _load():
     return "/".join(f"{v:.2f}" for v in os.getloadavg())
 
@@ -51,8 +72,17 @@ def machine_description(threads, tf_onednn, mode, versions):
                  for p in numpy_blas + blas_libraries), "unknown BLAS")
     keras_versions = versions.get("keras", {}) if versions else {}
     numba_versions = versions.get("numba", {}) if versions else {}
+    # which OpenBLAS kernels each set of workers really ran (read back from the workers)
+    blas_kernels = {"default": {"openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+                                "architecture": _openblas(blas_libraries)[1]}}
+    for name, info in (versions or {}).items():
+        if name.startswith("numpy"):
+            variant = name.partition("@")[2] or "default"
+            blas_kernels[variant] = {"openblas_coretype": info.get("openblas_coretype"),
+                                     "architecture": _openblas(info.get("blas", []))[1]}
     return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "blas": blas, "numba": numba_versions.get("numba"),
+            "numpy": np.__version__, "blas": blas, "blas_kernels": blas_kernels,
+            "numba": numba_versions.get("numba"),
             "tensorflow": keras_versions.get("tensorflow"), "keras": keras_versions.get("keras"),
             "threads": threads, "mode": mode,
             "tf_onednn": ("left at TensorFlow's default (unset: oneDNN on)"
@@ -71,6 +101,11 @@ def main(argv=None):
     parser.add_argument("--batches", default=None, help="comma-separated batch sizes")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: "
                         "training,kernels,cold_start,peak_rss")
+    parser.add_argument("--blas-variants", default=None,
+                        help="comma-separated OpenBLAS settings for the training grid: "
+                             "'default' (the environment as it is) and/or 'skylakex' "
+                             "(OPENBLAS_CORETYPE=SkylakeX); default: both when the CPU has "
+                             "AVX-512, else 'default'")
     parser.add_argument("--tf-onednn", default="default", choices=["default", "0", "1"],
                         help="TF_ENABLE_ONEDNN_OPTS for Keras ('default' leaves it unset)")
     parser.add_argument("--output", default=None, help="results directory")
@@ -89,7 +124,7 @@ def main(argv=None):
     from threadpoolctl import threadpool_limits
 
     from benchmarks import report
-    from benchmarks.harness import run_training_grid, worker_env
+    from benchmarks.harness import BLAS_VARIANTS, run_training_grid, worker_env
     from benchmarks.microbench import run_microbenchmarks
     from benchmarks.startup import measure_cold_start, measure_peak_rss
 
@@ -102,13 +137,25 @@ def main(argv=None):
         config["batches"]
     models = [m for m in args.models.split(",") if m]
     skip = set(filter(None, args.skip.split(",")))
+    variants = tuple(v for v in (args.blas_variants or (
+        "default,skylakex" if _has_avx512() else "default")).split(",") if v)
+    unknown = [v for v in variants if v not in BLAS_VARIANTS]
+    if unknown or variants[:1] != ("default",):
+        parser.error(f"--blas-variants: start with 'default', then any of "
+                     f"{sorted(BLAS_VARIANTS)}; got {args.blas_variants!r}")
+    import numpy  # noqa: F401  (loads OpenBLAS, so threadpool_info can name its kernels)
+    from threadpoolctl import threadpool_info
+    if args.blas_variants is None and "skylakex" in variants \
+            and _openblas(threadpool_info())[1] == "SkylakeX":
+        variants = tuple(v for v in variants if v != "skylakex")
+        print("OpenBLAS already runs its SkylakeX kernels here: no separate variant.")
     output = args.output or (os.path.join(RESULTS, "quick") if args.quick else RESULTS)
     mode = "quick" if args.quick else "full"
     results = {}
     load_before = _load()
     started = time.perf_counter()
-    print(f"numpy_nn benchmarks ({mode}), thread counts {thread_counts}, load average "
-          f"{load_before}")
+    print(f"numpy_nn benchmarks ({mode}), thread counts {thread_counts}, BLAS variants "
+          f"{variants}, load average {load_before}")
 
     versions = None
     if "training" not in skip:
@@ -117,7 +164,7 @@ def main(argv=None):
         for count in thread_counts:
             cells, versions = run_training_grid(
                 models, batches, lambda batch: batch * config["steps"].get(batch, 20),
-                config["repetitions"], count, args.tf_onednn)
+                config["repetitions"], count, args.tf_onednn, variants)
             results["training"] += cells
     if "kernels" not in skip:
         print("Kernels vs their NumPy twins:")
@@ -175,21 +222,24 @@ def limits_notes(results):
         by_threads.setdefault(cell["threads"], []).append(cell)
     disturbed = set()
     for threads, cells in sorted(by_threads.items()):
-        below_floor = [c for c in cells if min(c["ratios"]["numba_over_floor"],
-                                               c["ratios"]["numpy_over_floor"]) < 0.9]
-        unsteady = [c for c in cells if max(c["spread"].values()) > 1.5]
+        # every BLAS variant's figures count: a disturbance hits whichever engine ran then
+        figures = [f for c in cells for f in [c, *c.get("blas_variants", {}).values()]]
+        below_floor = [f for f in figures if min(f["ratios"]["numba_over_floor"],
+                                                 f["ratios"]["numpy_over_floor"]) < 0.9]
+        unsteady = [f for f in figures if max(f["spread"].values()) > 1.5]
         if below_floor or unsteady:
             disturbed.add(threads)
             notes.append(
                 f"{threads} thread(s): the machine was busy during these measurements "
                 f"(load average {results['machine']['load_before']} before); in "
-                f"{len(below_floor)} of {len(cells)} cells an engine beat the GEMM floor "
-                f"timed beside it, and in {len(unsteady)} the repetitions of one engine "
+                f"{len(below_floor)} of {len(figures)} measured cells an engine beat the GEMM "
+                f"floor timed beside it, and in {len(unsteady)} the repetitions of one engine "
                 f"differ by more than 1.5x. Treat this table as indicative and re-run "
                 f"`make bench` on a quiet machine." + (
                     " With more than one thread per engine, OpenBLAS's threads wait for each "
                     "other at every GEMM, so a process on another core stalls numpy_nn far "
                     "more than TensorFlow's thread pool." if threads > 1 else ""))
+    notes += variant_notes(results)
     for cell in results.get("training", []):
         needed = {32: 6.0, 1024: 1.5}.get(cell["batch"])
         if cell["model"] not in ("leaky_relu_mlp", "batch_norm_mlp", "selu_100") or not needed \
@@ -237,10 +287,41 @@ def limits_notes(results):
             notes.append(
                 f"{label}: peak RSS {rss['peak_rss_mb']:.0f} MB. The training images as float32 "
                 f"take 172 MB; RSS is {stages['after import']:.0f} MB after import and "
-                f"{stages['after loading the data']:.0f} MB with the data loaded (including "
-                f"the dataset loader's cached raw arrays, about 55 MB); the first step adds "
-                f"{stages['after the first step'] - stages['after loading the data']:.0f} MB, "
-                f"which is Numba and LLVM themselves (libllvmlite alone maps about 80 MB).")
+                f"{stages['after loading the data']:.0f} MB with the data loaded; the first "
+                f"step adds "
+                f"{stages['after the first step'] - stages['after loading the data']:.0f} MB"
+                + (", which is Numba and LLVM themselves (libllvmlite alone maps about 80 MB)."
+                   if "Numba" in label else "."))
+    return notes
+
+
+def variant_notes(results):
+    """What each OpenBLAS variant changed, per thread count: the range of the speed-up over
+    the default BLAS of the floor, the two numpy_nn paths and Keras, across all cells."""
+    from benchmarks.report import VARIANT_SHORT, blas_variants, thread_counts
+    notes = []
+    for variant in blas_variants(results):
+        for threads in thread_counts(results):
+            cells = [c for c in results["training"]
+                     if c["threads"] == threads and variant in c.get("blas_variants", {})]
+            if not cells:
+                continue
+
+            def span(name):
+                gains = [c["blas_variants"][variant]["gain_over_default"][name] for c in cells]
+                return f"{min(gains):.2f}x to {max(gains):.2f}x"
+
+            at_32 = [c for c in cells if c["batch"] == 32]
+            at_32_ratios = ", ".join(
+                f"{c['model']} {c['blas_variants'][variant]['ratios']['keras_over_numba']:.2f}x"
+                for c in at_32)
+            notes.append(
+                f"{threads} thread(s), {VARIANT_SHORT[variant]}: against the environment's "
+                f"default BLAS, the matmul floor runs {span('floor')} as fast across the "
+                f"{len(cells)} cells, the NumPy path {span('numpy')}, the Numba path "
+                f"{span('numba')}, and Keras {span('keras')} (TensorFlow does not use "
+                f"OpenBLAS for its matrix multiplications, so Keras's range is the noise of this "
+                f"run). Numba path vs Keras at batch 32 with this setting: {at_32_ratios}.")
     return notes
 
 

@@ -63,8 +63,10 @@ class Engine:
                 info["numba"] = numba.__version__
             info["tensorflow_imported"] = "tensorflow" in sys.modules
         from threadpoolctl import threadpool_info
-        info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads")}
+        info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads",
+                                                "architecture", "filepath")}
                         for p in threadpool_info()]
+        info["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE", "unset")
         return info
 
     def prepare(self, model, batch, samples):
