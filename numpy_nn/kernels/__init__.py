@@ -21,7 +21,7 @@ Numba is imported only when the ``"numba"`` path is first used, so the NumPy pat
 without it. The twins are tested against their references in ``tests/test_kernels*.py``.
 
 Modules: :mod:`.jit` (compilation settings and shared scalar helpers), :mod:`.activations`,
-:mod:`.losses`, :mod:`.normalization`, :mod:`.dropout`, :mod:`.optimizers` (fused updates
+:mod:`.dense` (Dense's bias and activation fused), :mod:`.losses`, :mod:`.normalization`, :mod:`.dropout`, :mod:`.optimizers` (fused updates
 over one flat buffer of all parameters, see :mod:`.flat`).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ import importlib
 from numpy_nn import backend
 
 #: The modules that register twins; imported together, the first time the Numba path runs.
-TWIN_MODULES = ("activations", "losses", "normalization", "dropout", "optimizers")
+TWIN_MODULES = ("activations", "dense", "losses", "normalization", "dropout", "optimizers")
 
 _DISPATCHERS: list = []
 _twins_loaded = False

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from numpy_nn import activations, constraints, initializers, regularizers
+from numpy_nn.kernels import has_numba_twin
 from numpy_nn.layers.base import Layer, normalize_shape
 
 
@@ -70,6 +71,9 @@ class Dense(Layer):
 
     When ``f`` is softmax or sigmoid, ``z`` is kept in ``output_logits`` so a cross-entropy
     loss can start the backward pass at :math:`\delta` directly (see :mod:`numpy_nn.losses`).
+
+    On the Numba path the bias addition and the activation (and, backward, the activation's
+    derivative and the bias gradient) run fused in one pass (:mod:`numpy_nn.kernels.dense`).
     """
 
     def __init__(self, units, activation=None, use_bias=True,
@@ -106,6 +110,7 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
+    @has_numba_twin
     def call(self, inputs):
         z = inputs @ self.kernel.value
         if self.use_bias:
@@ -115,6 +120,7 @@ class Dense(Layer):
         self.output_logits = z if self.activation.outputs_probabilities else None
         return outputs
 
+    @has_numba_twin
     def backward(self, grad_output, need_input_grad=True):
         delta = self.activation.backward(self._z, self._outputs, grad_output)
         return self.backward_from_logits(delta, need_input_grad)
