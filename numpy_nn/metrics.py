@@ -38,7 +38,9 @@ class Mean:
             self.total = self.total + values.sum(dtype=self.total.dtype)
             self.count = self.count + np.asarray(values.size, self.count.dtype)
         else:
-            weight = np.broadcast_to(np.asarray(weight, self.total.dtype), values.shape)
+            weight = np.asarray(weight, self.total.dtype)
+            if weight.shape != values.shape:   # (np.broadcast_to costs more than the update)
+                weight = np.broadcast_to(weight, values.shape)
             self.total = self.total + (values * weight).sum(dtype=self.total.dtype)
             self.count = self.count + weight.sum(dtype=self.count.dtype)
 
