@@ -16,8 +16,9 @@ in a second set of workers started with ``OPENBLAS_CORETYPE=SkylakeX`` (OpenBLAS
 kernels; the variable is read once, when NumPy loads OpenBLAS, so it is set in the worker's
 environment before it starts). Keras runs under both settings too: TensorFlow multiplies
 matrices with its own kernels (Eigen / oneDNN), so its figures should not change, and the
-report shows whether they do. Default and variant workers of each engine are timed one after
-the other within every repetition, so their ratio is as interleaved as the rest.
+report shows whether they do. Default and variant workers of each engine are timed one right
+after the other in every repetition (which goes first alternates), so their ratio is as
+interleaved as the rest.
 """
 from __future__ import annotations
 
@@ -98,7 +99,9 @@ def run_training_grid(models, batches, samples_for, repetitions, threads, tf_one
                                                     worker_env(tf_onednn, variant))
                for variant in variants for engine in ENGINES}
     # each engine's variants side by side, so a default/variant pair is timed back to back
-    order = [timing_name(name, variant) for name in ENGINES + ("floor",) for variant in variants]
+    groups = [[timing_name(name, variant) for variant in variants]
+              for name in ENGINES + ("floor",)]
+    order = [name for group in groups for name in group]
     cells = []
     try:
         for model in models:
@@ -110,8 +113,11 @@ def run_training_grid(models, batches, samples_for, repetitions, threads, tf_one
                 steps = prepared["numpy"]["steps"]
                 timings = {name: [] for name in order}
                 for repetition in range(repetitions):
-                    shift = repetition % len(order)
-                    for name in order[shift:] + order[:shift]:
+                    # rotate the engines, and alternate which variant of a pair goes first
+                    shift = repetition % len(groups)
+                    sequence = [name for group in groups[shift:] + groups[:shift]
+                                for name in (group[::-1] if repetition % 2 else group)]
+                    for name in sequence:
                         if name.split("@")[0] == "floor":
                             numpy_worker = workers[name.replace("floor", "numpy", 1)]
                             seconds = numpy_worker.ask(cmd="floor")["seconds"]

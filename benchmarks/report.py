@@ -188,9 +188,10 @@ def variant_tables(results, heading="###"):
             lines += [f"{heading} {threads} thread{'s' if threads > 1 else ''}: "
                       f"{VARIANT_TITLES[variant]}", "",
                       f"Every engine's workers started with {VARIANT_SHORT[variant]}, timed in "
-                      f"the same repetitions as the table above (each engine right after its "
-                      f"default twin). The last column is the default run's time over this "
-                      f"one, repetition by repetition: above 1 means faster with this setting.",
+                      f"the same repetitions as the table above (each right before or after "
+                      f"its default twin, alternately). The last column is the default run's "
+                      f"time over this one, repetition by repetition: above 1 means faster "
+                      f"with this setting.",
                       ""]
             lines += variant_table(cells, variant) + [""]
     return lines
