@@ -7,10 +7,13 @@
   ``NUMBA_CACHE_DIR``, so every kernel the model needs is compiled). The interpreter's own
   start-up is reported separately in ``process_seconds``.
 * **Peak RSS**: each engine in its own process loads Fashion-MNIST (all 60,000 training images,
-  converted to float32 and scaled in place, never through float64) and trains the LeakyReLU MLP for one
-  full epoch (55,000 images, batch 32); the peak resident set size is read from
-  ``getrusage``, and the current RSS after each stage (import, data, first step, epoch) shows
-  where it goes. The numpy_nn processes also report whether TensorFlow was ever imported.
+  converted to float32 and scaled in place, never through float64) and trains the LeakyReLU
+  MLP for one full epoch (55,000 images, batch 32). The peak resident set size is the
+  process's own high-water mark (``VmHWM`` in ``/proc/self/status``), not ``getrusage``'s
+  ``ru_maxrss``: Linux carries the parent's peak over through ``fork``/``exec`` into the
+  child's ``ru_maxrss``, so a child of a large benchmark process would report the parent's
+  size. The current RSS after each stage (import, data, first step, epoch) shows where it
+  goes. The numpy_nn processes also report whether TensorFlow was ever imported.
 """
 from __future__ import annotations
 
@@ -51,11 +54,11 @@ print(json.dumps({{"import_seconds": imported, "first_step_seconds": time.perf_c
 """
 
 PEAK_RSS = """
-import json, resource, sys
+import json, sys
 import numpy as np
-def rss_mb():
+def rss_mb(field="VmRSS"):
     with open("/proc/self/status") as status:
-        return int(status.read().split("VmRSS:")[1].split()[0]) / 1024
+        return int(status.read().split(field + ":")[1].split()[0]) / 1024
 ENGINE = {engine!r}
 from threadpoolctl import threadpool_limits
 threadpool_limits({threads})
@@ -76,7 +79,7 @@ model.fit(x[:32], y[:32], batch_size=32, epochs=1, verbose=0)
 stages["after the first step"] = rss_mb()
 model.fit(x, y, batch_size=32, epochs=1, verbose=0)
 stages["after one epoch"] = rss_mb()
-print(json.dumps({{"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({{"peak_rss_mb": rss_mb("VmHWM"),
                   "rss_mb": stages, "samples": len(x),
                   "tensorflow_imported": "tensorflow" in sys.modules}}))
 """
