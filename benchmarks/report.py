@@ -131,21 +131,29 @@ def machine_lines(machine, variants=()):
     ]
 
 
+_SHARED_HEADER = ("| model | batch | NumPy path (samples/s) | Numba path (samples/s) | "
+                  "Keras 3 (samples/s) | Numba vs Keras | Numba vs NumPy | "
+                  "matmul floor (ms/step) | Numba / floor | Keras / floor |")
+
+
+def _shared_columns(cell, figures):
+    """The columns every training table starts with, from one BLAS variant's ``figures``."""
+    sps, r = figures["samples_per_second"], figures["ratios"]
+    return (f"| {MODEL_TITLES[cell['model']]} | {cell['batch']} | {sps['numpy']:,.0f} | "
+            f"{sps['numba']:,.0f} | {sps['keras']:,.0f} | {r['keras_over_numba']:.2f}x | "
+            f"{r['numpy_over_numba']:.2f}x | {figures['step_ms']['floor']:.3f} | "
+            f"{r['numba_over_floor']:.2f}x | {r['keras_over_floor']:.2f}x |")
+
+
 def training_table(cells):
-    rows = ["| model | batch | NumPy path (samples/s) | Numba path (samples/s) | "
-            "Keras 3 (samples/s) | Numba vs Keras | Numba vs NumPy | matmul floor (ms/step) | "
-            "Numba / floor | Keras / floor | overhead per step, Numba / NumPy / Keras (ms) | "
+    rows = [_SHARED_HEADER + " overhead per step, Numba / NumPy / Keras (ms) | "
             "epoch (s), Numba / Keras |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cells:
-        sps, r, o, e = c["samples_per_second"], c["ratios"], c["overhead_ms"], c["epoch_seconds"]
-        rows.append(
-            f"| {MODEL_TITLES[c['model']]} | {c['batch']} | {sps['numpy']:,.0f} | "
-            f"{sps['numba']:,.0f} | {sps['keras']:,.0f} | {r['keras_over_numba']:.2f}x | "
-            f"{r['numpy_over_numba']:.2f}x | {c['step_ms']['floor']:.3f} | "
-            f"{r['numba_over_floor']:.2f}x | {r['keras_over_floor']:.2f}x | "
-            f"{o['numba']:.3f} / {o['numpy']:.3f} / {o['keras']:.3f} | "
-            f"{e['numba']:.1f} / {e['keras']:.1f} |")
+        o, e = c["overhead_ms"], c["epoch_seconds"]
+        rows.append(_shared_columns(c, c)
+                    + f" {o['numba']:.3f} / {o['numpy']:.3f} / {o['keras']:.3f} | "
+                    f"{e['numba']:.1f} / {e['keras']:.1f} |")
     return rows
 
 
@@ -159,41 +167,38 @@ def training_tables(results, heading="###"):
 
 
 def variant_table(cells, variant):
-    rows = ["| model | batch | NumPy path (samples/s) | Numba path (samples/s) | "
-            "Keras 3 (samples/s) | Numba vs Keras | Numba vs NumPy | matmul floor (ms/step) | "
-            "Numba / floor | Keras / floor | speed-up over the default BLAS: floor / NumPy / "
-            "Numba / Keras |",
+    rows = [_SHARED_HEADER + " speed-up over the default BLAS: floor / NumPy / Numba / Keras |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cells:
-        v = c["blas_variants"][variant]
-        sps, r, gain = v["samples_per_second"], v["ratios"], v["gain_over_default"]
-        rows.append(
-            f"| {MODEL_TITLES[c['model']]} | {c['batch']} | {sps['numpy']:,.0f} | "
-            f"{sps['numba']:,.0f} | {sps['keras']:,.0f} | {r['keras_over_numba']:.2f}x | "
-            f"{r['numpy_over_numba']:.2f}x | {v['step_ms']['floor']:.3f} | "
-            f"{r['numba_over_floor']:.2f}x | {r['keras_over_floor']:.2f}x | "
-            f"{gain['floor']:.2f}x / {gain['numpy']:.2f}x / {gain['numba']:.2f}x / "
-            f"{gain['keras']:.2f}x |")
+        figures = c["blas_variants"][variant]
+        gain = figures["gain_over_default"]
+        rows.append(_shared_columns(c, figures)
+                    + f" {gain['floor']:.2f}x / {gain['numpy']:.2f}x / {gain['numba']:.2f}x / "
+                    f"{gain['keras']:.2f}x |")
     return rows
 
 
-def variant_tables(results, heading="###"):
-    lines = []
+def variant_groups(results):
+    """``(variant, threads, cells)`` for every OpenBLAS variant and thread count measured."""
     for variant in blas_variants(results):
         for threads in thread_counts(results):
             cells = [c for c in results["training"]
                      if c["threads"] == threads and variant in c.get("blas_variants", {})]
-            if not cells:
-                continue
-            lines += [f"{heading} {threads} thread{'s' if threads > 1 else ''}: "
-                      f"{VARIANT_TITLES[variant]}", "",
-                      f"Every engine's workers started with {VARIANT_SHORT[variant]}, timed in "
-                      f"the same repetitions as the table above (each right before or after "
-                      f"its default twin, alternately). The last column is the default run's "
-                      f"time over this one, repetition by repetition: above 1 means faster "
-                      f"with this setting.",
-                      ""]
-            lines += variant_table(cells, variant) + [""]
+            if cells:
+                yield variant, threads, cells
+
+
+def variant_tables(results, heading="###"):
+    lines = []
+    for variant, threads, cells in variant_groups(results):
+        lines += [f"{heading} {threads} thread{'s' if threads > 1 else ''}: "
+                  f"{VARIANT_TITLES[variant]}", "",
+                  f"Every engine's workers started with {VARIANT_SHORT[variant]}, timed in "
+                  f"the same repetitions as the table above (each right before or after "
+                  f"its default twin, alternately). The last column is the default run's "
+                  f"time over this one, repetition by repetition: above 1 means faster "
+                  f"with this setting.", ""]
+        lines += variant_table(cells, variant) + [""]
     return lines
 
 

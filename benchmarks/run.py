@@ -298,30 +298,24 @@ def limits_notes(results):
 def variant_notes(results):
     """What each OpenBLAS variant changed, per thread count: the range of the speed-up over
     the default BLAS of the floor, the two numpy_nn paths and Keras, across all cells."""
-    from benchmarks.report import VARIANT_SHORT, blas_variants, thread_counts
+    from benchmarks.report import VARIANT_SHORT, variant_groups
     notes = []
-    for variant in blas_variants(results):
-        for threads in thread_counts(results):
-            cells = [c for c in results["training"]
-                     if c["threads"] == threads and variant in c.get("blas_variants", {})]
-            if not cells:
-                continue
+    for variant, threads, cells in variant_groups(results):
+        figures = [c["blas_variants"][variant] for c in cells]
 
-            def span(name):
-                gains = [c["blas_variants"][variant]["gain_over_default"][name] for c in cells]
-                return f"{min(gains):.2f}x to {max(gains):.2f}x"
+        def span(name):
+            gains = [f["gain_over_default"][name] for f in figures]
+            return f"{min(gains):.2f}x to {max(gains):.2f}x"
 
-            at_32 = [c for c in cells if c["batch"] == 32]
-            at_32_ratios = ", ".join(
-                f"{c['model']} {c['blas_variants'][variant]['ratios']['keras_over_numba']:.2f}x"
-                for c in at_32)
-            notes.append(
-                f"{threads} thread(s), {VARIANT_SHORT[variant]}: against the environment's "
-                f"default BLAS, the matmul floor runs {span('floor')} as fast across the "
-                f"{len(cells)} cells, the NumPy path {span('numpy')}, the Numba path "
-                f"{span('numba')}, and Keras {span('keras')} (TensorFlow does not use "
-                f"OpenBLAS for its matrix multiplications, so Keras's range is the noise of this "
-                f"run). Numba path vs Keras at batch 32 with this setting: {at_32_ratios}.")
+        at_32 = ", ".join(f"{c['model']} {f['ratios']['keras_over_numba']:.2f}x"
+                          for c, f in zip(cells, figures) if c["batch"] == 32)
+        notes.append(
+            f"{threads} thread(s), {VARIANT_SHORT[variant]}: against the environment's default "
+            f"BLAS, the matmul floor runs {span('floor')} as fast across the {len(cells)} "
+            f"cells, the NumPy path {span('numpy')}, the Numba path {span('numba')}, and Keras "
+            f"{span('keras')} (TensorFlow multiplies matrices with its own kernels, not "
+            f"OpenBLAS, so Keras's spread around 1.00x is this run's noise). Numba path vs "
+            f"Keras at batch 32 with this setting: {at_32}.")
     return notes
 
 
