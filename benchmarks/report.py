@@ -302,9 +302,12 @@ def plot(results, path):
             axis.set_title(f"{MODEL_TITLES[model]}, {threads} thread(s)", fontsize=10)
             axis.grid(axis="y", alpha=0.3)
         axes[row][0].set_ylabel("training samples/s")
-    axes[0][0].legend(fontsize=8)
+    # one legend above the panels, where it cannot cover a bar
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper center", ncol=len(engines), fontsize=8,
+                  bbox_to_anchor=(0.5, 0.95), frameon=False)
     figure.suptitle(f"Training throughput — {results['machine']['cpu']}", fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.92))
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100)
     plt.close(figure)

@@ -51,12 +51,12 @@ def _has_avx512():
         return False
 
 
-def _openblas(blas_info):
-    """``(version, kernel architecture)`` of NumPy's OpenBLAS in a threadpool_info list."""
+def _openblas_kernels(blas_info):
+    """The kernel architecture (e.g. ``Haswell``) of NumPy's OpenBLAS in a threadpool_info
+    list, or None."""
     libraries = [p for p in blas_info if p.get("internal_api") == "openblas"]
     numpy_first = sorted(libraries, key=lambda p: "numpy" not in (p.get("filepath") or ""))
-    return ((numpy_first[0].get("version"), numpy_first[0].get("architecture"))
-            if numpy_first else (None, None))
+    return numpy_first[0].get("architecture") if numpy_first else None
 
 
 def _load():
@@ -74,12 +74,12 @@ def machine_description(threads, tf_onednn, mode, versions):
     numba_versions = versions.get("numba", {}) if versions else {}
     # which OpenBLAS kernels each set of workers really ran (read back from the workers)
     blas_kernels = {"default": {"openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
-                                "architecture": _openblas(blas_libraries)[1]}}
+                                "architecture": _openblas_kernels(blas_libraries)}}
     for name, info in (versions or {}).items():
         if name.startswith("numpy"):
             variant = name.partition("@")[2] or "default"
             blas_kernels[variant] = {"openblas_coretype": info.get("openblas_coretype"),
-                                     "architecture": _openblas(info.get("blas", []))[1]}
+                                     "architecture": _openblas_kernels(info.get("blas", []))}
     return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "blas": blas, "blas_kernels": blas_kernels,
             "numba": numba_versions.get("numba"),
@@ -146,7 +146,7 @@ def main(argv=None):
     import numpy  # noqa: F401  (loads OpenBLAS, so threadpool_info can name its kernels)
     from threadpoolctl import threadpool_info
     if args.blas_variants is None and "skylakex" in variants \
-            and _openblas(threadpool_info())[1] == "SkylakeX":
+            and _openblas_kernels(threadpool_info()) == "SkylakeX":
         variants = tuple(v for v in variants if v != "skylakex")
         print("OpenBLAS already runs its SkylakeX kernels here: no separate variant.")
     output = args.output or (os.path.join(RESULTS, "quick") if args.quick else RESULTS)
