@@ -136,3 +136,19 @@ def test_dense_subclass_keeps_its_own_backward():
         layer, x, np.ones((4, 3), np.float32))
     assert_same_array(dw_ref, dw_twin)
     assert_same_array(dx_ref, dx_twin)
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+@pytest.mark.parametrize("bias", [0.0, -0.0, -1e-30, 1e-30])
+def test_dense_twin_branches_where_the_reference_does(name, bias):
+    """At z = 0 and for tiny z whose activation rounds to 0, the derivative's branch is the
+    reference's: SELU branches on the output (y < 0), ReLU and ELU on z > 0."""
+    layer = Dense(3, activation=name, kernel_initializer="zeros")
+    layer.build((None, 2))
+    layer.bias.assign(np.full(3, bias, np.float32))
+    backend.set_kernel_path("numpy")
+    layer.call(np.ones((4, 2), np.float32))
+    grad = np.ones((4, 3), np.float32)
+    ref, twin = on_both_paths(lambda: (layer.backward(grad), layer.bias.grad.copy()))
+    assert_same_array(ref[0], twin[0])
+    assert_same_array(ref[1], twin[1])
