@@ -114,32 +114,34 @@ class CategoricalAccuracy(MeanMetricWrapper):
         return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype(backend.floatx())
 
 
-class MeanAbsoluteError(MeanMetricWrapper):
-    r""":math:`\frac1K \sum_j |y_j - \hat y_j|` per sample (``"mae"``)."""
+class _MeanElementwiseError(MeanMetricWrapper):
+    """Per sample, the mean over the last axis of ``elementwise(y - y_hat)``."""
 
     direction = "down"
+    elementwise = None          # np.abs or np.square
+
+    def values(self, y_true, y_pred):
+        y_true, y_pred = match_ranks(y_true.astype(y_pred.dtype), y_pred)
+        errors = type(self).elementwise(y_true - y_pred)
+        return errors.mean(axis=-1) if errors.ndim > 1 else errors
+
+
+class MeanAbsoluteError(_MeanElementwiseError):
+    r""":math:`\frac1K \sum_j |y_j - \hat y_j|` per sample (``"mae"``)."""
+
+    elementwise = np.abs
 
     def __init__(self, name="mean_absolute_error"):
         super().__init__(name)
 
-    def values(self, y_true, y_pred):
-        y_true, y_pred = match_ranks(y_true.astype(y_pred.dtype), y_pred)
-        errors = np.abs(y_true - y_pred)
-        return errors.mean(axis=-1) if errors.ndim > 1 else errors
 
-
-class MeanSquaredError(MeanMetricWrapper):
+class MeanSquaredError(_MeanElementwiseError):
     r""":math:`\frac1K \sum_j (y_j - \hat y_j)^2` per sample (``"mse"``)."""
 
-    direction = "down"
+    elementwise = np.square
 
     def __init__(self, name="mean_squared_error"):
         super().__init__(name)
-
-    def values(self, y_true, y_pred):
-        y_true, y_pred = match_ranks(y_true.astype(y_pred.dtype), y_pred)
-        errors = np.square(y_true - y_pred)
-        return errors.mean(axis=-1) if errors.ndim > 1 else errors
 
 
 _CLASSES = {"BinaryAccuracy": BinaryAccuracy,
