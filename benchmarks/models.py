@@ -18,6 +18,7 @@ as the chapter compiles them.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -112,7 +113,7 @@ def load_dataset(name, samples=None):
         return images
 
     if name.startswith("fashion_mnist"):
-        (x, y), _ = fashion_mnist.load_data()
+        (x, y), _ = _images("fashion_mnist", fashion_mnist.load_data)
         x, y = x[5000:], y[5000:]
         subset = scaled(x[:samples])
         if name == "fashion_mnist_standardized":
@@ -122,7 +123,47 @@ def load_dataset(name, samples=None):
             subset /= std
         return subset, y[:samples]
     if name == "cifar10":
-        (x, y), _ = cifar10.load_data()
+        (x, y), _ = _images("cifar10", cifar10.load_data)
         x, y = x[5000:], y[5000:]
         return scaled(x[:samples]), y[:samples]
     raise ValueError(f"unknown dataset {name!r}")
+
+
+# Training speed does not depend on the pixel values of these dense networks, so on a machine
+# without the datasets the benchmarks can still run, on random images of the same shapes.
+# run.py decides once (missing_datasets) and tells the workers through this variable, so
+# every engine of a run gets the same arrays; the report says when it happened.
+SYNTHETIC_ENV = "NUMPY_NN_BENCH_SYNTHETIC"
+_SHAPES = {"fashion_mnist": (60_000, (28, 28)), "cifar10": (50_000, (32, 32, 3))}
+
+
+def _images(dataset, loader):
+    if dataset in os.environ.get(SYNTHETIC_ENV, "").split(","):
+        return synthetic_images(dataset)
+    return loader()
+
+
+def synthetic_images(dataset):
+    """``((x, y), (None, None))``: uint8 images and labels shaped like ``dataset``'s training
+    set, the same on every call (seeded)."""
+    import numpy as np
+    count, shape = _SHAPES[dataset]
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(count, *shape), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=count, dtype=np.uint8)
+    return (images, labels), (None, None)
+
+
+def missing_datasets(names):
+    """The datasets among ``names`` (``"fashion_mnist"``, ``"cifar10"``) that numpy_nn's loaders
+    cannot find on this machine."""
+    from numpy_nn.datasets import cifar10, fashion_mnist
+    from numpy_nn.datasets._files import DatasetNotFoundError
+    loaders = {"fashion_mnist": fashion_mnist.load_data, "cifar10": cifar10.load_data}
+    missing = []
+    for name in names:
+        try:
+            loaders[name]()
+        except DatasetNotFoundError:
+            missing.append(name)
+    return missing

@@ -128,7 +128,16 @@ def machine_lines(machine, variants=()):
         f" resolves to no XLA on a CPU-only machine); TF_ENABLE_ONEDNN_OPTS "
         f"{machine['tf_onednn']}. Warm-up epochs are not timed.",
         *blas_kernel_line(machine, variants),
+        *synthetic_data_line(machine),
     ]
+
+
+def synthetic_data_line(machine):
+    missing = machine.get("synthetic_data")
+    if not missing:
+        return []
+    return ["", f"**Data:** {', '.join(missing)} not found on this machine; every engine "
+                f"trained on the same random images of the same shapes instead."]
 
 
 _SHARED_HEADER = ("| model | batch | NumPy path (samples/s) | Numba path (samples/s) | "

@@ -149,6 +149,15 @@ def main(argv=None):
             and _openblas_kernels(threadpool_info()) == "SkylakeX":
         variants = tuple(v for v in variants if v != "skylakex")
         print("OpenBLAS already runs its SkylakeX kernels here: no separate variant.")
+    from benchmarks.models import MODELS, SYNTHETIC_ENV, missing_datasets
+    needed = sorted({MODELS[m].dataset.replace("_standardized", "") for m in models}
+                    | {"fashion_mnist"})        # cold start and peak RSS train on it
+    missing = missing_datasets(needed)
+    if missing:
+        os.environ[SYNTHETIC_ENV] = ",".join(missing)   # inherited by every worker
+        print(f"Not found on this machine: {', '.join(missing)} (set NUMPY_NN_DATA_DIR); "
+              f"timing on random images of the same shapes instead (speed does not depend "
+              f"on pixel values here).")
     output = args.output or (os.path.join(RESULTS, "quick") if args.quick else RESULTS)
     mode = "quick" if args.quick else "full"
     results = {}
@@ -178,6 +187,7 @@ def main(argv=None):
         results["peak_rss"] = measure_peak_rss(threads, env)
 
     results["machine"] = machine_description(thread_counts, args.tf_onednn, mode, versions)
+    results["machine"]["synthetic_data"] = missing
     results["machine"]["load_before"] = load_before
     results["machine"]["load_after"] = _load()
     results["machine"]["seconds"] = round(time.perf_counter() - started, 1)
