@@ -1,12 +1,22 @@
-"""Training throughput, measured A/B interleaved across engines in separate processes.
+r"""Training throughput, measured A/B interleaved across engines in separate processes.
 
 For every (model, batch size) cell, each engine's worker (:mod:`benchmarks.worker`) builds the
 model and warms up; then the repetitions alternate between engines — ``numpy``, ``numba``,
 ``keras`` and the matmul ``floor`` — in a rotating order, so that a burst of load from
-another process hits all of them alike. Each repetition is one ``fit`` epoch over the same
-samples. Reported per cell: the median time per step of each engine, and every ratio as the
-median of the per-repetition ratios (engine A's repetition i against engine B's repetition
-i), which cancels most of the drift of a shared machine.
+another process hits all of them alike.
+
+Each repetition of an engine times two ``fit`` epochs: one over all N steps' samples,
+:math:`T_N`, and one over the first batch, :math:`T_1`. A ``fit`` call costs a fixed set-up
+(Keras: data adapter, iterator, callbacks; about 30 ms here) plus a time per step, so
+
+.. math::
+    t_\text{step} = \frac{T_N - T_1}{N - 1}, \qquad t_\text{set-up} = T_1 - t_\text{step}
+
+Throughputs and ratios use :math:`t_\text{step}` (steady training speed, not diluted by how
+many steps the benchmark happens to time per call); the set-up is reported beside it and added
+back once into the time of a full epoch. Reported per cell: the median of each figure, and
+every ratio as the median of the per-repetition ratios (engine A's repetition i against engine
+B's repetition i), which cancels most of the drift of a shared machine.
 
 **OpenBLAS kernel variants.** NumPy's OpenBLAS chooses its GEMM kernels for the CPU when it is
 loaded, unless ``OPENBLAS_CORETYPE`` names a core type (an environment may pin one, e.g.
@@ -111,7 +121,11 @@ def run_training_grid(models, batches, samples_for, repetitions, threads, tf_one
                                              samples=samples)
                             for name, worker in workers.items()}
                 steps = prepared["numpy"]["steps"]
+                if steps < 2:
+                    raise ValueError(f"{model}, batch {batch}: a cell needs at least 2 steps "
+                                     f"per fit to separate set-up from step time, got {steps}")
                 timings = {name: [] for name in order}
+                setups = {name: [] for name in order if name.split("@")[0] != "floor"}
                 for repetition in range(repetitions):
                     # rotate the engines, and alternate which variant of a pair goes first
                     shift = repetition % len(groups)
@@ -120,11 +134,16 @@ def run_training_grid(models, batches, samples_for, repetitions, threads, tf_one
                     for name in sequence:
                         if name.split("@")[0] == "floor":
                             numpy_worker = workers[name.replace("floor", "numpy", 1)]
-                            seconds = numpy_worker.ask(cmd="floor")["seconds"]
+                            timings[name].append(
+                                numpy_worker.ask(cmd="floor")["seconds"] / steps)
                         else:
-                            seconds = workers[name].ask(cmd="fit")["seconds"]
-                        timings[name].append(seconds / steps)
-                cell = summarize(model, batch, samples, steps, timings, prepared, variants)
+                            whole = workers[name].ask(cmd="fit")["seconds"]
+                            first_batch = workers[name].ask(cmd="fit", steps=1)["seconds"]
+                            step = (whole - first_batch) / (steps - 1)
+                            timings[name].append(step)
+                            setups[name].append(first_batch - step)
+                cell = summarize(model, batch, samples, steps, timings, setups, prepared,
+                                 variants)
                 cell["threads"] = threads
                 cells.append(cell)
                 log(f"  {threads} thread(s) {model:18s} batch {batch:5d}: " + "  ".join(
@@ -143,14 +162,18 @@ def run_training_grid(models, batches, samples_for, repetitions, threads, tf_one
     return cells, versions
 
 
-def _figures(timings, batch, epoch_steps, variant="default"):
-    """Medians, throughputs and pairwise ratios of one BLAS variant (times: seconds per step)."""
+def _figures(timings, setups, batch, epoch_steps, variant="default"):
+    """Medians, throughputs and pairwise ratios of one BLAS variant (``timings``: seconds per
+    step; ``setups``: seconds of fixed cost per ``fit`` call)."""
     series = {name: timings[timing_name(name, variant)] for name in ENGINES + ("floor",)}
     step = {name: statistics.median(values) for name, values in series.items()}
+    setup = {name: statistics.median(setups[timing_name(name, variant)]) for name in ENGINES}
     return {
         "step_ms": {name: 1e3 * value for name, value in step.items()},
         "samples_per_second": {name: batch / value for name, value in step.items()},
-        "epoch_seconds": {name: value * epoch_steps for name, value in step.items()},
+        "fit_setup_ms": {name: 1e3 * value for name, value in setup.items()},
+        "epoch_seconds": {name: value * epoch_steps + setup.get(name, 0.0)
+                          for name, value in step.items()},
         "overhead_ms": {name: 1e3 * statistics.median(
             a - b for a, b in zip(series[name], series["floor"])) for name in ENGINES},
         "ratios": {
@@ -165,7 +188,7 @@ def _figures(timings, batch, epoch_steps, variant="default"):
     }
 
 
-def summarize(model, batch, samples, steps, timings, prepared, variants=("default",)):
+def summarize(model, batch, samples, steps, timings, setups, prepared, variants=("default",)):
     """One cell: the figures of the environment's own BLAS at the top level, and those of each
     other variant under ``blas_variants`` with its speed-up over the default per engine
     (``gain_over_default``, default time / variant time, repetition by repetition)."""
@@ -175,12 +198,12 @@ def summarize(model, batch, samples, steps, timings, prepared, variants=("defaul
     cell = {"model": model, "batch": batch, "samples_per_fit": samples, "steps_per_fit": steps,
             "repetitions": len(timings["numpy"]),
             "parameters": prepared["numpy"]["parameters"],
-            **_figures(timings, batch, epoch_steps),
+            **_figures(timings, setups, batch, epoch_steps),
             "epoch_samples": epoch_samples,
-            "raw_step_seconds": timings}
+            "raw_step_seconds": timings, "raw_fit_setup_seconds": setups}
     if len(variants) > 1:
         cell["blas_variants"] = {
-            variant: {**_figures(timings, batch, epoch_steps, variant),
+            variant: {**_figures(timings, setups, batch, epoch_steps, variant),
                       "gain_over_default": {
                           name: median_ratio(timings[name], timings[timing_name(name, variant)])
                           for name in ENGINES + ("floor",)}}

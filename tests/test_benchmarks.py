@@ -32,3 +32,19 @@ def test_the_report_says_when_the_images_were_random():
     assert report.synthetic_data_line({"synthetic_data": []}) == []
     line = report.synthetic_data_line({"synthetic_data": ["cifar10"]})[-1]
     assert "cifar10 not found" in line and "random images" in line
+
+
+def test_cell_figures_keep_the_fit_set_up_out_of_the_step_time():
+    from benchmarks.harness import summarize
+    steps = {"numpy": [2e-3, 2e-3, 3e-3], "numba": [1e-3, 1e-3, 1e-3],
+             "keras": [4e-3, 4e-3, 4e-3], "floor": [0.5e-3, 0.5e-3, 0.5e-3]}
+    setups = {"numpy": [1e-4] * 3, "numba": [1e-4] * 3, "keras": [30e-3] * 3}
+    cell = summarize("leaky_relu_mlp", 32, 32 * 100, 100, steps, setups,
+                     {"numpy": {"parameters": 1}})
+    assert cell["ratios"]["keras_over_numba"] == 4.0
+    assert cell["samples_per_second"]["numba"] == 32 / 1e-3
+    assert cell["fit_setup_ms"]["keras"] == 30.0
+    epoch_steps = -(-55_000 // 32)
+    assert abs(cell["epoch_seconds"]["keras"] - (4e-3 * epoch_steps + 30e-3)) < 1e-12
+    assert abs(cell["epoch_seconds"]["floor"] - 0.5e-3 * epoch_steps) < 1e-12
+    assert "set-up per fit() call" in report.training_table([{**cell, "threads": 1}])[0]
