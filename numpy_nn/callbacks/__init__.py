@@ -1,8 +1,10 @@
-"""Callbacks with the Keras hook names (see :mod:`numpy_nn.callbacks.base` for the order).
+"""Callbacks with the Keras hook names (see :mod:`numpy_nn.callbacks.callback` for the order).
 
 One file per family:
 
-* :mod:`~numpy_nn.callbacks.base` — ``Callback``, ``CallbackList``, ``History``
+* :mod:`~numpy_nn.callbacks.callback` — ``Callback``: the hooks, and when each one is called
+* :mod:`~numpy_nn.callbacks.history` — ``History``
+* :mod:`~numpy_nn.callbacks.callback_list` — ``CallbackList``, which calls them
 * :mod:`~numpy_nn.callbacks.monitor` — the "did it improve?" rule the next three share
 * :mod:`~numpy_nn.callbacks.schedulers` — ``LearningRateScheduler``, ``ReduceLROnPlateau``,
   ``ExponentialLearningRate`` (the learning-rate finder's sweep)
@@ -14,9 +16,11 @@ One file per family:
 * :mod:`~numpy_nn.callbacks.progress` — ``ProgbarLogger``
 """
 from numpy_nn.callbacks.backup import BackupAndRestore
-from numpy_nn.callbacks.base import Callback, CallbackList, History
+from numpy_nn.callbacks.callback import Callback
+from numpy_nn.callbacks.callback_list import CallbackList
 from numpy_nn.callbacks.checkpoint import ModelCheckpoint
 from numpy_nn.callbacks.early_stopping import EarlyStopping, TerminateOnNaN
+from numpy_nn.callbacks.history import History
 from numpy_nn.callbacks.loggers import CSVLogger, TensorBoard
 from numpy_nn.callbacks.monitor import MonitorCallback
 from numpy_nn.callbacks.one_cycle import OneCycleScheduler

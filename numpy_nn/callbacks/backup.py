@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from numpy_nn.callbacks.base import Callback
+from numpy_nn.callbacks.callback import Callback
 from numpy_nn.errors import ModelFileError
 from numpy_nn.io_utils import remove_stale_temporaries
 

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from numpy_nn.callbacks.base import Callback
+from numpy_nn.callbacks.callback import Callback
 from numpy_nn.io_utils import atomic_write
 
 

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from numpy_nn import metrics as metrics_module
-from numpy_nn.callbacks.base import Callback
+from numpy_nn.callbacks.callback import Callback
 
 MODES = ("auto", "min", "max")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpy_nn.callbacks.base import Callback
+from numpy_nn.callbacks.callback import Callback
 from numpy_nn.callbacks.schedulers import _require_settable_rate
 
 

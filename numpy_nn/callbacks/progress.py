@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-from numpy_nn.callbacks.base import Callback
+from numpy_nn.callbacks.callback import Callback
 
 
 def _format_value(value):

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from numpy_nn.callbacks.base import Callback
+from numpy_nn.callbacks.callback import Callback
 from numpy_nn.callbacks.monitor import MonitorCallback
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from numpy_nn import backend, losses as losses_module, metrics as metrics_module
 from numpy_nn import optimizers as optimizers_module
-from numpy_nn.callbacks.base import CallbackList
+from numpy_nn.callbacks.callback_list import CallbackList
 from numpy_nn.callbacks.progress import Progbar
 from numpy_nn.errors import NonFiniteLossError
 from numpy_nn.layers import LAYER_CLASSES

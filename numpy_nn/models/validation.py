@@ -87,7 +87,7 @@ def check_validation_split(split):
 
 def check_callbacks(callbacks):
     """``None`` or a list of callbacks (a single callback is a common slip: say so)."""
-    from numpy_nn.callbacks.base import Callback
+    from numpy_nn.callbacks.callback import Callback
 
     if callbacks is None:
         return []
