@@ -1,4 +1,4 @@
-"""Argument checks shared by layer and optimizer constructors.
+"""Argument checks shared by constructors, the model's input checks and the model file reader.
 
 A constructor argument of the wrong kind fails at once, with the owner (``"Adam"``,
 ``"BatchNormalization 'bn'"``) and the argument named, instead of a NumPy error at the first
@@ -9,6 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+
+def is_int(value):
+    """An integer (Python or NumPy), and not a bool (``True`` is an ``int`` to Python)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def check_number(owner, name, value, low=None, high=None, low_inclusive=True,

@@ -14,7 +14,8 @@ import pytest
 
 import numpy_nn as keras
 from numpy_nn.callbacks import CSVLogger, ModelCheckpoint, TensorBoard
-from numpy_nn.models import load_model, saving
+from numpy_nn.models import load_model
+from numpy_nn.saving import archive
 
 from test_callbacks import ScriptedLogs, fit, tiny_data, tiny_model
 
@@ -119,7 +120,7 @@ def test_checkpoint_failure_mid_write_leaves_the_previous_file_intact(tmp_path, 
     before = path.read_bytes()
     old_weights = load_model(path).get_weights()
 
-    real_array_bytes = saving._array_bytes
+    real_array_bytes = archive._array_bytes
     calls = {"n": 0}
 
     def failing_array_bytes(array):
@@ -128,7 +129,7 @@ def test_checkpoint_failure_mid_write_leaves_the_previous_file_intact(tmp_path, 
             raise OSError("disk full (simulated)")
         return real_array_bytes(array)
 
-    monkeypatch.setattr(saving, "_array_bytes", failing_array_bytes)
+    monkeypatch.setattr(archive, "_array_bytes", failing_array_bytes)
     with pytest.raises(OSError, match="simulated"):
         fit(model, [ModelCheckpoint(path)], epochs=1)
     assert calls["n"] == 2

@@ -31,6 +31,7 @@ import numpy as np
 from numpy_nn.callbacks.callback import Callback
 from numpy_nn.errors import ModelFileError
 from numpy_nn.io_utils import remove_stale_temporaries
+from numpy_nn.saving.checkpoints import restore_checkpoint, save_checkpoint
 
 
 class BackupAndRestore(Callback):
@@ -72,8 +73,6 @@ class BackupAndRestore(Callback):
         self.restored_epoch = None
 
     def on_train_begin(self, logs=None):
-        from numpy_nn.models.saving import restore_checkpoint
-
         self.restored_epoch = None
         candidates = [self.path] + ([self.previous_path] if self.double_checkpoint else [])
         candidates = [path for path in candidates if os.path.exists(path)]
@@ -92,8 +91,6 @@ class BackupAndRestore(Callback):
             return
 
     def on_epoch_end(self, epoch, logs=None):
-        from numpy_nn.models.saving import save_checkpoint
-
         loss = (logs or {}).get("loss")
         if (loss is not None and not math.isfinite(float(loss))) or not all(
                 np.all(np.isfinite(v.value)) for v in self.model.weights):

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from numpy_nn.callbacks.monitor import MonitorCallback
+from numpy_nn.saving.model_file import save_model, save_weights
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -120,8 +121,6 @@ class ModelCheckpoint(MonitorCallback):
 
     def save(self, epoch, logs, batch=None):
         """Save now if :meth:`should_save` says so; returns the path written, or ``None``."""
-        from numpy_nn.models import save_model, save_weights
-
         filepath = self.format_filepath(epoch, logs, batch)
         if not self.should_save(logs):
             if self.verbose > 0:

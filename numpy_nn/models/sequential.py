@@ -34,6 +34,7 @@ from numpy_nn.layers import LAYER_CLASSES
 from numpy_nn.layers.base import Layer, _shape_str, unique_name
 from numpy_nn.layers.core import InputLayer
 from numpy_nn.models import validation
+from numpy_nn.saving import model_file
 from numpy_nn.variables import assign_all
 
 
@@ -675,16 +676,13 @@ class Sequential:
 
     def save(self, filepath, include_optimizer=True):
         """Save architecture, weights and (optionally) compile settings and optimizer state."""
-        from numpy_nn.models.saving import save_model
-        save_model(self, filepath, include_optimizer=include_optimizer)
+        model_file.save_model(self, filepath, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath):
-        from numpy_nn.models.saving import save_weights
-        save_weights(self, filepath)
+        model_file.save_weights(self, filepath)
 
     def load_weights(self, filepath):
-        from numpy_nn.models.saving import load_weights
-        load_weights(self, filepath)
+        model_file.load_weights(self, filepath)
 
     def __repr__(self):
         return f"<Sequential name={self.name}, layers={len(self._layers)}>"
