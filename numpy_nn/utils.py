@@ -13,6 +13,9 @@ import math
 import numpy as np
 
 from numpy_nn.backend import set_random_seed
+from numpy_nn.callbacks import ExponentialLearningRate
+from numpy_nn.layers.regularization import AlphaDropout, Dropout
+from numpy_nn.models import validation
 
 __all__ = ["set_random_seed", "find_learning_rate", "plot_lr_vs_loss", "mc_predict"]
 
@@ -35,8 +38,6 @@ def find_learning_rate(model, X, y, epochs=1, batch_size=32, min_rate=1e-5, max_
     other state (iteration count, momentum and other slots). The chapter's version restored
     only the weights and the rate.
     """
-    from numpy_nn.callbacks import ExponentialLearningRate
-
     if model.optimizer is None:
         raise RuntimeError("find_learning_rate: compile the model first")
     if not 0 < min_rate < max_rate:
@@ -86,11 +87,6 @@ def plot_lr_vs_loss(rates, losses, ax=None):
     return ax
 
 
-def _dropout_classes():
-    from numpy_nn.layers.regularization import AlphaDropout, Dropout
-    return Dropout, AlphaDropout
-
-
 def mc_predict(model, X, n_samples=100, batch_size=1024):
     r"""Monte Carlo dropout (Gal & Ghahramani, 2016, "Dropout as a Bayesian Approximation"):
     run ``n_samples`` forward passes with the dropout layers (``Dropout``, ``AlphaDropout``)
@@ -110,20 +106,15 @@ def mc_predict(model, X, n_samples=100, batch_size=1024):
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
             or n_samples < 1:
         raise ValueError(f"mc_predict: n_samples must be a positive int, got {n_samples!r}")
-    X = model._prepare_inputs(X)
-    dropout_types = _dropout_classes()
+    X = validation.prepare_inputs(model, X)
+    dropout_types = (Dropout, AlphaDropout)
     if not any(isinstance(layer, dropout_types) for layer in model.layers):
         raise ValueError(f"mc_predict: model '{model.name}' has no Dropout or AlphaDropout "
                          f"layer, so every sample would be the same")
 
     def one_pass(batch):
         for layer in model.layers:
-            if isinstance(layer, dropout_types):
-                batch = layer.call(batch, training=True)
-            elif layer._call_accepts_training:
-                batch = layer.call(batch, training=False)
-            else:
-                batch = layer.call(batch)
+            batch = layer.forward(batch, training=isinstance(layer, dropout_types))
         return batch
 
     samples = np.stack([

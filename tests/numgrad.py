@@ -70,9 +70,7 @@ def check_layer(layer, x, training=None, upstream=None, before_call=None, seed=0
     def forward():
         if before_call is not None:
             before_call()
-        if layer._call_accepts_training:
-            return layer.call(x, training=training)
-        return layer.call(x)
+        return layer.forward(x, training=training)
 
     y = forward()
     if upstream is None:

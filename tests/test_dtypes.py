@@ -28,7 +28,7 @@ def test_a_training_step_never_leaves_float32(name):
     # layer by layer, forward and backward, in training mode
     h = x.astype(np.float32)
     for layer in model.layers:
-        h = layer.call(h, training=True) if layer._call_accepts_training else layer.call(h)
+        h = layer.forward(h, training=True)
         assert h.dtype == np.float32, layer.name
     g = np.ones_like(h)
     for layer in reversed(model.layers):

@@ -57,7 +57,7 @@ def _charge_weight_budget(path, shape):
         return
     size = math.prod(shape)
     if size > _weight_budget:
-        raise ValueError(f"weight '{path}' of shape {_shape_str(shape)} has {size:,} elements, "
+        raise ValueError(f"weight '{path}' of shape {shape_str(shape)} has {size:,} elements, "
                          f"more than the {_weight_budget:,} the file provides")
     _weight_budget -= size
 
@@ -212,9 +212,24 @@ class Layer:
             self.build((None,) + inputs.shape[1:])
         else:
             self._check_input_shape(inputs)
+        return self.forward(inputs, training=training)
+
+    def forward(self, inputs, training=None):
+        """``call`` on a batch that is already an array of the layer's dtype and shape.
+
+        ``training`` is passed on only when ``call`` takes it: the chapter's
+        ``MCDropout.call(self, inputs)`` does not. Models run their layers through this.
+        """
         if self._call_accepts_training:
             return self.call(inputs, training=training)
         return self.call(inputs)
+
+    def discard_build(self):
+        """Undo :meth:`build`: no weights, no shapes (a model whose build failed partway
+        through calls this on the layers it had built)."""
+        self.built = False
+        self.input_shape = self.output_shape = None
+        self._variables = []
 
     def _convert_input(self, inputs):
         if hasattr(inputs, "__array__") and not isinstance(inputs, np.ndarray):
@@ -244,7 +259,7 @@ class Layer:
         if len(actual) != len(expected) or any(
                 e is not None and e != a for e, a in zip(expected[1:], actual[1:])):
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expected input of shape "
-                             f"{_shape_str(expected)}, got {_shape_str((None,) + actual[1:])}")
+                             f"{shape_str(expected)}, got {shape_str((None,) + actual[1:])}")
 
     # ---------------------------------------------------------------- config
     def get_config(self):
@@ -263,6 +278,7 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-def _shape_str(shape):
+def shape_str(shape):
+    """A shape as Keras prints it: ``(None, 784)``, and ``(5,)`` with its comma."""
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
         ("," if len(shape) == 1 else "") + ")"

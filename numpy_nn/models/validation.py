@@ -18,30 +18,39 @@ Conversions that *do* happen are deliberate and documented here:
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 
 import numpy as np
 
 from numpy_nn import backend
+from numpy_nn._checks import is_int
+from numpy_nn.callbacks.callback import Callback
+from numpy_nn.layers.base import shape_str
 
 #: Verbosity values ``fit`` / ``evaluate`` / ``predict`` accept (as Keras does).
 VERBOSE_VALUES = ("auto", 0, 1, 2)
-#: What ``fit`` may do when the loss becomes NaN or infinite (see ``Sequential.fit``).
+#: What ``fit`` may do when the loss becomes NaN or infinite (see ``Trainer.fit``).
 ON_NONFINITE_VALUES = ("continue", "raise")
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
+@contextlib.contextmanager
+def prefix_errors(method):
+    """Prefix argument errors raised inside the block with the method's name (``fit: ...``)."""
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"{method}: {error}") from None
+
+
 def check_int(name, value, minimum):
     """``value`` as an ``int >= minimum`` (bools and floats such as ``2.0`` are refused)."""
-    if not _is_int(value) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
 
@@ -50,7 +59,7 @@ def check_batch_size(batch_size, name="batch_size"):
     """A positive int; ``None`` means Keras's default of 32."""
     if batch_size is None:
         return 32
-    if not _is_int(batch_size) or batch_size <= 0:
+    if not is_int(batch_size) or batch_size <= 0:
         raise ValueError(f"{name} must be a positive int, got {batch_size!r}")
     return int(batch_size)
 
@@ -59,14 +68,14 @@ def check_verbose(verbose):
     """``"auto"`` (= 1), 0, 1 or 2."""
     if isinstance(verbose, str) and verbose == "auto":
         return 1
-    if not _is_int(verbose) or verbose not in (0, 1, 2):
+    if not is_int(verbose) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be one of {VERBOSE_VALUES}, got {verbose!r}")
     return int(verbose)
 
 
 def check_flag(name, value):
     """A real boolean (``"False"`` is truthy, so strings are refused)."""
-    if value is None or isinstance(value, (bool, np.bool_)) or (_is_int(value)
+    if value is None or isinstance(value, (bool, np.bool_)) or (is_int(value)
                                                                and value in (0, 1)):
         return bool(value)
     raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -87,8 +96,6 @@ def check_validation_split(split):
 
 def check_callbacks(callbacks):
     """``None`` or a list of callbacks (a single callback is a common slip: say so)."""
-    from numpy_nn.callbacks.callback import Callback
-
     if callbacks is None:
         return []
     if isinstance(callbacks, Callback):
@@ -170,7 +177,7 @@ def check_class_weight(class_weight):
                         f"{type(class_weight).__name__}")
     checked = {}
     for key, weight in class_weight.items():
-        if not _is_int(key) or key < 0:
+        if not is_int(key) or key < 0:
             raise ValueError(f"class_weight keys must be class indices (ints >= 0), got {key!r}")
         if not _is_number(weight) or not math.isfinite(weight) or weight < 0:
             raise ValueError(f"class_weight[{key}] must be a finite number >= 0, got {weight!r}")
@@ -191,3 +198,76 @@ def class_weights_to_sample_weights(class_weight, y, sample_weight):
         labels = labels.argmax(-1)
     labels = np.round(labels.reshape(len(labels))).astype(np.int64)
     return np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=backend.floatx())
+
+
+# ---------------------------------------------------------------------------- a model's data
+def _owner(model):
+    return f"Sequential '{model.name}'"
+
+
+def prepare_inputs(model, x, argument="x"):
+    """``x`` as a float array of ``model``'s input shape, or a clear error.
+
+    The checks run in this order: something numeric, a batch (not a scalar, not empty), the
+    model's sample shape, finite values that fit the model's float type (integers, pixels
+    say, are converted on purpose here). A model whose input shape is still unknown is built
+    from the first data that passes every check.
+    """
+    owner = _owner(model)
+    if not model.layers:
+        raise ValueError(f"{owner} has no layers")
+    try:
+        x = as_numeric_array(x, argument)
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"{owner}: {error}") from None
+    if x.ndim == 0:
+        raise ValueError(f"{owner}: {argument} must be a batch of samples, got a scalar")
+    if x.shape[0] == 0:
+        raise ValueError(f"{owner}: {argument} is empty (0 samples)")
+    if 0 in x.shape:
+        raise ValueError(f"{owner}: {argument} has shape {x.shape}, with an empty axis")
+    if model.input_shape is not None and x.shape[1:] != tuple(model.input_shape[1:]):
+        raise ValueError(f"{owner}: layer '{model.layers[0].name}' expects inputs of shape "
+                         f"{shape_str(model.input_shape)}, got {argument} of shape "
+                         f"{shape_str((None,) + x.shape[1:])}")
+    try:
+        x = to_float_array(x, np.dtype(model.input_dtype), argument)
+    except ValueError as error:
+        raise ValueError(f"{owner}: {error}") from None
+    if model.input_shape is None:       # only data that passed every check builds
+        model.build(x.shape[1:])
+    return x
+
+
+def check_targets(model, x, y, argument="y"):
+    """``y`` as targets ``model``'s loss accepts for ``len(x)`` samples, or a clear error."""
+    owner = _owner(model)
+    try:
+        y = as_numeric_array(y, argument)
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"{owner}: {error}") from None
+    if y.ndim == 0 or len(y) != len(x):
+        raise ValueError(f"{owner}: x has {len(x)} samples but {argument} has "
+                         f"{'none (a scalar)' if y.ndim == 0 else len(y)}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{owner}: {argument} contains NaN or infinity")
+    output_shape = (len(x),) + tuple(model.output_shape[1:])
+    try:
+        model.loss.check_targets(y, np.empty(output_shape, np.float32))
+    except (ValueError, TypeError) as error:
+        # the loss knows what is wrong; say which argument and which layer it is about
+        raise type(error)(f"{owner}: {argument} does not fit the output layer "
+                          f"'{model.layers[-1].name}': {error}") from None
+    return y
+
+
+def check_validation_data(validation_data):
+    """``(x_val, y_val, sample_weight_or_None)`` from fit's ``validation_data`` tuple."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        given = type(validation_data).__name__
+        if isinstance(validation_data, (tuple, list)):
+            given += f" of length {len(validation_data)}"
+        raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val) or "
+                         f"(x_val, y_val, sample_weight), got {given}")
+    val_x, val_y = validation_data[:2]
+    return val_x, val_y, validation_data[2] if len(validation_data) == 3 else None

@@ -1,0 +1,441 @@
+"""Trainer: ``compile`` / ``fit`` / ``evaluate`` / ``predict``, the training loop of a model.
+
+As in Keras 3 (``keras/src/trainers/trainer.py::Trainer``, which ``keras/src/models/model.py``
+mixes into every model), the loop is kept apart from the model's structure:
+:class:`~numpy_nn.models.Sequential` holds the layers and weights and inherits this class.
+
+One training step (:meth:`Trainer.train_step`) is the whole algorithm of the chapter::
+
+    y_pred = forward(x, training=True)        each layer caches what its backward needs
+    loss, g = loss.value_and_grad(y, y_pred)  from the logits when the output is softmax/sigmoid
+    backward(g)                               each layer returns dx and stores its weight grads
+    + regularizer penalties and their grads   only for trainable weights
+    optimizer.apply(grads, variables)         clip -> update -> constrain -> iterations += 1
+    metrics.update(y, y_pred)                 running, sample-weighted
+
+``fit`` adds batching, shuffling, validation and callbacks around it with Keras 3's rules:
+batches of 32 by default with the last partial batch kept; a fresh permutation each epoch;
+``validation_split`` holds out the *tail* before shuffling; validation runs after the epoch
+with the end-of-epoch weights in inference mode; epoch values are sample-weighted means.
+
+Which weights are trainable is read when ``fit`` starts (Keras reads it at ``compile``;
+the chapter always recompiles after changing ``trainable``, so both agree there).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import math
+
+import numpy as np
+
+from numpy_nn import backend
+from numpy_nn import losses as losses_module
+from numpy_nn import metrics as metrics_module
+from numpy_nn import optimizers as optimizers_module
+from numpy_nn.callbacks.callback_list import CallbackList
+from numpy_nn.callbacks.progress import Progbar
+from numpy_nn.errors import NonFiniteLossError
+from numpy_nn.models import validation
+
+
+class Trainer:
+    """The training loop, mixed into a model.
+
+    The model provides its structure: ``_layers``, ``output_shape``, the weight lists,
+    ``losses`` (the current penalties), ``_forward(x, training)``, ``_backward(grad,
+    grad_is_wrt_logits, lowest)`` and ``_training_plan()``.
+    """
+
+    def __init__(self):
+        self.optimizer = None
+        self.loss = None
+        self.metric_names: list = []
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._initial_epoch = None        # set by a callback resuming a run (see fit)
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **unknown):
+        """Choose the optimizer, the loss and the metrics (``["accuracy"]``)."""
+        if unknown:
+            raise TypeError(f"Sequential.compile: unsupported argument(s) {sorted(unknown)}")
+        if loss is None:
+            raise ValueError("Sequential.compile: a loss is required, e.g. "
+                             "loss='sparse_categorical_crossentropy'")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = losses_module.get(loss)
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, (str, metrics_module.MeanMetricWrapper)):
+            metrics = [metrics]
+        if not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"Sequential.compile: metrics must be a list such as ['accuracy'], "
+                            f"got {type(metrics).__name__}")
+        for metric in metrics:
+            metrics_module.get(metric, (1,), (1,))   # validates names and types now
+        self.metric_names = list(metrics)
+        self.compiled = True
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"Sequential '{self.name}': call compile() before {what}()")
+
+    def _checked_data(self, method, x, y, sample_weight, names=("x", "y", "sample_weight")):
+        """``(x, y, sample_weight)`` as the loop expects them, or an error naming the argument."""
+        x = validation.prepare_inputs(self, x, names[0])
+        y = validation.check_targets(self, x, y, names[1])
+        if sample_weight is not None:
+            with validation.prefix_errors(method):
+                sample_weight = validation.check_sample_weight(sample_weight, len(x), names[2])
+        return x, y, sample_weight
+
+    # ------------------------------------------------------------------ one step
+    def train_step(self, x, y, sample_weight=None, plan=None, on_nonfinite=None):
+        """One gradient step on a batch; returns ``(total_loss, y_pred)``: forward, loss,
+        backward (with the regularization penalties), update.
+
+        ``on_nonfinite``: ``None``, or a function called with the loss when the loss or a
+        gradient is NaN/inf, *before* the optimizer step and with the non-trainable weights
+        (BatchNormalization's moving statistics, updated by the forward pass) put back, so
+        the batch leaves no trace (``fit(on_nonfinite="raise")`` passes one that raises).
+        """
+        variables, lowest = plan or self._training_plan()
+        with self._undone_if_nonfinite(on_nonfinite) as check_finite:
+            y_pred = self._forward(x, training=True)
+            loss, grad, wrt_logits = self._loss_and_grad(y, y_pred, sample_weight)
+            if variables:
+                self._backward(grad, wrt_logits, lowest)
+                loss = loss + self._add_regularization(variables)
+            check_finite(loss, variables)
+        if variables:
+            self.optimizer.apply([v.grad for v in variables], variables)
+        return loss, y_pred
+
+    @contextlib.contextmanager
+    def _undone_if_nonfinite(self, on_nonfinite):
+        """Yield ``check_finite(loss, variables)``: when ``on_nonfinite`` is given and the loss
+        or a gradient is NaN/inf, it puts back the non-trainable weights saved on entry and
+        calls ``on_nonfinite(loss)``. Without ``on_nonfinite`` nothing is saved or checked."""
+        if on_nonfinite is None:
+            yield _no_check
+            return
+        saved = [(v, v.value.copy()) for v in self.non_trainable_weights]
+
+        def check_finite(loss, variables):
+            if np.isfinite(loss) and all(np.all(np.isfinite(v.grad)) for v in variables):
+                return
+            for variable, value in saved:
+                variable.assign(value)
+            on_nonfinite(loss)
+        yield check_finite
+
+    def test_step(self, x, y, sample_weight=None, penalty=None):
+        """Loss (with the regularization penalties) and predictions on a batch, in inference
+        mode; returns ``(total_loss, y_pred)``. ``penalty`` is the penalties' sum when the
+        caller has it already (the weights do not change while evaluating)."""
+        y_pred = self._forward(x, training=False)
+        loss, _, _ = self._loss_and_grad(y, y_pred, sample_weight)
+        if penalty is None:
+            penalty = self._regularization_penalty()
+        return loss + penalty, y_pred
+
+    def _loss_and_grad(self, y, y_pred, sample_weight):
+        """The loss, its gradient, and whether that gradient is with respect to the logits."""
+        return self.loss.value_and_grad(y, y_pred, self._layers[-1].output_logits,
+                                        sample_weight)
+
+    @staticmethod
+    def _add_regularization(variables):
+        """Add each penalty's gradient to its variable's grad; return the summed penalty."""
+        penalty = 0
+        for variable in variables:
+            if variable.regularizer is not None:
+                penalty = penalty + variable.regularizer(variable.value)
+                variable.grad = variable.grad + variable.regularizer.gradient(variable.value)
+        return penalty
+
+    def _regularization_penalty(self):
+        penalty = np.zeros((), backend.floatx())
+        for value in self.losses:
+            penalty = penalty + value
+        return penalty
+
+    # ------------------------------------------------------------------ metrics
+    def _new_trackers(self, y_true_shape, y_pred_shape):
+        """``{"loss": Mean, metric name: metric}``, all reset."""
+        trackers = {"loss": metrics_module.Mean("loss")}
+        for metric in self.metric_names:
+            if isinstance(metric, str):
+                metric = metrics_module.get(metric, y_true_shape, y_pred_shape)
+            metric.reset()
+            trackers[metric.name] = metric
+        return trackers
+
+    def _trackers_for(self, x, y):
+        return self._new_trackers(y.shape, (len(x),) + tuple(self.output_shape[1:]))
+
+    @staticmethod
+    def _update_trackers(trackers, loss, y, y_pred, batch_len):
+        for name, tracker in trackers.items():
+            if name == "loss":
+                tracker.update(loss, weight=batch_len)
+            else:
+                tracker.update_state(y, y_pred)
+
+    # ------------------------------------------------------------------ on one batch
+    def train_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        """One step on one batch (no callbacks); returns the loss and metric values."""
+        self._require_compiled("train_on_batch")
+        x, y, sample_weight = self._checked_data("train_on_batch", x, y, sample_weight)
+        trackers = self._trackers_for(x, y)
+        loss, y_pred = self.train_step(x, y, sample_weight)
+        self._update_trackers(trackers, loss, y, y_pred, len(x))
+        return _returned(_logs(trackers), return_dict)
+
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        x, y, sample_weight = self._checked_data("test_on_batch", x, y, sample_weight)
+        return _returned(self._evaluate_arrays(x, y, sample_weight, len(x)), return_dict)
+
+    def predict_on_batch(self, x):
+        return self._forward(validation.prepare_inputs(self, x), training=False)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, validation_batch_size=None,
+            validation_freq=1, on_nonfinite="continue"):
+        """Train for ``epochs`` epochs; returns the :class:`~numpy_nn.callbacks.History`.
+
+        All arguments are Keras 3's (``keras/src/trainers/trainer.py::Trainer.fit``), plus one:
+
+        ``on_nonfinite``: what to do when a batch's loss (or a gradient) is NaN or infinite.
+        ``"continue"`` (the default, Keras's behaviour) trains on; add
+        ``callbacks.TerminateOnNaN()`` to stop quietly after that batch. ``"raise"`` raises
+        :class:`~numpy_nn.errors.NonFiniteLossError` naming the epoch and the batch, *before*
+        the optimizer applies the bad step and without calling ``on_epoch_end`` (so the
+        model keeps its last finite weights and no checkpoint callback saves a broken model).
+
+        A callback's ``on_train_begin`` may set ``model._initial_epoch`` to resume from a later
+        epoch (as Keras's ``BackupAndRestore`` does).
+        """
+        self._require_compiled("fit")
+        loop = _FitLoop.checked(batch_size, epochs, initial_epoch, validation_split, verbose,
+                                shuffle, callbacks, validation_freq, validation_batch_size,
+                                on_nonfinite)
+        x, y, sample_weight = self._checked_data("fit", x, y, sample_weight)
+        if class_weight is not None:
+            with validation.prefix_errors("fit"):
+                sample_weight = validation.class_weights_to_sample_weights(class_weight, y,
+                                                                           sample_weight)
+        if validation_data is None and loop.validation_split > 0:
+            (x, y, sample_weight), validation_data = _hold_out_tail(x, y, sample_weight,
+                                                                    loop.validation_split)
+        val = None
+        if validation_data is not None:
+            val = self._checked_data("fit", *validation.check_validation_data(validation_data),
+                                     names=_VALIDATION_NAMES)
+        loop.steps = math.ceil(len(x) / loop.batch_size)
+        callback_list = CallbackList(loop.callbacks, model=self, add_history=True,
+                                     add_progbar=loop.verbose != 0, verbose=loop.verbose,
+                                     epochs=loop.epochs, steps=loop.steps)
+        self.history = callback_list.history
+        trackers, plan = self._trackers_for(x, y), self._training_plan()
+        self.stop_training = False
+        self._initial_epoch = None
+        callback_list.on_train_begin()
+        if self._initial_epoch is not None:     # set by a callback restoring a backup
+            loop.initial_epoch, self._initial_epoch = self._initial_epoch, None
+        epoch_logs = {}
+        for epoch in range(loop.initial_epoch, loop.epochs):
+            epoch_logs = self._train_epoch(epoch, (x, y, sample_weight), loop, trackers, plan,
+                                           callback_list)
+            if val is not None and (epoch + 1) % loop.validation_freq == 0:
+                val_logs = self._evaluate_arrays(*val, loop.validation_batch_size,
+                                                 callbacks=callback_list)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end(epoch_logs)
+        return self.history
+
+    def _train_epoch(self, epoch, data, loop, trackers, plan, callbacks):
+        """One pass over the training data, in a fresh order; returns the epoch's logs."""
+        x, y, sample_weight = data
+        for tracker in trackers.values():
+            tracker.reset()
+        callbacks.on_epoch_begin(epoch)
+        order = backend.rng().permutation(len(x)) if loop.shuffle else None
+        wants_batch_logs = callbacks.wants("on_train_batch_end")
+        for step, batch in enumerate(_batches(len(x), loop.batch_size, order)):
+            callbacks.on_train_batch_begin(step)
+            x_batch, y_batch = x[batch], y[batch]
+            w_batch = None if sample_weight is None else sample_weight[batch]
+            loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan,
+                                           loop.on_nonfinite(epoch, step))
+            self._update_trackers(trackers, loss, y_batch, y_pred, len(x_batch))
+            if wants_batch_logs:
+                callbacks.on_train_batch_end(step, _logs(trackers))
+            if self.stop_training:
+                break
+        return _logs(trackers)
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def _evaluate_arrays(self, x, y, sample_weight, batch_size, progbar=None, callbacks=None):
+        """Loss and metrics over checked arrays, firing the ``on_test_*`` hooks."""
+        callbacks = callbacks if callbacks is not None else CallbackList()
+        trackers = self._trackers_for(x, y)
+        penalty = self._regularization_penalty()
+        wants_batch_logs = callbacks.wants("on_test_batch_end")
+        callbacks.on_test_begin()
+        for step, batch in enumerate(_batches(len(x), batch_size)):
+            callbacks.on_test_batch_begin(step)
+            w_batch = None if sample_weight is None else sample_weight[batch]
+            loss, y_pred = self.test_step(x[batch], y[batch], w_batch, penalty)
+            self._update_trackers(trackers, loss, y[batch], y_pred, len(y_pred))
+            if progbar is not None:
+                progbar.update(step + 1, _logs(trackers))
+            if wants_batch_logs:
+                callbacks.on_test_batch_end(step, _logs(trackers))
+        results = _logs(trackers)
+        callbacks.on_test_end(results)
+        return results
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 return_dict=False, callbacks=None):
+        """Loss (with penalties) and metrics in inference mode: ``[loss, accuracy]``."""
+        self._require_compiled("evaluate")
+        with validation.prefix_errors("evaluate"):
+            batch_size = validation.check_batch_size(batch_size)
+            verbose = validation.check_verbose(verbose)
+            callbacks = validation.check_callbacks(callbacks)
+        x, y, sample_weight = self._checked_data("evaluate", x, y, sample_weight)
+        steps = math.ceil(len(x) / batch_size)
+        progbar = Progbar(steps, verbose=verbose) if verbose else None
+        callback_list = CallbackList(callbacks, model=self, verbose=verbose, epochs=1,
+                                     steps=steps)
+        results = self._evaluate_arrays(x, y, sample_weight, batch_size, progbar, callback_list)
+        if progbar is not None:
+            progbar.update(progbar.target, results, finalize=True)
+        return _returned(results, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+        """Outputs for ``x`` in inference mode, computed in batches."""
+        with validation.prefix_errors("predict"):
+            batch_size = validation.check_batch_size(batch_size)
+            verbose = validation.check_verbose(verbose)
+            callbacks = validation.check_callbacks(callbacks)
+        x = validation.prepare_inputs(self, x)
+        callback_list = CallbackList(callbacks, model=self, verbose=verbose, epochs=1,
+                                     steps=math.ceil(len(x) / batch_size))
+        callback_list.on_predict_begin()
+        outputs = []
+        for step, batch in enumerate(_batches(len(x), batch_size)):
+            callback_list.on_predict_batch_begin(step)
+            outputs.append(self._forward(x[batch], training=False))
+            callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        callback_list.on_predict_end()
+        return np.concatenate(outputs, axis=0)
+
+
+# ---------------------------------------------------------------------------- helpers
+_VALIDATION_NAMES = ("validation_data[0]", "validation_data[1]", "validation_data[2]")
+
+
+@dataclasses.dataclass
+class _FitLoop:
+    """The checked settings of one ``fit`` call that its epochs and batches follow."""
+
+    batch_size: int
+    epochs: int
+    initial_epoch: int
+    validation_split: float
+    verbose: int
+    shuffle: bool
+    callbacks: list
+    validation_freq: int
+    validation_batch_size: int
+    raise_on_nonfinite: bool
+    steps: int = 0
+
+    @classmethod
+    def checked(cls, batch_size, epochs, initial_epoch, validation_split, verbose, shuffle,
+                callbacks, validation_freq, validation_batch_size, on_nonfinite):
+        with validation.prefix_errors("fit"):
+            batch_size = validation.check_batch_size(batch_size)
+            epochs = validation.check_int("epochs", epochs, minimum=0)
+            initial_epoch = validation.check_int("initial_epoch", initial_epoch, minimum=0)
+            if epochs < initial_epoch:
+                raise ValueError(f"epochs ({epochs}) must be >= initial_epoch ({initial_epoch})")
+            validation_split = validation.check_validation_split(validation_split)
+            verbose = validation.check_verbose(verbose)
+            shuffle = validation.check_flag("shuffle", shuffle)
+            callbacks = validation.check_callbacks(callbacks)
+            validation_freq = validation.check_int("validation_freq", validation_freq, minimum=1)
+            if validation_batch_size is not None:
+                validation_batch_size = validation.check_batch_size(validation_batch_size,
+                                                                    "validation_batch_size")
+            raise_on_nonfinite = validation.check_choice(
+                "on_nonfinite", on_nonfinite, validation.ON_NONFINITE_VALUES) == "raise"
+        return cls(batch_size, epochs, initial_epoch, validation_split, verbose, shuffle,
+                   callbacks, validation_freq, validation_batch_size or batch_size,
+                   raise_on_nonfinite)
+
+    def on_nonfinite(self, epoch, step):
+        """What ``train_step`` calls on a NaN/inf loss at this batch (``None``: train on)."""
+        if not self.raise_on_nonfinite:
+            return None
+        return functools.partial(_raise_nonfinite, epoch=epoch, batch=step, epochs=self.epochs,
+                                 steps=self.steps)
+
+
+def _hold_out_tail(x, y, sample_weight, validation_split):
+    """``((x, y, w) to train on, (x_val, y_val))``: the last ``validation_split`` of the
+    samples, before any shuffling, as Keras does."""
+    split = int(math.floor(len(x) * (1 - validation_split)))
+    if split == 0 or split == len(x):
+        raise ValueError(f"fit: validation_split={validation_split} leaves no training or "
+                         f"no validation samples out of {len(x)}")
+    weights = None if sample_weight is None else sample_weight[:split]
+    return (x[:split], y[:split], weights), (x[split:], y[split:])
+
+
+def _batches(n, batch_size, order=None):
+    """Index ``n`` samples in batches of ``batch_size`` (the last one may be smaller), in
+    ``order`` when given (a permutation), else as slices."""
+    for start in range(0, n, batch_size):
+        if order is None:
+            yield slice(start, start + batch_size)
+        else:
+            yield order[start:start + batch_size]
+
+
+def _logs(trackers):
+    """``{name: current value}`` of the running loss and metrics."""
+    return {name: float(tracker.result()) for name, tracker in trackers.items()}
+
+
+def _returned(results, return_dict):
+    """``evaluate``'s return value: the dict, or the values (a bare float for one value)."""
+    if return_dict:
+        return results
+    values = list(results.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _no_check(loss, variables):
+    return None
+
+
+def _raise_nonfinite(loss, epoch, batch, epochs, steps):
+    what = (f"the loss became {float(loss)}" if not np.isfinite(loss)
+            else f"a gradient became NaN or infinite (loss {float(loss)})")
+    raise NonFiniteLossError(
+        f"fit: {what} in epoch {epoch + 1}/{epochs}, batch {batch + 1}/{steps} (0-based: "
+        f"epoch {epoch}, batch {batch}); training stopped before applying this step, so the "
+        f"model keeps its weights from before this batch", epoch=epoch, batch=batch,
+        loss=float(loss))
