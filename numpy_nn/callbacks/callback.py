@@ -1,11 +1,12 @@
 """Callback: the hook points of ``fit``, ``evaluate`` and ``predict``.
 
-``fit`` calls, in this order (as ``keras/src/trainers/trainer.py::Trainer.fit`` and its
-epoch iterator do)::
+``fit`` calls, in this order (as ``keras/src/backend/tensorflow/trainer.py::TensorFlowTrainer``'s
+``fit``, ``evaluate`` and ``predict`` do)::
 
     on_train_begin
-      for each epoch:  on_epoch_begin(epoch)
-        for each batch:  on_train_batch_begin(batch) -> train step -> on_train_batch_end(batch, logs)
+      for each epoch:
+        on_epoch_begin(epoch)
+        for each batch:  on_train_batch_begin(batch), train_step, on_train_batch_end(batch, logs)
         [validation:  on_test_begin, on_test_batch_begin/end per batch, on_test_end(val logs)]
         on_epoch_end(epoch, logs)          # logs: loss, metrics, val_* ; callbacks may add keys
     on_train_end

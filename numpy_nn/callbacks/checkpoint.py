@@ -87,7 +87,7 @@ class ModelCheckpoint(MonitorCallback):
             self.save(epoch, logs or {})
 
     def format_filepath(self, epoch, logs, batch=None):
-        """``filepath`` with ``{epoch}`` (1-based), ``{batch}`` (1-based) and log values filled in."""
+        """``filepath`` with ``{epoch}``, ``{batch}`` (both 1-based) and log values filled in."""
         fields = dict(logs)
         fields["epoch"] = epoch + 1
         if batch is not None:

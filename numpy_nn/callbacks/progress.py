@@ -76,7 +76,8 @@ class Progbar:
             " " * max(self.width - filled - (0 < filled < self.width), 0)
         timing = (_format_duration(elapsed) if finalize
                   else _format_duration(per_step * (self.target - current)))
-        line = f"{current:{digits}d}/{self.target} {bar} {timing} {_format_per_step(per_step)}{metrics}"
+        line = (f"{current:{digits}d}/{self.target} {bar} {timing} "
+                f"{_format_per_step(per_step)}{metrics}")
         if self.dynamic:
             pad = " " * max(self.previous_width - len(line), 0)
             self.stream.write("\r" + line + pad + ("\n" if finalize else ""))

@@ -24,7 +24,6 @@ the chapter always recompiles after changing ``trainable``, so both agree there)
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import math
 
@@ -223,38 +222,38 @@ class Trainer:
         epoch (as Keras's ``BackupAndRestore`` does).
         """
         self._require_compiled("fit")
-        loop = _FitLoop.checked(batch_size, epochs, initial_epoch, validation_split, verbose,
-                                shuffle, callbacks, validation_freq, validation_batch_size,
-                                on_nonfinite)
+        settings = validation.check_fit_settings(
+            batch_size, epochs, initial_epoch, validation_split, verbose, shuffle, callbacks,
+            validation_freq, validation_batch_size, on_nonfinite)
         x, y, sample_weight = self._checked_data("fit", x, y, sample_weight)
         if class_weight is not None:
             with validation.prefix_errors("fit"):
                 sample_weight = validation.class_weights_to_sample_weights(class_weight, y,
                                                                            sample_weight)
-        if validation_data is None and loop.validation_split > 0:
+        if validation_data is None and settings.validation_split > 0:
             (x, y, sample_weight), validation_data = _hold_out_tail(x, y, sample_weight,
-                                                                    loop.validation_split)
+                                                                    settings.validation_split)
         val = None
         if validation_data is not None:
             val = self._checked_data("fit", *validation.check_validation_data(validation_data),
                                      names=_VALIDATION_NAMES)
-        loop.steps = math.ceil(len(x) / loop.batch_size)
-        callback_list = CallbackList(loop.callbacks, model=self, add_history=True,
-                                     add_progbar=loop.verbose != 0, verbose=loop.verbose,
-                                     epochs=loop.epochs, steps=loop.steps)
+        settings.steps = math.ceil(len(x) / settings.batch_size)
+        callback_list = CallbackList(settings.callbacks, model=self, add_history=True,
+                                     add_progbar=settings.verbose != 0, verbose=settings.verbose,
+                                     epochs=settings.epochs, steps=settings.steps)
         self.history = callback_list.history
         trackers, plan = self._trackers_for(x, y), self._training_plan()
         self.stop_training = False
         self._initial_epoch = None
         callback_list.on_train_begin()
         if self._initial_epoch is not None:     # set by a callback restoring a backup
-            loop.initial_epoch, self._initial_epoch = self._initial_epoch, None
+            settings.initial_epoch, self._initial_epoch = self._initial_epoch, None
         epoch_logs = {}
-        for epoch in range(loop.initial_epoch, loop.epochs):
-            epoch_logs = self._train_epoch(epoch, (x, y, sample_weight), loop, trackers, plan,
+        for epoch in range(settings.initial_epoch, settings.epochs):
+            epoch_logs = self._train_epoch(epoch, (x, y, sample_weight), settings, trackers, plan,
                                            callback_list)
-            if val is not None and (epoch + 1) % loop.validation_freq == 0:
-                val_logs = self._evaluate_arrays(*val, loop.validation_batch_size,
+            if val is not None and (epoch + 1) % settings.validation_freq == 0:
+                val_logs = self._evaluate_arrays(*val, settings.validation_batch_size,
                                                  callbacks=callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
@@ -263,20 +262,20 @@ class Trainer:
         callback_list.on_train_end(epoch_logs)
         return self.history
 
-    def _train_epoch(self, epoch, data, loop, trackers, plan, callbacks):
+    def _train_epoch(self, epoch, data, settings, trackers, plan, callbacks):
         """One pass over the training data, in a fresh order; returns the epoch's logs."""
         x, y, sample_weight = data
         for tracker in trackers.values():
             tracker.reset()
         callbacks.on_epoch_begin(epoch)
-        order = backend.rng().permutation(len(x)) if loop.shuffle else None
+        order = backend.rng().permutation(len(x)) if settings.shuffle else None
         wants_batch_logs = callbacks.wants("on_train_batch_end")
-        for step, batch in enumerate(_batches(len(x), loop.batch_size, order)):
+        for step, batch in enumerate(_batches(len(x), settings.batch_size, order)):
             callbacks.on_train_batch_begin(step)
             x_batch, y_batch = x[batch], y[batch]
             w_batch = None if sample_weight is None else sample_weight[batch]
             loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan,
-                                           loop.on_nonfinite(epoch, step))
+                                           _nonfinite_handler(settings, epoch, step))
             self._update_trackers(trackers, loss, y_batch, y_pred, len(x_batch))
             if wants_batch_logs:
                 callbacks.on_train_batch_end(step, _logs(trackers))
@@ -346,53 +345,6 @@ class Trainer:
 _VALIDATION_NAMES = ("validation_data[0]", "validation_data[1]", "validation_data[2]")
 
 
-@dataclasses.dataclass
-class _FitLoop:
-    """The checked settings of one ``fit`` call that its epochs and batches follow."""
-
-    batch_size: int
-    epochs: int
-    initial_epoch: int
-    validation_split: float
-    verbose: int
-    shuffle: bool
-    callbacks: list
-    validation_freq: int
-    validation_batch_size: int
-    raise_on_nonfinite: bool
-    steps: int = 0
-
-    @classmethod
-    def checked(cls, batch_size, epochs, initial_epoch, validation_split, verbose, shuffle,
-                callbacks, validation_freq, validation_batch_size, on_nonfinite):
-        with validation.prefix_errors("fit"):
-            batch_size = validation.check_batch_size(batch_size)
-            epochs = validation.check_int("epochs", epochs, minimum=0)
-            initial_epoch = validation.check_int("initial_epoch", initial_epoch, minimum=0)
-            if epochs < initial_epoch:
-                raise ValueError(f"epochs ({epochs}) must be >= initial_epoch ({initial_epoch})")
-            validation_split = validation.check_validation_split(validation_split)
-            verbose = validation.check_verbose(verbose)
-            shuffle = validation.check_flag("shuffle", shuffle)
-            callbacks = validation.check_callbacks(callbacks)
-            validation_freq = validation.check_int("validation_freq", validation_freq, minimum=1)
-            if validation_batch_size is not None:
-                validation_batch_size = validation.check_batch_size(validation_batch_size,
-                                                                    "validation_batch_size")
-            raise_on_nonfinite = validation.check_choice(
-                "on_nonfinite", on_nonfinite, validation.ON_NONFINITE_VALUES) == "raise"
-        return cls(batch_size, epochs, initial_epoch, validation_split, verbose, shuffle,
-                   callbacks, validation_freq, validation_batch_size or batch_size,
-                   raise_on_nonfinite)
-
-    def on_nonfinite(self, epoch, step):
-        """What ``train_step`` calls on a NaN/inf loss at this batch (``None``: train on)."""
-        if not self.raise_on_nonfinite:
-            return None
-        return functools.partial(_raise_nonfinite, epoch=epoch, batch=step, epochs=self.epochs,
-                                 steps=self.steps)
-
-
 def _hold_out_tail(x, y, sample_weight, validation_split):
     """``((x, y, w) to train on, (x_val, y_val))``: the last ``validation_split`` of the
     samples, before any shuffling, as Keras does."""
@@ -425,6 +377,14 @@ def _returned(results, return_dict):
         return results
     values = list(results.values())
     return values[0] if len(values) == 1 else values
+
+
+def _nonfinite_handler(settings, epoch, step):
+    """What ``train_step`` calls on a NaN/inf loss at this batch (``None``: train on)."""
+    if not settings.raise_on_nonfinite:
+        return None
+    return functools.partial(_raise_nonfinite, epoch=epoch, batch=step, epochs=settings.epochs,
+                             steps=settings.steps)
 
 
 def _no_check(loss, variables):

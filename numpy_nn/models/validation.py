@@ -19,6 +19,7 @@ Conversions that *do* happen are deliberate and documented here:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import numbers
 
@@ -109,6 +110,47 @@ def check_callbacks(callbacks):
             raise TypeError(f"callbacks must be numpy_nn.callbacks.Callback instances, got "
                             f"{type(callback).__name__}")
     return list(callbacks)
+
+
+@dataclasses.dataclass
+class FitSettings:
+    """The arguments of one ``fit`` call, checked: what its epochs and batches follow."""
+
+    batch_size: int
+    epochs: int
+    initial_epoch: int
+    validation_split: float
+    verbose: int
+    shuffle: bool
+    callbacks: list
+    validation_freq: int
+    validation_batch_size: int
+    raise_on_nonfinite: bool
+    steps: int = 0          # batches per epoch, set once the training data is known
+
+
+def check_fit_settings(batch_size, epochs, initial_epoch, validation_split, verbose, shuffle,
+                       callbacks, validation_freq, validation_batch_size, on_nonfinite):
+    """:class:`FitSettings` from ``fit``'s arguments, or an error naming the argument."""
+    with prefix_errors("fit"):
+        batch_size = check_batch_size(batch_size)
+        epochs = check_int("epochs", epochs, minimum=0)
+        initial_epoch = check_int("initial_epoch", initial_epoch, minimum=0)
+        if epochs < initial_epoch:
+            raise ValueError(f"epochs ({epochs}) must be >= initial_epoch ({initial_epoch})")
+        validation_split = check_validation_split(validation_split)
+        verbose = check_verbose(verbose)
+        shuffle = check_flag("shuffle", shuffle)
+        callbacks = check_callbacks(callbacks)
+        validation_freq = check_int("validation_freq", validation_freq, minimum=1)
+        if validation_batch_size is not None:
+            validation_batch_size = check_batch_size(validation_batch_size,
+                                                     "validation_batch_size")
+        raise_on_nonfinite = check_choice(
+            "on_nonfinite", on_nonfinite, ON_NONFINITE_VALUES) == "raise"
+    return FitSettings(batch_size, epochs, initial_epoch, validation_split, verbose, shuffle,
+                       callbacks, validation_freq, validation_batch_size or batch_size,
+                       raise_on_nonfinite)
 
 
 def as_numeric_array(value, name):

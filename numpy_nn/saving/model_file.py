@@ -198,7 +198,7 @@ def assign_weights(model, weights, filepath):
 
 
 def load_weights(model, filepath, max_bytes=MAX_BYTES):
-    """Load the weights of a file written by :func:`save_model`/:func:`save_weights` into ``model``."""
+    """Load the weights of a :func:`save_model` / :func:`save_weights` file into ``model``."""
     _, weights, _ = read_model_file(filepath, max_bytes)
     if not model.built:
         model.build()
