@@ -24,6 +24,7 @@ model does not compute raises ``ValueError``.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -106,7 +107,6 @@ class MonitorCallback(Callback):
         """The monitored value from ``logs`` as a float, or ``None`` (with a warning) if absent."""
         value = (logs or {}).get(self.monitor)
         if value is None:
-            import warnings
             warnings.warn(f"{type(self).__name__}: the monitored value {self.monitor!r} is not in "
                           f"the logs (available: {', '.join(sorted(logs or {})) or 'none'})",
                           stacklevel=3)
