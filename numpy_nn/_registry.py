@@ -1,4 +1,4 @@
-"""Name lookup shared by every ``get(identifier)`` in the package.
+"""Name lookup shared by every ``get(identifier)`` in the package, and the modules' ``dir()``.
 
 One place decides how a string, a config dict or an object becomes the thing it names,
 and what the error says when the name is unknown (it lists the valid names).
@@ -29,3 +29,32 @@ def from_config(kind: str, config, registry: dict):
     if not isinstance(kwargs, dict):
         raise ValueError(f"{kind} config for {config['class_name']!r} must be a dict")
     return cls(**kwargs)
+
+
+def get(kind: str, identifier, base: type, names: dict, classes: dict, expected: str = ""):
+    """The object ``identifier`` stands for, as every module's ``get`` resolves it:
+
+    * an instance of ``base`` is returned as it is;
+    * a name is looked up in ``names`` (case-insensitive): a class found there is
+      instantiated with its defaults, anything else (a shared instance) is returned;
+    * a ``{"class_name": ..., "config": {...}}`` dict names one of ``classes``
+      (:func:`from_config`).
+
+    Anything else is a TypeError, ending with ``expected`` (": expected ...") when given.
+    """
+    if isinstance(identifier, base):
+        return identifier
+    if isinstance(identifier, str):
+        found = lookup(kind, identifier, names)
+        return found() if isinstance(found, type) else found
+    if isinstance(identifier, dict):
+        return from_config(kind, identifier, classes)
+    raise TypeError(f"Could not interpret {kind} {identifier!r}{expected}")
+
+
+def public_dir(names):
+    """A module's ``__dir__``: ``dir(module)`` lists its public ``names`` only (the chapter
+    prints ``dir(keras.activations)`` and the like)."""
+    def __dir__():
+        return sorted(names)
+    return __dir__

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from numpy_nn._registry import lookup
+from numpy_nn import _registry
 from numpy_nn.kernels import has_numba_twin
 
 
@@ -293,15 +293,9 @@ def get(identifier) -> ActivationFunction:
     """An activation from ``None`` (linear), a name such as ``"relu"``, or an activation object."""
     if identifier is None:
         return linear
-    if isinstance(identifier, ActivationFunction):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = lookup("activation", identifier.get("class_name"), _CLASSES)
-        return cls(**(identifier.get("config") or {}))
-    if isinstance(identifier, str):
-        return lookup("activation", identifier, _BY_NAME)
-    raise TypeError(f"Could not interpret activation {identifier!r}: expected a name "
-                    f"({', '.join(sorted(_BY_NAME))}) or an ActivationFunction")
+    return _registry.get("activation", identifier, ActivationFunction, _BY_NAME, _CLASSES,
+                        f": expected a name ({', '.join(sorted(_BY_NAME))}) or an "
+                        f"ActivationFunction")
 
 
 def serialize(activation: ActivationFunction):
@@ -318,6 +312,4 @@ __all__ = [
 ]
 
 
-def __dir__():
-    """``dir(module)`` lists the public names only (the chapter prints it)."""
-    return sorted(__all__)
+__dir__ = _registry.public_dir(__all__)

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpy_nn import backend
-from numpy_nn._registry import lookup
+from numpy_nn import _registry, backend
 
 
 class Constraint:
@@ -58,14 +57,9 @@ _NAMES = {"max_norm": MaxNorm}
 
 
 def get(identifier):
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str):
-        return lookup("constraint", identifier, {**_NAMES, **_CLASSES})()
-    if isinstance(identifier, dict):
-        cls = lookup("constraint", identifier.get("class_name"), _CLASSES)
-        return cls(**(identifier.get("config") or {}))
-    raise TypeError(f"Could not interpret constraint {identifier!r}")
+    if identifier is None:
+        return None
+    return _registry.get("constraint", identifier, Constraint, {**_NAMES, **_CLASSES}, _CLASSES)
 
 
 def serialize(constraint):
@@ -79,6 +73,4 @@ __all__ = [
 ]
 
 
-def __dir__():
-    """``dir(module)`` lists the public names only (the chapter prints it)."""
-    return sorted(__all__)
+__dir__ = _registry.public_dir(__all__)

@@ -36,8 +36,7 @@ import math
 
 import numpy as np
 
-from numpy_nn import backend
-from numpy_nn._registry import lookup
+from numpy_nn import _registry, backend
 
 #: Standard deviation of a standard normal truncated to [-2, 2].
 TRUNCATED_NORMAL_STD = 0.87962566103423978
@@ -262,15 +261,9 @@ random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, T
 
 def get(identifier) -> Initializer:
     """An initializer from a name (``"he_normal"``), a config dict, or an initializer object."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        return lookup("initializer", identifier, {**_SNAKE_NAMES, **_CLASSES})()
-    if isinstance(identifier, dict):
-        cls = lookup("initializer", identifier.get("class_name"), _CLASSES)
-        return cls(**(identifier.get("config") or {}))
-    raise TypeError(f"Could not interpret initializer {identifier!r}: expected a name "
-                    f"({', '.join(sorted(_SNAKE_NAMES))}) or an Initializer")
+    return _registry.get("initializer", identifier, Initializer, {**_SNAKE_NAMES, **_CLASSES},
+                        _CLASSES, f": expected a name ({', '.join(sorted(_SNAKE_NAMES))}) or an "
+                        f"Initializer")
 
 
 def serialize(initializer: Initializer) -> dict:
@@ -286,6 +279,4 @@ __all__ = [
 ]
 
 
-def __dir__():
-    """``dir(module)`` lists the public names only (the chapter prints it)."""
-    return sorted(__all__)
+__dir__ = _registry.public_dir(__all__)

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpy_nn import backend
-from numpy_nn._registry import lookup
+from numpy_nn import _registry, backend
 from numpy_nn.kernels import has_numba_twin
 
 
@@ -394,17 +393,11 @@ mse = mean_squared_error
 
 def get(identifier) -> Loss:
     """A loss from a name (``"sparse_categorical_crossentropy"``), a config or a Loss object."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        return lookup("loss", identifier, {**_NAMES, **_CLASSES})()
-    if isinstance(identifier, dict):
-        cls = lookup("loss", identifier.get("class_name"), _CLASSES)
-        return cls(**(identifier.get("config") or {}))
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
-    raise TypeError(f"Could not interpret loss {identifier!r}: expected one of "
-                    f"{', '.join(sorted(_NAMES))} or a numpy_nn.losses.Loss")
+    return _registry.get("loss", identifier, Loss, {**_NAMES, **_CLASSES}, _CLASSES,
+                        f": expected one of {', '.join(sorted(_NAMES))} or a "
+                        f"numpy_nn.losses.Loss")
 
 
 def serialize(loss: Loss) -> dict:
@@ -418,6 +411,4 @@ __all__ = [
 ]
 
 
-def __dir__():
-    """``dir(module)`` lists the public names only (the chapter prints it)."""
-    return sorted(__all__)
+__dir__ = _registry.public_dir(__all__)

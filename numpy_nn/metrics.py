@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpy_nn import backend
-from numpy_nn._registry import lookup
+from numpy_nn import _registry, backend
 from numpy_nn.losses import match_ranks
 
 
@@ -174,7 +173,7 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
         return resolve_accuracy(y_true_shape, y_pred_shape, name=identifier)
     if isinstance(identifier, str):
         # "accuracy"/"acc" are listed only so the error message names them; they never get here
-        metric = lookup("metric", identifier, {**_NAMES, **_CLASSES,
+        metric = _registry.lookup("metric", identifier, {**_NAMES, **_CLASSES,
                                                "accuracy": None, "acc": None})()
         if identifier in _NAMES:           # "mae" is reported as "mae", as Keras does
             metric.name = identifier
@@ -189,6 +188,4 @@ __all__ = [
 ]
 
 
-def __dir__():
-    """``dir(module)`` lists the public names only (the chapter prints it)."""
-    return sorted(__all__)
+__dir__ = _registry.public_dir(__all__)

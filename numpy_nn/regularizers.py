@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpy_nn._registry import lookup
+from numpy_nn import _registry
+
 
 
 class Regularizer:
@@ -93,14 +94,10 @@ _NAMES = {"l1": L1, "l2": L2, "l1_l2": L1L2}
 
 def get(identifier):
     """A regularizer from ``None``, a name (``"l2"``), a config dict or a Regularizer."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        return lookup("regularizer", identifier, {**_NAMES, **_CLASSES})()
-    if isinstance(identifier, dict):
-        cls = lookup("regularizer", identifier.get("class_name"), _CLASSES)
-        return cls(**(identifier.get("config") or {}))
-    raise TypeError(f"Could not interpret regularizer {identifier!r}")
+    if identifier is None:
+        return None
+    return _registry.get("regularizer", identifier, Regularizer, {**_NAMES, **_CLASSES},
+                        _CLASSES)
 
 
 def serialize(regularizer):
@@ -114,6 +111,4 @@ __all__ = [
 ]
 
 
-def __dir__():
-    """``dir(module)`` lists the public names only (the chapter prints it)."""
-    return sorted(__all__)
+__dir__ = _registry.public_dir(__all__)

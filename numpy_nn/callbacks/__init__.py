@@ -15,6 +15,7 @@ One file per family:
 * :mod:`~numpy_nn.callbacks.loggers` — ``CSVLogger``, ``TensorBoard`` (via tensorboardX)
 * :mod:`~numpy_nn.callbacks.progress` — ``ProgbarLogger``
 """
+from numpy_nn import _registry
 from numpy_nn.callbacks.backup import BackupAndRestore
 from numpy_nn.callbacks.callback import Callback
 from numpy_nn.callbacks.callback_list import CallbackList
@@ -34,6 +35,4 @@ __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "MonitorCallb
            "CSVLogger", "TensorBoard", "BackupAndRestore"]
 
 
-def __dir__():
-    """``dir(module)`` lists the public names only (the chapter prints it)."""
-    return sorted(__all__)
+__dir__ = _registry.public_dir(__all__)

@@ -6,6 +6,7 @@
 * :mod:`.normalization` — BatchNormalization
 * :mod:`.regularization` — Dropout, AlphaDropout
 """
+from numpy_nn import _registry
 from numpy_nn.layers.base import Layer
 from numpy_nn.layers.core import Activation, Dense, Flatten, Input, InputLayer
 from numpy_nn.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
@@ -23,6 +24,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Flatten", "Activation", "Le
            "LAYER_CLASSES"]
 
 
-def __dir__():
-    """``dir(module)`` lists the public names only (the chapter prints it)."""
-    return sorted(__all__)
+__dir__ = _registry.public_dir(__all__)
