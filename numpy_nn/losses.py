@@ -25,24 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpy_nn import _registry, backend
+from numpy_nn import _registry, activations, backend
 from numpy_nn.kernels import has_numba_twin
 
 
 def _logsumexp(z, axis=-1):
     top = z.max(axis=axis, keepdims=True)
     return (top + np.log(np.exp(z - top).sum(axis=axis, keepdims=True))).squeeze(axis)
-
-
-def _softmax(z, axis=-1):
-    shifted = np.exp(z - z.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
-
-
-def _sigmoid(z):
-    e = np.exp(-np.abs(z))
-    one = np.asarray(1, z.dtype)
-    return np.where(z >= 0, one / (one + e), e / (one + e))
 
 
 def match_ranks(y_true, y_pred):
@@ -225,7 +214,7 @@ class SparseCategoricalCrossentropy(Loss):
     def per_sample_grad(self, y_true, y_pred, logits=None):
         labels = self._labels(y_true, y_pred)
         if logits is not None:
-            grad = _softmax(logits)
+            grad = activations.softmax.forward(logits)
             np.put_along_axis(grad, labels[..., None],
                               np.take_along_axis(grad, labels[..., None], axis=-1) - 1, axis=-1)
             return grad
@@ -275,7 +264,7 @@ class CategoricalCrossentropy(Loss):
     def per_sample_grad(self, y_true, y_pred, logits=None):
         y_true, y_pred = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
         if logits is not None:
-            return _softmax(logits) * y_true.sum(-1, keepdims=True) - y_true
+            return activations.softmax.forward(logits) * y_true.sum(-1, keepdims=True) - y_true
         total = y_pred.sum(-1, keepdims=True)
         q = y_pred / total
         eps = backend.epsilon()
@@ -322,7 +311,7 @@ class BinaryCrossentropy(Loss):
         width = np.asarray(y_pred_m.shape[-1] if y_pred_m.ndim > 1 else 1, y_pred.dtype)
         if logits is not None:
             z = logits.reshape(y_pred_m.shape)
-            grad = (_sigmoid(z) - y_true_m) / width
+            grad = (activations.sigmoid.forward(z) - y_true_m) / width
             return grad.reshape(logits.shape)
         eps = backend.epsilon()
         lo, hi = np.asarray(eps, y_pred.dtype), np.asarray(1 - eps, y_pred.dtype)

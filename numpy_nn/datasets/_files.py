@@ -39,14 +39,6 @@ def download_cache_dir():
     return os.environ.get("NUMPY_NN_CACHE_DIR") or keras_cache_dir()
 
 
-def file_digest(path, algorithm="sha256"):
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def download(url, destination, sha256=None, md5=None):
     """Fetch ``url`` to ``destination`` atomically, refusing content with the wrong checksum."""
     if os.environ.get("NUMPY_NN_NO_DOWNLOAD"):

@@ -1,15 +1,15 @@
 """Layers with Keras's names and defaults. One family per file:
 
 * :mod:`.base` — the Layer contract (build / call / backward / get_config)
-* :mod:`.core` — InputLayer / Input, Dense, Flatten, Activation
-* :mod:`.activation` — LeakyReLU, PReLU, ELU, ReLU, Softmax
+* :mod:`.core` — InputLayer / Input, Dense, Flatten
+* :mod:`.activation` — Activation, LeakyReLU, PReLU, ELU, ReLU, Softmax
 * :mod:`.normalization` — BatchNormalization
 * :mod:`.regularization` — Dropout, AlphaDropout
 """
 from numpy_nn import _registry
 from numpy_nn.layers.base import Layer
-from numpy_nn.layers.core import Activation, Dense, Flatten, Input, InputLayer
-from numpy_nn.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from numpy_nn.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from numpy_nn.layers.core import Dense, Flatten, Input, InputLayer
 from numpy_nn.layers.normalization import BatchNormalization
 from numpy_nn.layers.regularization import AlphaDropout, Dropout
 

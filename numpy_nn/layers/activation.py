@@ -1,4 +1,5 @@
-r"""Activation layers with their own settings: LeakyReLU, PReLU (learned slope), ELU, ReLU, Softmax."""
+r"""Activation layers: Activation (any activation by name), and those with their own settings:
+LeakyReLU, PReLU (learned slope), ELU, ReLU, Softmax."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,17 +11,38 @@ from numpy_nn.layers.base import Layer
 
 
 class _ElementwiseActivation(Layer):
-    """A layer wrapping one :class:`~numpy_nn.activations.ActivationFunction`."""
+    """A layer applying one :class:`~numpy_nn.activations.ActivationFunction`,
+    ``self.function``. When it outputs probabilities (softmax, sigmoid), its input is kept as
+    ``output_logits`` so a cross-entropy loss can start the backward pass there."""
 
     def call(self, inputs):
         outputs = self.function.forward(inputs)
         self._inputs, self._outputs = inputs, outputs
+        self.output_logits = inputs if self.function.outputs_probabilities else None
         return outputs
 
     def backward(self, grad_output, need_input_grad=True):
         if not need_input_grad:
             return None
         return self.function.backward(self._inputs, self._outputs, grad_output)
+
+    def backward_from_logits(self, grad_logits, need_input_grad=True):
+        return grad_logits if need_input_grad else None
+
+
+class Activation(_ElementwiseActivation):
+    """Apply an activation function as its own layer, e.g. after BatchNormalization."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.function = activations.get(activation)
+
+    @property
+    def activation(self):
+        return self.function
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.function)}
 
 
 class LeakyReLU(_ElementwiseActivation):
@@ -138,14 +160,6 @@ class Softmax(_ElementwiseActivation):
         super().__init__(**kwargs)
         self.axis = int(axis)
         self.function = activations.Softmax(self.axis)
-
-    def call(self, inputs):
-        outputs = super().call(inputs)
-        self.output_logits = inputs
-        return outputs
-
-    def backward_from_logits(self, grad_logits, need_input_grad=True):
-        return grad_logits if need_input_grad else None
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

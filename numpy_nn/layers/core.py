@@ -1,4 +1,4 @@
-r"""Core layers: InputLayer, Dense, Flatten, Activation."""
+r"""Core layers: InputLayer, Dense, Flatten (``Activation`` is in :mod:`.activation`)."""
 from __future__ import annotations
 
 import math
@@ -149,31 +149,4 @@ class Dense(Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
         })
-        return config
-
-
-class Activation(Layer):
-    """Apply an activation function as its own layer, e.g. after BatchNormalization."""
-
-    def __init__(self, activation, **kwargs):
-        super().__init__(**kwargs)
-        self.activation = activations.get(activation)
-
-    def call(self, inputs):
-        outputs = self.activation.forward(inputs)
-        self._inputs, self._outputs = inputs, outputs
-        self.output_logits = inputs if self.activation.outputs_probabilities else None
-        return outputs
-
-    def backward(self, grad_output, need_input_grad=True):
-        if not need_input_grad:
-            return None
-        return self.activation.backward(self._inputs, self._outputs, grad_output)
-
-    def backward_from_logits(self, grad_logits, need_input_grad=True):
-        return grad_logits if need_input_grad else None
-
-    def get_config(self):
-        config = super().get_config()
-        config["activation"] = activations.serialize(self.activation)
         return config
