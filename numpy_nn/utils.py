@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from numpy_nn._checks import is_int
 from numpy_nn.backend import set_random_seed
 from numpy_nn.callbacks import ExponentialLearningRate
 from numpy_nn.layers.regularization import AlphaDropout, Dropout
@@ -103,8 +104,7 @@ def mc_predict(model, X, n_samples=100, batch_size=1024):
 
     Returns ``(mean, std)``, each of the model's output shape ``(len(X), ...)``.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
-            or n_samples < 1:
+    if not is_int(n_samples) or n_samples < 1:
         raise ValueError(f"mc_predict: n_samples must be a positive int, got {n_samples!r}")
     X = validation.prepare_inputs(model, X)
     dropout_types = (Dropout, AlphaDropout)

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from numpy_nn._checks import is_int
 from numpy_nn.callbacks.monitor import MonitorCallback
 from numpy_nn.saving.model_file import save_model, save_weights
 
@@ -59,9 +60,7 @@ class ModelCheckpoint(MonitorCallback):
         if not save_weights_only and not self.filepath.endswith((".keras", ".h5")):
             raise ValueError(f"ModelCheckpoint: the filepath must end in '.keras' or '.h5', got "
                              f"{self.filepath!r}")
-        if save_freq != "epoch" and (isinstance(save_freq, bool)
-                                     or not isinstance(save_freq, (int, np.integer))
-                                     or save_freq <= 0):
+        if save_freq != "epoch" and (not is_int(save_freq) or save_freq <= 0):
             raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive number "
                              f"of batches, got {save_freq!r}")
         self.verbose = verbose

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from numpy_nn._checks import is_int
 from numpy_nn.callbacks.callback import Callback
 from numpy_nn.callbacks.monitor import MonitorCallback
 from numpy_nn.errors import NonFiniteLossError
@@ -49,7 +50,7 @@ class EarlyStopping(MonitorCallback):
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__(monitor, mode, min_delta=min_delta)
         for name, value in (("patience", patience), ("start_from_epoch", start_from_epoch)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            if not is_int(value) or value < 0:
                 raise ValueError(f"EarlyStopping: {name} must be an int >= 0, got {value!r}")
         if baseline is not None and not isinstance(baseline, (int, float, np.number)):
             raise ValueError(f"EarlyStopping: baseline must be a number or None, got {baseline!r}")

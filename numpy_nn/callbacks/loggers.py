@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from numpy_nn._checks import is_int
 from numpy_nn.callbacks.callback import Callback
 from numpy_nn.io_utils import atomic_write
 
@@ -96,13 +97,10 @@ class TensorBoard(Callback):
                               "numpy_nn with the [tensorboard] extra)") from None
         if update_freq == "batch":
             update_freq = 1
-        if update_freq != "epoch" and (isinstance(update_freq, bool)
-                                       or not isinstance(update_freq, (int, np.integer))
-                                       or update_freq <= 0):
+        if update_freq != "epoch" and (not is_int(update_freq) or update_freq <= 0):
             raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive "
                              f"int, got {update_freq!r}")
-        if isinstance(histogram_freq, bool) or not isinstance(histogram_freq, (int, np.integer)) \
-                or histogram_freq < 0:
+        if not is_int(histogram_freq) or histogram_freq < 0:
             raise ValueError(f"TensorBoard: histogram_freq must be an int >= 0, got "
                              f"{histogram_freq!r}")
         self.log_dir = os.fspath(log_dir)

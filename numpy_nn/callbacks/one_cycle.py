@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpy_nn._checks import is_int
 from numpy_nn.callbacks.callback import Callback
 from numpy_nn.callbacks.schedulers import _require_settable_rate
 
@@ -39,8 +40,7 @@ class OneCycleScheduler(Callback):
     def __init__(self, iterations, max_rate, start_rate=None, last_iterations=None,
                  last_rate=None):
         super().__init__()
-        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) \
-                or iterations < 1:
+        if not is_int(iterations) or iterations < 1:
             raise ValueError(f"OneCycleScheduler: iterations must be a positive int, got "
                              f"{iterations!r}")
         if not isinstance(max_rate, (int, float, np.number)) or not max_rate > 0:

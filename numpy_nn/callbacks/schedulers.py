@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from numpy_nn._checks import is_int
 from numpy_nn.callbacks.callback import Callback
 from numpy_nn.callbacks.monitor import MonitorCallback
 
@@ -130,7 +131,7 @@ class ReduceLROnPlateau(MonitorCallback):
             raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1) (a factor >= 1 would "
                              f"not reduce), got {factor!r}")
         for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            if not is_int(value) or value < 0:
                 raise ValueError(f"ReduceLROnPlateau: {name} must be an int >= 0, got {value!r}")
         if not isinstance(min_lr, (int, float, np.number)) or min_lr < 0:
             raise ValueError(f"ReduceLROnPlateau: min_lr must be a number >= 0, got {min_lr!r}")
