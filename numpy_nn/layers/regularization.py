@@ -54,6 +54,12 @@ class _RandomMaskLayer(Layer):
                              f"give one entry per axis, each None, 1 or the axis size")
         super().build(input_shape)
 
+    @property
+    def own_generator(self):
+        """The layer's own generator when it was given a ``seed`` (``None``: it draws from the
+        engine's); checkpoints save and restore its state."""
+        return self._own_generator
+
     def generator(self):
         return self._own_generator if self._own_generator is not None else backend.rng()
 

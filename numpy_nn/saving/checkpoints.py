@@ -25,8 +25,8 @@ def _seeded_generators(model):
 
     Keyed by position, not name: a model rebuilt in a new session gets new automatic names.
     """
-    return {index: layer._own_generator for index, layer in enumerate(model.layers)
-            if getattr(layer, "_own_generator", None) is not None}
+    return {index: layer.own_generator for index, layer in enumerate(model.layers)
+            if getattr(layer, "own_generator", None) is not None}
 
 
 def training_state(model, epoch):
