@@ -306,7 +306,10 @@ class Trainer:
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  return_dict=False, callbacks=None):
-        """Loss (with penalties) and metrics in inference mode: ``[loss, accuracy]``."""
+        """Loss (with penalties) and metrics in inference mode: ``[loss, accuracy]``.
+
+        ``callbacks`` get ``on_test_begin``, ``on_test_batch_begin/end`` and ``on_test_end``.
+        """
         self._require_compiled("evaluate")
         with validation.prefix_errors("evaluate"):
             batch_size = validation.check_batch_size(batch_size)
@@ -323,7 +326,11 @@ class Trainer:
         return _returned(results, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
-        """Outputs for ``x`` in inference mode, computed in batches."""
+        """Outputs for ``x`` in inference mode, computed in batches.
+
+        ``callbacks`` get ``on_predict_begin``, ``on_predict_batch_begin/end`` (with the
+        batch's ``{"outputs": ...}``) and ``on_predict_end``.
+        """
         with validation.prefix_errors("predict"):
             batch_size = validation.check_batch_size(batch_size)
             verbose = validation.check_verbose(verbose)
