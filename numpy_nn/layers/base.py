@@ -25,14 +25,12 @@ import contextlib
 import inspect
 import math
 import re
-from collections import defaultdict
 
 import numpy as np
 
 from numpy_nn import backend, constraints, initializers, regularizers
+from numpy_nn.backend import unique_name
 from numpy_nn.variables import Variable, assign_all
-
-_name_counts: dict = defaultdict(int)
 
 #: While a model file is being loaded: how many more weight elements layers may create.
 #: A file's JSON could declare ``Dense(10**10)``; the loader builds the architecture before
@@ -62,21 +60,10 @@ def _charge_weight_budget(path, shape):
     _weight_budget -= size
 
 
-def reset_names():
-    """Restart automatic layer names (``dense``, ``dense_1``, ...); used by ``clear_session``."""
-    _name_counts.clear()
-
-
 def _snake_case(name):
     """``LeakyReLU`` → ``leaky_re_lu``, ``BatchNormalization`` → ``batch_normalization`` (Keras's rule)."""
     name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(base):
-    count = _name_counts[base]
-    _name_counts[base] += 1
-    return base if count == 0 else f"{base}_{count}"
 
 
 def normalize_shape(shape, argument="input_shape"):
