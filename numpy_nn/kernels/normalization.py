@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn.kernels import twin_of
+from numpy_nn.kernels.flat import grad_buffer
 from numpy_nn.kernels.jit import is_float_array, kernel, scalar
 from numpy_nn.layers.normalization import BatchNormalization
 
@@ -90,7 +91,7 @@ def _as_rows(layer, array):
 
 def _grad_storage(variable, shape, dtype):
     """Where to write a parameter gradient: the variable's persistent buffer if it has one."""
-    buffer = variable.grad_buffer
+    buffer = grad_buffer(variable)
     return buffer if buffer is not None else np.empty(shape, dtype)
 
 

@@ -267,14 +267,9 @@ class Optimizer:
                     self.slots[variable][slot] = value.astype(np.asarray(array).dtype)
 
     def clear_state(self):
-        """Forget every slot and the step count, as if the optimizer had never stepped.
-
-        Any packing of the slots made by the Numba path (:mod:`numpy_nn.kernels.flat`) is
-        dropped with them; the next step starts from fresh slots.
-        """
+        """Forget every slot and the step count, as if the optimizer had never stepped."""
         self.slots = {}
         self.iterations = 0
-        self.__dict__.pop("_flat_parameters", None)
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.get_config()}>"
