@@ -87,8 +87,8 @@ def _batch_norm_train_step(x, grad, gamma, beta):
         dx = layer.backward(grad)
         return {"outputs": outputs, "dx": dx, "gamma.grad": layer.gamma.grad,
                 "beta.grad": layer.beta.grad, "moving_mean": layer.moving_mean.numpy(),
-                "moving_variance": layer.moving_variance.numpy(), "mean": layer._cache[2],
-                "inv_std": layer._cache[3]}
+                "moving_variance": layer.moving_variance.numpy(), "mean": layer._cache.mean,
+                "inv_std": layer._cache.inv_std}
     return on_both_paths(train_step, x)
 
 
