@@ -45,7 +45,7 @@ import numpy as np
 
 from numpy_nn._checks import check_number
 from numpy_nn.optimizers import schedules
-from numpy_nn.optimizers.base import Optimizer, clip_by_norm
+from numpy_nn.optimizers.base import Optimizer, clip_by_norm, global_norm_scale
 from numpy_nn.variables import Variable
 
 
@@ -59,10 +59,9 @@ def clip_by_global_norm(grads, clipnorm):
     :math:`c \min(1/\lVert G\rVert, 1/c)`, with :math:`1/c` in the gradients' float type
     (Keras 3 rounds the double :math:`1/c`); NaN when the norm is not finite."""
     dtype = grads[0].dtype
-    global_norm = np.sqrt(np.sum(np.stack([np.sum(np.square(g)) for g in grads])))
-    c, one = np.asarray(clipnorm, dtype), np.asarray(1, dtype)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = c * np.minimum(one / global_norm, one / c) + (global_norm - global_norm)
+    with np.errstate(divide="ignore"):               # clipnorm=0 clips everything to 0
+        inverse_clipnorm = np.asarray(1, dtype) / np.asarray(clipnorm, dtype)
+    scale = global_norm_scale(grads, clipnorm, inverse_clipnorm)
     return [g * scale for g in grads]
 
 
