@@ -1,4 +1,4 @@
-"""Layer: the contract every layer follows.
+r"""Layer: the contract every layer follows.
 
 A layer has four jobs, each one method:
 
@@ -18,6 +18,29 @@ Two flags that are easy to confuse are kept apart, as in Keras 3:
   statistics. It is an argument of ``call``.
 * ``trainable`` is a *property of the layer*: whether the optimizer may update its weights
   (freezing for transfer learning). A frozen BatchNormalization also runs in inference mode.
+
+**The logits shortcut.** When a model ends in softmax or sigmoid and is trained with a
+cross-entropy, the probabilities :math:`p = f(z)` are not what the loss should start from:
+:math:`\log p` loses precision where :math:`p` rounds to 0 or 1, and the backward pass through
+softmax needs a Jacobian product. The gradient with respect to the *logits* :math:`z` is
+instead short and exact: per sample, for one-hot (softmax) or 0/1 (sigmoid) targets,
+
+.. math:: \frac{\partial \ell}{\partial z} = f(z) - y
+
+so the layers and the loss agree on three steps, each in one place:
+
+1. a layer whose output is softmax/sigmoid keeps its pre-activation input in
+   :attr:`Layer.output_logits` during ``call`` (None otherwise);
+2. the loss (:meth:`numpy_nn.losses.Loss.value_and_grad`) computes the value and the
+   gradient from those logits, with the stable formulas in :mod:`numpy_nn.losses`;
+3. the model starts the backward pass at the last layer's
+   :meth:`Layer.backward_from_logits` with :math:`\partial L/\partial z`, skipping the
+   activation's own derivative.
+
+Keras 3 does the same: ``keras/src/activations/activations.py::softmax`` and
+``keras/src/backend/tensorflow/nn.py::sigmoid`` attach ``_keras_logits`` to their output, and
+``keras/src/backend/tensorflow/nn.py::_get_logits`` hands them to the cross-entropies in place
+of the probabilities. Other modules refer here.
 """
 from __future__ import annotations
 
@@ -109,8 +132,8 @@ class Layer:
         self.input_shape = None      # with the batch axis, e.g. (None, 784), once built
         self.output_shape = None
         self._variables: list[Variable] = []
-        #: set by layers whose output is softmax/sigmoid: the pre-activation values of the
-        #: last call, which cross-entropy losses use instead of the probabilities.
+        #: the pre-activation values of the last call when the output is softmax/sigmoid,
+        #: else None (the logits shortcut, see the module docstring)
         self.output_logits = None
         self._call_accepts_training = "training" in inspect.signature(self.call).parameters
 
@@ -190,7 +213,8 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
 
     def backward_from_logits(self, grad_logits, need_input_grad=True):
-        """Backward pass starting from the gradient with respect to ``output_logits``."""
+        """Backward pass starting from the gradient with respect to ``output_logits``
+        (the logits shortcut, see the module docstring)."""
         raise NotImplementedError(f"{type(self).__name__} has no logits to start backward from")
 
     def __call__(self, inputs, training=None):

@@ -70,7 +70,8 @@ class Dense(Layer):
               \frac{\partial L}{\partial x} = \delta W^\top
 
     When ``f`` is softmax or sigmoid, ``z`` is kept in ``output_logits`` so a cross-entropy
-    loss can start the backward pass at :math:`\delta` directly (see :mod:`numpy_nn.losses`).
+    loss can start the backward pass at :math:`\delta` directly (the logits shortcut,
+    :mod:`numpy_nn.layers.base`).
 
     On the Numba path the bias addition and the activation (and, backward, the activation's
     derivative and the bias gradient) run fused in one pass (:mod:`numpy_nn.kernels.dense`).
@@ -127,8 +128,8 @@ class Dense(Layer):
 
     @has_numba_twin
     def backward_from_logits(self, grad_logits, need_input_grad=True):
-        r"""The backward pass from :math:`\delta` (see :mod:`numpy_nn.layers.base` for when a
-        loss starts here)."""
+        r"""The backward pass from :math:`\delta` (the logits shortcut starts here, see
+        :mod:`numpy_nn.layers.base`)."""
         if self.trainable:
             self.kernel.grad = self._inputs.T @ grad_logits             # x^T delta
             if self.use_bias:
