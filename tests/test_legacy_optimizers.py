@@ -156,7 +156,8 @@ def test_decay_also_divides_a_schedule():
 
 # --------------------------------------------------------------------------- Nadam
 def test_nadam_momentum_schedule_is_keras2s():
-    """Spec §6: u_1 = 0.450, u_100 = 0.457, u_1000 = 0.518 (Keras 3: u_1 = 0.468, u_100 = 0.892)."""
+    """u_1 = 0.450, u_100 = 0.457, u_1000 = 0.518, from ``_prepare_local`` in
+    ``tf_keras/src/optimizers/legacy/nadam.py`` (Keras 3: u_1 = 0.468, u_100 = 0.892)."""
     nadam = L.Nadam()
     schedule = [float(nadam.momentum_schedule(np.float64(t), np.float64)) for t in (1, 100, 1000)]
     np.testing.assert_allclose(schedule, [0.450, 0.457, 0.518], atol=5e-4)
