@@ -87,7 +87,7 @@ def rng() -> np.random.Generator:
 
 
 def make_seed() -> int:
-    """A fresh 31-bit seed drawn from the engine's generator (for initializers built without one)."""
+    """A fresh 31-bit seed from the engine's generator (for initializers built without one)."""
     return int(_rng.integers(0, 2**31 - 1))
 
 

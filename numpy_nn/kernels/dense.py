@@ -1,4 +1,5 @@
-r"""Numba twins of :class:`~numpy_nn.layers.core.Dense`: bias and activation fused between the GEMMs.
+r"""Numba twins of :class:`~numpy_nn.layers.core.Dense`: bias and activation fused between
+the GEMMs.
 
 The reference computes (see :class:`~numpy_nn.layers.core.Dense` for the equations)
 

@@ -1,4 +1,5 @@
-r"""Activation layers with their own settings: LeakyReLU, PReLU (learned slope), ELU, ReLU, Softmax."""
+r"""Activation layers with their own settings: LeakyReLU, PReLU (learned slope), ELU, ReLU,
+Softmax."""
 from __future__ import annotations
 
 import numpy as np

@@ -84,7 +84,8 @@ def _charge_weight_budget(path, shape):
 
 
 def _snake_case(name):
-    """``LeakyReLU`` → ``leaky_re_lu``, ``BatchNormalization`` → ``batch_normalization`` (Keras's rule)."""
+    """``LeakyReLU`` → ``leaky_re_lu``, ``BatchNormalization`` → ``batch_normalization``
+    (Keras's rule)."""
     name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 

@@ -36,11 +36,8 @@ class BatchNormalization(Layer):
     and the moving statistics follow the batch ones:
     :math:`m \leftarrow m \cdot p + \mu (1 - p)`, :math:`v \leftarrow v \cdot p + \sigma^2 (1 - p)`
     with momentum :math:`p` (0.99). Inference mode uses :math:`m, v` in place of
-    :math:`\mu, \sigma^2`.
-
-    The forward pass is evaluated as TensorFlow's ``batch_normalization`` does,
-    ``y = x * inv + (beta - mu * inv)`` with ``inv = gamma / sqrt(var + eps)``, so the
-    parity suite can compare it with Keras to a few ulp.
+    :math:`\mu, \sigma^2`. A frozen layer (``trainable=False``) always runs in inference
+    mode, even inside ``fit``: the behaviour transfer learning needs.
 
     Backward in training mode, with :math:`\hat x = (x-\mu)/\sqrt{\sigma^2+\epsilon}` and the
     gradient flowing through :math:`\mu` and :math:`\sigma^2`:
@@ -51,8 +48,10 @@ class BatchNormalization(Layer):
         \frac{\partial L}{\partial x} = \frac{\gamma}{N\sqrt{\sigma^2+\epsilon}}
             \Big(N g - \textstyle\sum g - \hat x \sum g \hat x\Big)
 
-    A frozen layer (``trainable=False``) always runs in inference mode, even inside ``fit``
-    (Keras 3 behaviour, the one transfer learning needs).
+    Keras parity: ``keras/src/layers/normalization/batch_normalization.py::
+    BatchNormalization.call`` (frozen means inference mode, as in Keras 3). The forward pass is
+    grouped as TensorFlow's ``tf.nn.batch_normalization`` does, ``y = x * inv + (beta - mu *
+    inv)`` with ``inv = gamma / sqrt(var + eps)``, so it agrees with Keras to a few ulp.
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,

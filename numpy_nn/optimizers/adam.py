@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from numpy_nn.optimizers.base import Optimizer, _check_number
+from numpy_nn.optimizers.base import Optimizer, check_moment_hyper_parameters
 
 
 class AdamScalars(NamedTuple):
@@ -43,18 +43,23 @@ class AdamScalars(NamedTuple):
     epsilon: np.ndarray            #: epsilon-hat
 
 
+def update_moments(slots, gradient, s):
+    """Adam's moment estimates (also Nadam's), updated in place in ``slots``; returns ``(m, v)``.
+    ``s`` holds ``one_minus_beta_1`` and ``one_minus_beta_2`` in the variable's dtype."""
+    m, v = slots["momentum"], slots["velocity"]
+    m += (gradient - m) * s.one_minus_beta_1                    # m ← β₁m + (1−β₁)g
+    v += (np.square(gradient) - v) * s.one_minus_beta_2         # v ← β₂v + (1−β₂)g²
+    return m, v
+
+
 class Adam(Optimizer):
     """``Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)``."""
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number(type(self).__name__, "beta_1", beta_1, low=0, high=1, high_inclusive=False)
-        _check_number(type(self).__name__, "beta_2", beta_2, low=0, high=1, high_inclusive=False)
-        _check_number(type(self).__name__, "epsilon", epsilon, low=0)
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
+        self.beta_1, self.beta_2, self.epsilon = check_moment_hyper_parameters(
+            type(self).__name__, beta_1, beta_2, epsilon)
         self.amsgrad = bool(amsgrad)
 
     def create_slots(self, variable):
@@ -75,9 +80,7 @@ class Adam(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         s = self.step_scalars(learning_rate, variable.dtype)
         slots = self.slots[variable]
-        m, v = slots["momentum"], slots["velocity"]
-        m += (gradient - m) * s.one_minus_beta_1                # m ← β₁m + (1−β₁)g
-        v += (np.square(gradient) - v) * s.one_minus_beta_2     # v ← β₂v + (1−β₂)g²
+        m, v = update_moments(slots, gradient, s)
         if self.amsgrad:
             v_max = slots["velocity_hat"]
             np.maximum(v_max, v, out=v_max)                     # v_max ← max(v_max, v)

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from numpy_nn.optimizers.base import Optimizer, _check_number
+from numpy_nn.optimizers.base import Optimizer, check_moment_hyper_parameters
 
 
 class AdamaxScalars(NamedTuple):
@@ -35,12 +35,8 @@ class Adamax(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number("Adamax", "beta_1", beta_1, low=0, high=1, high_inclusive=False)
-        _check_number("Adamax", "beta_2", beta_2, low=0, high=1, high_inclusive=False)
-        _check_number("Adamax", "epsilon", epsilon, low=0)
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
+        self.beta_1, self.beta_2, self.epsilon = check_moment_hyper_parameters(
+            "Adamax", beta_1, beta_2, epsilon)
 
     def create_slots(self, variable):
         return {"momentum": np.zeros_like(variable.value), "norm": np.zeros_like(variable.value)}

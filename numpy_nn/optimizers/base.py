@@ -279,6 +279,15 @@ class Optimizer:
         return f"<{type(self).__name__} {self.get_config()}>"
 
 
+def check_moment_hyper_parameters(owner, beta_1, beta_2, epsilon):
+    """``(beta_1, beta_2, epsilon)`` as floats, after checking ``0 <= beta < 1`` and
+    ``epsilon >= 0`` (the arguments of Adam, Adamax and Nadam)."""
+    _check_number(owner, "beta_1", beta_1, low=0, high=1, high_inclusive=False)
+    _check_number(owner, "beta_2", beta_2, low=0, high=1, high_inclusive=False)
+    _check_number(owner, "epsilon", epsilon, low=0)
+    return float(beta_1), float(beta_2), float(epsilon)
+
+
 def l2_norm(grad):
     r""":math:`\lVert g \rVert_2 = \sqrt{\sum g^2}`."""
     return np.sqrt(np.sum(np.square(grad)))

@@ -29,7 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from numpy_nn.optimizers.base import Optimizer, _check_number
+from numpy_nn.optimizers.adam import update_moments
+from numpy_nn.optimizers.base import Optimizer, check_moment_hyper_parameters
 
 
 class NadamScalars(NamedTuple):
@@ -53,12 +54,8 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number("Nadam", "beta_1", beta_1, low=0, high=1, high_inclusive=False)
-        _check_number("Nadam", "beta_2", beta_2, low=0, high=1, high_inclusive=False)
-        _check_number("Nadam", "epsilon", epsilon, low=0)
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
+        self.beta_1, self.beta_2, self.epsilon = check_moment_hyper_parameters(
+            "Nadam", beta_1, beta_2, epsilon)
         self.momentum_product = None   # Pi_t, created with the dtype of the first variables
 
     def create_slots(self, variable):
@@ -98,10 +95,7 @@ class Nadam(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         s = self.step_scalars(learning_rate, variable.dtype)
-        slots = self.slots[variable]
-        m, v = slots["momentum"], slots["velocity"]
-        m += (gradient - m) * s.one_minus_beta_1                      # m ← β₁m + (1−β₁)g
-        v += (np.square(gradient) - v) * s.one_minus_beta_2           # v ← β₂v + (1−β₂)g²
+        m, v = update_moments(self.slots[variable], gradient, s)
         m_hat = (s.mu_next * m) / s.one_minus_product_next \
             + (s.one_minus_mu_t * gradient) / s.one_minus_product_t
         v_hat = v / s.one_minus_beta_2_power

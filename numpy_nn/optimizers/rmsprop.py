@@ -58,20 +58,28 @@ class RMSprop(Optimizer):
         return RMSpropScalars(np.asarray(self.rho, dtype), np.asarray(1 - self.rho, dtype),
                               np.asarray(self.momentum, dtype), np.asarray(self.epsilon, dtype))
 
-    def update_step(self, gradient, variable, learning_rate):
-        s = self.step_scalars(learning_rate, variable.dtype)
+    def update_averages(self, gradient, variable, s):
+        """Update the running averages in place; return ``(v, g_bar)`` (``g_bar`` None unless
+        centered). ``s``: :meth:`step_scalars`."""
         slots = self.slots[variable]
         v = slots["velocity"]
         v[...] = s.rho * v + s.one_minus_rho * np.square(gradient)       # v ← ρv + (1−ρ)g²
-        if self.centered:
-            g_bar = slots["average_gradient"]
-            g_bar[...] = s.rho * g_bar + s.one_minus_rho * gradient      # ḡ ← ρḡ + (1−ρ)g
-            denominator = v - np.square(g_bar) + s.epsilon
-        else:
+        if not self.centered:
+            return v, None
+        g_bar = slots["average_gradient"]
+        g_bar[...] = s.rho * g_bar + s.one_minus_rho * gradient          # ḡ ← ρḡ + (1−ρ)g
+        return v, g_bar
+
+    def update_step(self, gradient, variable, learning_rate):
+        s = self.step_scalars(learning_rate, variable.dtype)
+        v, g_bar = self.update_averages(gradient, variable, s)
+        if g_bar is None:
             denominator = v + s.epsilon
+        else:
+            denominator = v - np.square(g_bar) + s.epsilon
         increment = (learning_rate * gradient) / np.sqrt(denominator)   # Δ = ηg/√(v+ε)
         if self.momentum > 0:
-            m = slots["momentum"]
+            m = self.slots[variable]["momentum"]
             m[...] = s.momentum * m + increment                          # m ← μm + Δ
             variable.value[...] -= m
         else:

@@ -57,15 +57,8 @@ class RMSprop(Keras2Optimizer, rmsprop.RMSprop):
         if self.momentum > 0:
             self._momentum_step(gradient, variable, learning_rate, s)
             return
-        slots = self.slots[variable]
-        v = slots["velocity"]
-        v[...] = s.rho * v + s.one_minus_rho * np.square(gradient)       # v ← ρv + (1−ρ)g²
-        if self.centered:
-            g_bar = slots["average_gradient"]
-            g_bar[...] = s.rho * g_bar + s.one_minus_rho * gradient      # ḡ ← ρḡ + (1−ρ)g
-            root = np.sqrt(v - np.square(g_bar))
-        else:
-            root = np.sqrt(v)
+        v, g_bar = self.update_averages(gradient, variable, s)
+        root = np.sqrt(v) if g_bar is None else np.sqrt(v - np.square(g_bar))
         variable.value[...] -= (learning_rate * gradient) / (root + s.epsilon)
 
     def _momentum_step(self, gradient, variable, learning_rate, s):
