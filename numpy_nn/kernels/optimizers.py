@@ -6,16 +6,19 @@ in one flat buffer (:mod:`numpy_nn.kernels.flat`), and one kernel per algorithm 
 reading each gradient element, clipping it in a register, updating every slot and the weight.
 
 The equations are those of :mod:`numpy_nn.optimizers` (one file per algorithm). The per-step
-scalars (bias corrections, Nadam's momentum schedule) and the clipping norms are computed
-exactly as there, in the variables' dtype, and the element-wise expressions are evaluated in
-the same order, so the fused update agrees with the reference bit for bit.
+scalars (bias corrections, Nadam's momentum schedule) are the reference's own
+``optimizer.step_scalars``, the clipping norms come from the reference's ``l2_norm`` and
+``global_norm_scale``, and the element-wise expressions are evaluated in the same order, so
+the fused update agrees with the reference bit for bit.
 
 Clipping reaches a kernel as a multiplier and a divisor, applied to each gradient element
 before use: ``clipnorm`` gives :math:`g \cdot c / \max(\lVert g \rVert, c)` with one kernel call
 per variable (on its slices of the flat buffers), ``global_clipnorm`` :math:`g \cdot s` in one
 call; ``clipvalue`` clamps each element to :math:`[-c, c]`.
 
-Optimizers other than the built-in ones, and variables of mixed dtypes, use the reference.
+Optimizers other than the built-in Keras 3 ones (looked up by exact class, so subclasses and
+the Keras 2 classes of :mod:`numpy_nn.optimizers.legacy` too), and variables of mixed dtypes,
+use the reference.
 """
 from __future__ import annotations
 

@@ -34,10 +34,6 @@ differently from Keras 3 around that:
 Learning-rate schedules are numpy_nn's (:mod:`numpy_nn.optimizers.schedules`, Keras 3
 semantics), called with the iteration count before the step, as Keras 2 did (it passed the
 count as a float: the same values for the integer boundaries and step counts used here).
-
-The Numba kernel path runs these optimizers' NumPy updates: the fused kernels of
-:mod:`numpy_nn.kernels.optimizers` serve the Keras 3 classes only (they are looked up by
-exact class), so a legacy optimizer never meets the flat buffers' fused update.
 """
 from __future__ import annotations
 
