@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn import backend
-from numpy_nn._registry import lookup
+from numpy_nn._registry import from_config, lookup
 
 
 class Constraint:
@@ -63,8 +63,7 @@ def get(identifier):
     if isinstance(identifier, str):
         return lookup("constraint", identifier, {**_NAMES, **_CLASSES})()
     if isinstance(identifier, dict):
-        cls = lookup("constraint", identifier.get("class_name"), _CLASSES)
-        return cls(**(identifier.get("config") or {}))
+        return from_config("constraint", identifier, _CLASSES)
     raise TypeError(f"Could not interpret constraint {identifier!r}")
 
 

@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from numpy_nn import backend
-from numpy_nn._registry import lookup
+from numpy_nn._registry import from_config, lookup
 
 #: Standard deviation of a standard normal truncated to [-2, 2].
 TRUNCATED_NORMAL_STD = 0.87962566103423978
@@ -267,8 +267,7 @@ def get(identifier) -> Initializer:
     if isinstance(identifier, str):
         return lookup("initializer", identifier, {**_SNAKE_NAMES, **_CLASSES})()
     if isinstance(identifier, dict):
-        cls = lookup("initializer", identifier.get("class_name"), _CLASSES)
-        return cls(**(identifier.get("config") or {}))
+        return from_config("initializer", identifier, _CLASSES)
     raise TypeError(f"Could not interpret initializer {identifier!r}: expected a name "
                     f"({', '.join(sorted(_SNAKE_NAMES))}) or an Initializer")
 

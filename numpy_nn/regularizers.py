@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpy_nn._registry import lookup
+from numpy_nn._registry import from_config, lookup
 
 
 class Regularizer:
@@ -98,8 +98,7 @@ def get(identifier):
     if isinstance(identifier, str):
         return lookup("regularizer", identifier, {**_NAMES, **_CLASSES})()
     if isinstance(identifier, dict):
-        cls = lookup("regularizer", identifier.get("class_name"), _CLASSES)
-        return cls(**(identifier.get("config") or {}))
+        return from_config("regularizer", identifier, _CLASSES)
     raise TypeError(f"Could not interpret regularizer {identifier!r}")
 
 
