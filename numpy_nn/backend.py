@@ -105,8 +105,8 @@ def set_rng_state(state: dict) -> None:
 
 # --------------------------------------------------------------------------- sessions
 def unique_name(base):
-    """``base`` the first time, then ``base_1``, ``base_2``, ... (Keras's automatic names;
-    ``keras/src/backend/common/global_state.py::get_uid``)."""
+    """``base`` the first time, then ``base_1``, ``base_2``, ... (Keras's automatic names, from
+    the counter of ``keras/src/utils/naming.py::get_uid``, kept in Keras's global state)."""
     count = _name_counts[base]
     _name_counts[base] += 1
     return base if count == 0 else f"{base}_{count}"
