@@ -70,6 +70,8 @@ class Adam(Optimizer):
         return slots
 
     def step_scalars(self, learning_rate, dtype):
+        r"""This step's :class:`AdamScalars` in ``dtype``, with the folded step size
+        :math:`\alpha_t = \eta \sqrt{1-\beta_2^t} / (1-\beta_1^t)`."""
         t = self.step_count(dtype)
         beta_1_power = np.power(np.asarray(self.beta_1, dtype), t)
         beta_2_power = np.power(np.asarray(self.beta_2, dtype), t)

@@ -82,7 +82,8 @@ class Nadam(Optimizer):
         return self.momentum_product * np.asarray(self.beta_1, dtype) * decay_term
 
     def step_scalars(self, learning_rate, dtype):
-        """(:meth:`update_all` has already multiplied :math:`\\mu_t` into the product.)"""
+        r"""This step's :class:`NadamScalars` in ``dtype`` (:meth:`update_all` has already
+        multiplied :math:`\mu_t` into the product :math:`\Pi_t`)."""
         t = self.step_count(dtype)
         mu_t = self.momentum_schedule(t, dtype)
         mu_next = self.momentum_schedule(self.step_count(dtype, offset=2), dtype)
@@ -97,8 +98,8 @@ class Nadam(Optimizer):
         s = self.step_scalars(learning_rate, variable.dtype)
         m, v = update_moments(self.slots[variable], gradient, s)
         m_hat = (s.mu_next * m) / s.one_minus_product_next \
-            + (s.one_minus_mu_t * gradient) / s.one_minus_product_t
-        v_hat = v / s.one_minus_beta_2_power
+            + (s.one_minus_mu_t * gradient) / s.one_minus_product_t     # m̂ (Nesterov look-ahead)
+        v_hat = v / s.one_minus_beta_2_power                            # v̂ = v/(1−β₂ᵗ)
         variable.value[...] -= (m_hat * learning_rate) / (np.sqrt(v_hat) + s.epsilon)
 
     def get_state(self, variables):
