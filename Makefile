@@ -20,18 +20,20 @@ export TF_CPP_MIN_LOG_LEVEL = 2
 export MPLBACKEND = Agg
 
 .PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick \
-        examples-quick clean
+        examples-quick check-numpy-only clean
 
 help:
 	@echo "make demo        train the chapter's first model on Fashion-MNIST"
 	@echo "make test        create .venv, install, run unit + parity tests"
+	@echo "make check-numpy-only  install, import and train in a throwaway venv with NumPy alone"
 	@echo "make parity      parity report against Keras 3 (writes parity_tests/report.md)"
 	@echo "make bench-quick / bench        CPU benchmarks vs Keras"
 	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras"
 	@echo "make examples-quick  run every chapter example with --quick (figures in examples/results/)"
 
-# Two install levels in one venv: the engine alone (numpy, numba) is all `make demo` needs;
-# tests, parity, benchmarks and examples add TensorFlow/Keras, matplotlib and the test tools.
+# Two install levels in one venv: the engine alone (NumPy only) is all `make demo` needs;
+# tests, parity, benchmarks and examples add Numba (the optional kernel path), TensorFlow/Keras,
+# matplotlib and the test tools.
 CORE_STAMP := $(VENV)/.installed-core
 
 $(CORE_STAMP): pyproject.toml
@@ -41,7 +43,7 @@ $(CORE_STAMP): pyproject.toml
 	touch $(CORE_STAMP)
 
 $(STAMP): $(CORE_STAMP)
-	$(BIN)/pip install --quiet -e '.[tf,keras2,plot,dev,bench,tensorboard]'
+	$(BIN)/pip install --quiet -e '.[numba,tf,keras2,plot,dev,bench,tensorboard]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -59,6 +61,11 @@ examples-quick: $(STAMP)
 	for name in activation_functions initializers leaky_relu_prelu selu_vs_relu \
 	    batch_normalization gradient_clipping transfer_learning optimizers lr_schedules \
 	    regularization cifar10_exercise; do $(PY) -m examples.$$name --quick || exit 1; done
+
+# Numba is optional: prove numpy_nn installs, imports and trains with NumPy alone, and that the
+# Numba path then says what to install (a throwaway venv; about half a minute).
+check-numpy-only:
+	PYTHON=$(PYTHON) .ci/numpy_only_check
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests

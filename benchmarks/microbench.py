@@ -20,6 +20,7 @@ import numpy as np
 
 import numpy_nn as nn
 from numpy_nn import activations, backend, losses
+from numpy_nn.kernels.flat import grad_buffer
 from numpy_nn.layers.regularization import apply_alpha_dropout_mask, apply_dropout_mask
 from numpy_nn.variables import Variable
 
@@ -57,8 +58,8 @@ def _optimizer_case(make_optimizer, shapes, rng):
         optimizer.apply(grads, variables)                 # builds slots (and flat buffers)
         if path == "numba":
             for variable, grad in zip(variables, grads):
-                variable.grad_buffer[...] = grad
-            grads = [v.grad_buffer for v in variables]
+                grad_buffer(variable)[...] = grad
+            grads = [grad_buffer(v) for v in variables]
         learning_rate = optimizer.current_learning_rate(np.float32)
         prepared[path] = lambda: optimizer.update_all(grads, variables, learning_rate)
 

@@ -10,22 +10,29 @@ see in one place what "float32 by default" and "seeded" mean for the whole engin
   dropout masks and epoch shuffling draw from it, so ``set_random_seed`` makes a whole run
   reproducible bit for bit, and its state can be saved in a training checkpoint.
 * ``kernel_path()`` says whether hot loops run as the NumPy reference code or as the
-  Numba twins in :mod:`numpy_nn.kernels` (environment variable ``NUMPY_NN_KERNELS``).
+  Numba twins in :mod:`numpy_nn.kernels` (environment variable ``NUMPY_NN_KERNELS``); the
+  switch and its state belong to :mod:`numpy_nn.kernels` and are re-exported here.
+* ``unique_name(base)`` hands out the automatic names ``dense``, ``dense_1``, ...;
+  ``clear_session()`` starts them over.
 """
 from __future__ import annotations
 
-import importlib.util
-import os
+from collections import defaultdict
 
 import numpy as np
+
+# The kernel path is the seam's own state; it is offered here with the other global settings.
+from numpy_nn.kernels import kernel_path as kernel_path
+from numpy_nn.kernels import set_kernel_path as set_kernel_path
 
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _VALID_FLOATX = ("float32", "float64")
-_VALID_KERNEL_PATHS = ("numpy", "numba")
 
 _rng = np.random.default_rng()
 _seed = None
+#: how many objects of each automatic name exist (``dense`` -> 2 gives ``dense_2`` next)
+_name_counts: dict = defaultdict(int)
 
 
 # --------------------------------------------------------------------------- dtype
@@ -80,7 +87,7 @@ def rng() -> np.random.Generator:
 
 
 def make_seed() -> int:
-    """A fresh 31-bit seed drawn from the engine's generator (for initializers built without one)."""
+    """A fresh 31-bit seed from the engine's generator (for initializers built without one)."""
     return int(_rng.integers(0, 2**31 - 1))
 
 
@@ -96,51 +103,22 @@ def set_rng_state(state: dict) -> None:
     _rng.bit_generator.state = state
 
 
-# --------------------------------------------------------------------------- kernel path
-def _initial_kernel_path() -> str:
-    value = os.environ.get("NUMPY_NN_KERNELS", "numpy").strip().lower() or "numpy"
-    if value not in _VALID_KERNEL_PATHS:
-        raise ValueError(
-            f"NUMPY_NN_KERNELS must be one of {_VALID_KERNEL_PATHS}, got {value!r}")
-    # Numba itself is imported at the first kernel call (it takes a while); only check that
-    # it is there, so a missing install is reported now rather than in the middle of fit().
-    if value == "numba" and not _numba_installed():
-        raise ImportError("NUMPY_NN_KERNELS=numba, but Numba is not installed: pip install "
-                          "numba, or use NUMPY_NN_KERNELS=numpy")
-    return value
-
-
-def _numba_installed() -> bool:
-    try:
-        return importlib.util.find_spec("numba") is not None
-    except (ImportError, ValueError):     # e.g. sys.modules["numba"] = None
-        return False
-
-
-_KERNEL_PATH = _initial_kernel_path()
-
-
-def kernel_path() -> str:
-    """``"numpy"`` (the readable reference code) or ``"numba"`` (compiled twins)."""
-    return _KERNEL_PATH
-
-
-def set_kernel_path(value: str) -> None:
-    """Choose the path for hot loops; ``"numba"`` needs Numba installed (ImportError if not)."""
-    global _KERNEL_PATH
-    value = str(value).strip().lower()
-    if value not in _VALID_KERNEL_PATHS:
-        raise ValueError(f"set_kernel_path: expected one of {_VALID_KERNEL_PATHS}, got {value!r}")
-    if value == "numba":
-        from numpy_nn import kernels
-        kernels.load_twins()
-    _KERNEL_PATH = value
-
-
 # --------------------------------------------------------------------------- sessions
+def unique_name(base):
+    """``base`` the first time, then ``base_1``, ``base_2``, ... (Keras's automatic names, from
+    the counter of ``keras/src/utils/naming.py::get_uid``, kept in Keras's global state)."""
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names():
+    """Restart automatic names (``dense``, ``dense_1``, ...)."""
+    _name_counts.clear()
+
+
 def clear_session():
     """Restart automatic layer names (``dense``, ``dense_1``, ...), like Keras's clear_session."""
-    from numpy_nn.layers.base import reset_names
     reset_names()
 
 

@@ -1,15 +1,13 @@
 """Variable: a named array that a layer or optimizer owns, updated in place.
 
-A Variable holds ``value`` (an ndarray that is written into, never reassigned, so views of it
-stay valid), an optional ``grad`` set by the owning layer's backward pass, and the per-weight
-settings the training loop needs: ``trainable``, ``regularizer`` and ``constraint``.
+A Variable holds ``value`` (an ndarray that updates write into, so views of it stay valid),
+an optional ``grad`` set by the owning layer's backward pass, and the per-weight settings the
+training loop needs: ``trainable``, ``regularizer`` and ``constraint``. Always read
+``variable.value`` afresh rather than keeping an array obtained from it: code that lays
+several variables out in one buffer may move a value there once.
 
-The one exception is :meth:`Variable.use_storage`: the Numba optimizer path moves every
-trainable value, once, into one flat buffer so that a single kernel call updates the whole
-model (see :mod:`numpy_nn.kernels.flat`). It also gives the variable a ``grad_buffer``, a
-persistent array that layers write the next gradient into (``np.matmul(..., out=...)``)
-instead of allocating a new one each step. It behaves like a NumPy array in arithmetic, so ``optimizer.learning_rate
-* 0.1`` or ``np.asarray(layer.kernel)`` work as they do with Keras variables.
+It behaves like a NumPy array in arithmetic, so ``optimizer.learning_rate * 0.1`` or
+``np.asarray(layer.kernel)`` work as they do with Keras variables.
 """
 from __future__ import annotations
 
@@ -38,8 +36,6 @@ class Variable:
         self.regularizer = regularizer
         self.constraint = constraint
         self.grad = None
-        #: where a layer may write the next gradient (``out=``); None means "allocate one"
-        self.grad_buffer = None
 
     # ------------------------------------------------------------------ array protocol
     @property
@@ -74,23 +70,6 @@ class Variable:
                     f"to a variable of shape {self.value.shape}")
         self.value[...] = new_value
         return self
-
-    #: how many times any variable's value moved to a new storage (lets holders of views
-    #: into flat buffers notice cheaply that they must re-check theirs)
-    storage_moves = 0
-
-    def use_storage(self, storage):
-        """Move the value into ``storage`` (same shape and dtype, e.g. a slice of a flat buffer)
-        and keep it there: from now on ``value`` *is* ``storage``. Arrays obtained from the old
-        ``value`` stop following the variable."""
-        if storage.shape != self.value.shape or storage.dtype != self.value.dtype:
-            raise ValueError(f"Variable '{self.path}': storage of shape {storage.shape} and dtype "
-                             f"{storage.dtype} cannot hold a {self.value.dtype} value of shape "
-                             f"{self.value.shape}")
-        if storage is not self.value:
-            storage[...] = self.value
-            self.value = storage
-            Variable.storage_moves += 1
 
     def __array__(self, dtype=None, copy=None):
         # np.asarray(variable) may share the buffer; np.array(variable) (copy=True) must not,

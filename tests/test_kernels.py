@@ -16,6 +16,9 @@ Tolerances, and why:
   sums each row in order where NumPy sums pairwise. So float32 gets 8 ulp of the output's
   scale and float64 (both sides use a correctly-rounded-ish libm ``exp``) 8 float64 ulp.
 """
+import ast
+import pathlib
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -23,6 +26,7 @@ from hypothesis.extra import numpy as hnp
 
 from kernel_twins import (DTYPES, SETTINGS, assert_close_to_exp_scale, assert_same_array,
                           float_arrays, on_both_paths)
+import numpy_nn
 from numpy_nn import activations, backend, kernels
 from numpy_nn.layers import Dropout, PReLU
 from numpy_nn.layers.regularization import (AlphaDropout, apply_alpha_dropout_mask,
@@ -169,3 +173,43 @@ def test_kernel_exp_is_within_one_ulp_of_the_true_value():
     out = np.empty_like(special)
     exp_all(special, out)
     np.testing.assert_array_equal(out, [np.nan, 0, np.inf, 1, 0, np.inf])
+
+
+def _numpy_nn_imports(path):
+    """``{module: names}`` that the module at ``path`` imports from numpy_nn at any depth."""
+    imports = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("numpy_nn"):
+            imports.setdefault(node.module, set()).update(a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("numpy_nn"):
+                    imports.setdefault(alias.name, set())
+    return imports
+
+
+def test_the_kernel_seam_is_sealed():
+    """The reference code reaches the kernels only through the marker and the path switch.
+
+    numpy_nn/kernels/__init__.py (the marker, the path) imports nothing from numpy_nn, so it
+    sits below everything; outside numpy_nn/kernels/ no module imports a twin module or names
+    anything of kernels' but ``has_numba_twin`` (and backend's re-export of the path switch).
+    Break this and the seam leaks: e.g. a layer writing into the flat buffers of kernels.flat.
+    """
+    package = pathlib.Path(numpy_nn.__file__).parent
+    assert _numpy_nn_imports(package / "kernels" / "__init__.py") == {}
+    allowed = {"numpy_nn.kernels": {"has_numba_twin"}}
+    leaks = {}
+    for path in package.rglob("*.py"):
+        if path.parent.name == "kernels":
+            continue
+        permitted = dict(allowed)
+        if path.name == "backend.py":
+            permitted["numpy_nn.kernels"] = {"kernel_path", "set_kernel_path"}
+        for module, names in _numpy_nn_imports(path).items():
+            if module.startswith("numpy_nn.kernels") and (
+                    module not in permitted or not names <= permitted[module]):
+                leaks[str(path.relative_to(package))] = (module, sorted(names))
+            elif module == "numpy_nn" and "kernels" in names:
+                leaks[str(path.relative_to(package))] = (module, ["kernels"])
+    assert not leaks

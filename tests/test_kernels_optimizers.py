@@ -14,7 +14,7 @@ import pytest
 
 import numpy_nn as nn
 from numpy_nn import backend
-from numpy_nn.kernels.flat import FlatParameters
+from numpy_nn.kernels.flat import FlatParameters, grad_buffer, packed_parameters
 from numpy_nn.variables import Variable
 
 O = nn.optimizers
@@ -49,8 +49,8 @@ SHAPES = [(13, 7), (7,), (7, 3), (3,), (1,)]
 def train(path, make_optimizer, dtype, steps=4, in_place=True, shapes=SHAPES, seed=0):
     """``steps`` updates with random gradients; returns the values and slots of every variable.
 
-    ``in_place`` writes each gradient into ``variable.grad_buffer`` when the variable has one,
-    as Dense does on the Numba path; otherwise every gradient is a fresh array.
+    ``in_place`` writes each gradient into ``grad_buffer(variable)`` when the variable has one,
+    as Dense's twin does on the Numba path; otherwise every gradient is a fresh array.
     """
     backend.set_kernel_path(path)
     rng = np.random.default_rng(seed)
@@ -62,9 +62,9 @@ def train(path, make_optimizer, dtype, steps=4, in_place=True, shapes=SHAPES, se
         for variable in variables:
             grad = rng.standard_normal(variable.shape).astype(dtype) * dtype(10.0 ** (step - 2))
             grad[rng.random(variable.shape) < 0.2] = 0     # some exact zeros
-            if in_place and variable.grad_buffer is not None:
-                variable.grad_buffer[...] = grad
-                grad = variable.grad_buffer
+            if in_place and grad_buffer(variable) is not None:
+                grad_buffer(variable)[...] = grad
+                grad = grad_buffer(variable)
             grads.append(grad)
         optimizer.apply(grads, variables)
     state = {"values": [v.numpy() for v in variables],
@@ -117,14 +117,14 @@ def test_values_become_views_of_one_buffer_that_stays_in_sync():
     model.compile(loss="mse", optimizer=O.Adam())
     x, y = np.ones((5, 3), np.float32), np.zeros((5, 2), np.float32)
     model.train_on_batch(x, y)
-    pack = model.optimizer._flat_parameters
+    pack = packed_parameters(model.optimizer)
     assert all(np.shares_memory(v.value, pack.values) for v in model.trainable_weights)
-    assert all(np.shares_memory(v.grad_buffer, pack.grads) for v in model.trainable_weights)
+    assert all(np.shares_memory(grad_buffer(v), pack.grads) for v in model.trainable_weights)
     new_weights = [np.full(w.shape, 0.5, np.float32) for w in model.get_weights()]
     model.set_weights(new_weights)
     np.testing.assert_array_equal(pack.values, 0.5)
     model.train_on_batch(x, y)
-    assert model.optimizer._flat_parameters is pack     # still valid, not rebuilt
+    assert packed_parameters(model.optimizer) is pack     # still valid, not rebuilt
     assert not np.all(pack.values == 0.5)
     np.testing.assert_array_equal(np.concatenate([w.ravel() for w in model.get_weights()]),
                                   pack.values)
@@ -206,7 +206,7 @@ def test_fallbacks_to_the_reference():
         variables = [Variable(np.ones(3, np.float32)), Variable(np.ones(2, np.float64))]
         optimizer = O.Adam(0.1)
         optimizer.apply([np.ones(3, np.float32), np.ones(2)], variables)
-        assert not hasattr(optimizer, "_flat_parameters")
+        assert packed_parameters(optimizer) is None
         assert not FlatParameters.can_hold(optimizer, variables)
         results.append([v.numpy() for v in variables])
     for a, b in zip(*results):

@@ -143,10 +143,12 @@ def test_numpy_path_works_without_numba_and_numba_path_says_what_is_missing():
     assert result.returncode == 0, result.stderr
     assert "path numpy" in result.stdout
     assert "ImportError: numpy_nn: the 'numba' kernel path needs Numba" in result.stdout
+    assert "pip install numpy_nn[numba]" in result.stdout
     assert "still numpy" in result.stdout
     result = _run(hide_numba + "import numpy_nn\n", {"NUMPY_NN_KERNELS": "numba"})
     assert result.returncode != 0
     assert "NUMPY_NN_KERNELS=numba, but Numba is not installed" in result.stderr
+    assert "pip install numpy_nn[numba]" in result.stderr
 
 
 def test_environment_variable_selects_the_numba_path():

@@ -48,15 +48,6 @@ LAYERS = [
     ("package", ["numpy_nn"]),
 ]
 
-#: Function-local imports of numpy_nn modules that are known and being removed elsewhere:
-#: ``backend`` imports ``kernels`` and ``layers.base`` inside functions, which hides the cycle
-#: backend -> kernels -> backend and backend -> layers.base -> backend. Once that is fixed,
-#: :func:`test_known_exceptions_are_still_needed` fails until this set is emptied.
-KNOWN_LOCAL_IMPORTS = {
-    ("numpy_nn.backend", "numpy_nn.kernels"),
-    ("numpy_nn.backend", "numpy_nn.layers.base"),
-}
-
 FORBIDDEN_PACKAGES = ("tensorflow", "keras", "tf_keras", "tf_backend")
 
 
@@ -162,9 +153,8 @@ def layer_of(module):
 GRAPH, EXTERNAL = import_graph()
 
 
-def _edges(skip=frozenset()):
-    return {module: {target for target, _, _ in targets if (module, target) not in skip}
-            for module, targets in GRAPH.items()}
+def _edges():
+    return {module: {target for target, _, _ in targets} for module, targets in GRAPH.items()}
 
 
 def _local_imports():
@@ -184,36 +174,21 @@ def test_the_graph_is_read():
 
 
 def test_no_import_cycles():
-    cycles = find_cycles(_edges(skip=KNOWN_LOCAL_IMPORTS))
+    cycles = find_cycles(_edges())
     assert cycles == [], f"import cycles among numpy_nn modules: {cycles}"
 
 
 def test_no_function_local_imports_of_numpy_nn_modules():
-    local = {edge: line for edge, line in _local_imports().items()
-             if edge not in KNOWN_LOCAL_IMPORTS}
+    local = _local_imports()
     assert local == {}, ("function-local imports of numpy_nn modules (move them to the top; "
                          f"a cycle is what makes them look necessary): {local}")
 
-
-def test_known_exceptions_are_still_needed():
-    """Each known function-local import still exists and still closes a cycle; when the
-    cycle is fixed, this fails until the exception is deleted from KNOWN_LOCAL_IMPORTS."""
-    local = _local_imports()
-    for edge in sorted(KNOWN_LOCAL_IMPORTS):
-        assert edge in local, f"{edge} is gone: remove it from KNOWN_LOCAL_IMPORTS"
-    with_known = find_cycles(_edges())
-    for source, target in sorted(KNOWN_LOCAL_IMPORTS):
-        assert any(source in cycle and target in cycle for cycle in with_known), (
-            f"{source} -> {target} no longer closes a cycle: import it at module level and "
-            f"remove it from KNOWN_LOCAL_IMPORTS")
 
 
 def test_imports_go_down_the_layers():
     upward = []
     for module, targets in GRAPH.items():
         for target, local, line in targets:
-            if (module, target) in KNOWN_LOCAL_IMPORTS:
-                continue
             if layer_of(target) > layer_of(module):
                 upward.append(f"{module}:{line} imports {target} "
                               f"({LAYERS[layer_of(module)][0]} -> {LAYERS[layer_of(target)][0]})")

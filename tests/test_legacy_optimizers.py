@@ -20,6 +20,7 @@ from test_optimizers import (AdamaxRef, AdamRef, Reference, RMSpropRef, SGDRef,
 
 import numpy_nn as nn
 from numpy_nn import backend
+from numpy_nn.kernels.flat import grad_buffer, packed_parameters
 from numpy_nn.models import load_model
 from numpy_nn.optimizers import legacy, schedules
 from numpy_nn.variables import Variable
@@ -155,7 +156,8 @@ def test_decay_also_divides_a_schedule():
 
 # --------------------------------------------------------------------------- Nadam
 def test_nadam_momentum_schedule_is_keras2s():
-    """Spec §6: u_1 = 0.450, u_100 = 0.457, u_1000 = 0.518 (Keras 3: u_1 = 0.468, u_100 = 0.892)."""
+    """u_1 = 0.450, u_100 = 0.457, u_1000 = 0.518, from ``_prepare_local`` in
+    ``tf_keras/src/optimizers/legacy/nadam.py`` (Keras 3: u_1 = 0.468, u_100 = 0.892)."""
     nadam = L.Nadam()
     schedule = [float(nadam.momentum_schedule(np.float64(t), np.float64)) for t in (1, 100, 1000)]
     np.testing.assert_allclose(schedule, [0.450, 0.457, 0.518], atol=5e-4)
@@ -314,16 +316,16 @@ def test_numba_path_after_a_keras3_optimizer_packed_the_weights():
         steps = [[rng.standard_normal(v.shape).astype(np.float32) for v in variables]
                  for _ in range(5)]
         nn.optimizers.Adam(0.01).apply(steps[0], variables)
-        packed = all(v.grad_buffer is not None for v in variables)
+        packed = all(grad_buffer(v) is not None for v in variables)
         optimizer = L.RMSprop(0.01, decay=0.1)
         for grads in steps[1:]:
             for variable, grad in zip(variables, grads):
-                if variable.grad_buffer is not None:          # as Dense does
-                    variable.grad_buffer[...] = grad
-            optimizer.apply([v.grad_buffer if v.grad_buffer is not None else g
+                if grad_buffer(variable) is not None:          # as Dense's twin does
+                    grad_buffer(variable)[...] = grad
+            optimizer.apply([grad_buffer(v) if grad_buffer(v) is not None else g
                              for v, g in zip(variables, grads)], variables)
         backend.set_kernel_path("numpy")
-        assert not hasattr(optimizer, "_flat_parameters")
+        assert packed_parameters(optimizer) is None
         return packed, [v.numpy() for v in variables]
 
     packed_numpy, reference = run("numpy")

@@ -1,8 +1,9 @@
 """Every optimizer against a hand transcription of its update rule, with each clipping mode.
 
 The transcriptions below are written from the papers' equations in the form Keras 3 uses
-(``docs/keras3-spec.md`` §6: epsilon inside the square root for Adagrad and RMSprop, the
-"epsilon-hat" form of Adam, Keras 3's Nadam momentum schedule). They share no code with
+(``update_step`` in ``keras/src/optimizers/{adagrad,rmsprop,adam,nadam}.py``: epsilon inside
+the square root for Adagrad and RMSprop, the "epsilon-hat" form of Adam, Keras 3's Nadam
+momentum schedule). They share no code with
 ``numpy_nn.optimizers``. Everything runs in float64 so the comparison can be tight (1e-12).
 """
 import numpy as np
@@ -273,7 +274,9 @@ def test_schedule_as_learning_rate_is_read_before_the_increment(name, schedule):
 
 
 def test_schedule_values_match_keras():
-    """Spec §7: staircase exponential decay and inclusive piecewise boundaries."""
+    """Staircase exponential decay and inclusive piecewise boundaries, as
+    ``keras/src/optimizers/schedules/learning_rate_schedule.py`` (ExponentialDecay,
+    PiecewiseConstantDecay) computes them."""
     staircase = schedules.ExponentialDecay(0.01, 10, 0.1, staircase=True)
     np.testing.assert_allclose([float(staircase(s)) for s in (0, 9, 10, 20)],
                                [0.01, 0.01, 0.001, 0.0001], rtol=1e-12)

@@ -1,7 +1,8 @@
 """Learning-rate schedules: values at chosen steps, and how an optimizer evaluates them.
 
-The expected values marked "Keras 3" were measured with keras 3.15 (see keras3-spec.md §7);
-the others follow from the formula in each schedule's docstring.
+The expected values marked "Keras 3" were measured with keras 3.15
+(``keras/src/optimizers/schedules/learning_rate_schedule.py``); the others follow from the
+formula in each schedule's docstring.
 """
 import numpy as np
 import pytest

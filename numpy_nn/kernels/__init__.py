@@ -11,33 +11,84 @@ multiplies; they are marked with :func:`has_numba_twin`::
             return np.where(x > 0, x, x * slope)
 
 That decorator is the *only* place where the kernel path is consulted: with
-``backend.kernel_path() == "numpy"`` (the default) the reference method runs unchanged; with
+``kernel_path() == "numpy"`` (the default) the reference method runs unchanged; with
 ``"numba"`` the call goes to the twin registered for it in one of this package's modules,
 which computes the same equation in one compiled pass. A twin takes exactly the reference's
 arguments, returns the same thing, leaves the same state behind (caches, ``variable.grad``,
-optimizer slots), and falls back to the reference for inputs it does not handle.
+optimizer slots), and falls back to the reference for inputs it does not handle. Whatever
+extra state a twin keeps (the flat parameter buffers of :mod:`.flat`) lives in this package;
+the reference code knows nothing of it.
 
-Numba is imported only when the ``"numba"`` path is first used, so the NumPy path works
-without it. The twins are tested against their references in ``tests/test_kernels*.py``.
+This module is the seam's lower end: it imports nothing from numpy_nn, so every layer,
+loss and optimizer can import it, and :mod:`numpy_nn.backend` re-exports the path switch
+(``numpy_nn.backend.set_kernel_path``). The twin modules sit above everything they
+accelerate and are imported together, the first time the Numba path is chosen.
+
+Numba is optional (``pip install numpy_nn[numba]``); the NumPy path works without it.
+The twins are tested against their references in ``tests/test_kernels*.py``.
 
 Modules: :mod:`.jit` (compilation settings and shared scalar helpers), :mod:`.activations`,
-:mod:`.dense` (Dense's bias and activation fused), :mod:`.losses`, :mod:`.normalization`, :mod:`.dropout`, :mod:`.optimizers` (fused updates
-over one flat buffer of all parameters, see :mod:`.flat`).
+:mod:`.dense` (Dense's bias and activation fused), :mod:`.losses`, :mod:`.normalization`,
+:mod:`.dropout`, :mod:`.optimizers` (fused updates over one flat buffer of all parameters,
+see :mod:`.flat`).
 """
 from __future__ import annotations
 
 import functools
 import importlib
-
-from numpy_nn import backend
+import importlib.util
+import os
 
 #: The modules that register twins; imported together, the first time the Numba path runs.
 TWIN_MODULES = ("activations", "dense", "losses", "normalization", "dropout", "optimizers")
+KERNEL_PATHS = ("numpy", "numba")
+#: What to run when the Numba path is chosen without Numba installed.
+INSTALL_HINT = "pip install numpy_nn[numba]"
 
 _DISPATCHERS: list = []
 _twins_loaded = False
 
 
+# --------------------------------------------------------------------------- the path
+def _numba_installed() -> bool:
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):     # e.g. sys.modules["numba"] = None
+        return False
+
+
+def _initial_kernel_path() -> str:
+    value = os.environ.get("NUMPY_NN_KERNELS", "numpy").strip().lower() or "numpy"
+    if value not in KERNEL_PATHS:
+        raise ValueError(f"NUMPY_NN_KERNELS must be one of {KERNEL_PATHS}, got {value!r}")
+    # Numba itself is imported at the first kernel call (it takes a while); only check that
+    # it is there, so a missing install is reported now rather than in the middle of fit().
+    if value == "numba" and not _numba_installed():
+        raise ImportError(f"NUMPY_NN_KERNELS=numba, but Numba is not installed: "
+                          f"{INSTALL_HINT}, or use NUMPY_NN_KERNELS=numpy")
+    return value
+
+
+_kernel_path = _initial_kernel_path()
+
+
+def kernel_path() -> str:
+    """``"numpy"`` (the readable reference code) or ``"numba"`` (compiled twins)."""
+    return _kernel_path
+
+
+def set_kernel_path(value: str) -> None:
+    """Choose the path for hot loops; ``"numba"`` needs Numba installed (ImportError if not)."""
+    global _kernel_path
+    value = str(value).strip().lower()
+    if value not in KERNEL_PATHS:
+        raise ValueError(f"set_kernel_path: expected one of {KERNEL_PATHS}, got {value!r}")
+    if value == "numba":
+        load_twins()
+    _kernel_path = value
+
+
+# --------------------------------------------------------------------------- the seam
 def has_numba_twin(reference):
     """Mark ``reference`` (a function or method) as having a Numba twin; return the dispatcher.
 
@@ -46,7 +97,7 @@ def has_numba_twin(reference):
     """
     @functools.wraps(reference)
     def dispatcher(*args, **kwargs):
-        if backend.kernel_path() == "numba":
+        if _kernel_path == "numba":
             twin = dispatcher.twin if _twins_loaded else _load_twin(dispatcher)
             return twin(*args, **kwargs)
         return reference(*args, **kwargs)
@@ -72,18 +123,18 @@ def twin_of(dispatcher):
 def load_twins():
     """Import Numba and every twin module (compilation itself happens at each kernel's first call).
 
-    Raises ImportError with a clear message when Numba is not installed.
+    Raises ImportError naming ``pip install numpy_nn[numba]`` when Numba is not installed.
     """
     global _twins_loaded
     if _twins_loaded:
         return
     try:
-        import numba  # noqa: F401
+        import numba  # noqa: F401  (optional: only the Numba path needs it)
     except ImportError as error:
         raise ImportError(
-            "numpy_nn: the 'numba' kernel path needs Numba, which could not be imported "
-            f"({error}). Install it (pip install numba) or use the NumPy path: "
-            "numpy_nn.backend.set_kernel_path('numpy') / NUMPY_NN_KERNELS=numpy.") from error
+            f"numpy_nn: the 'numba' kernel path needs Numba, which could not be imported "
+            f"({error}). Install it with `{INSTALL_HINT}`, or use the NumPy path: "
+            f"numpy_nn.backend.set_kernel_path('numpy') / NUMPY_NN_KERNELS=numpy.") from error
     for name in TWIN_MODULES:
         importlib.import_module(f"{__name__}.{name}")
     missing = [d.__qualname__ for d in _DISPATCHERS if d.twin is None]

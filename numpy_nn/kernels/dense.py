@@ -1,4 +1,5 @@
-r"""Numba twins of :class:`~numpy_nn.layers.core.Dense`: bias and activation fused between the GEMMs.
+r"""Numba twins of :class:`~numpy_nn.layers.core.Dense`: bias and activation fused between
+the GEMMs.
 
 The reference computes (see :class:`~numpy_nn.layers.core.Dense` for the equations)
 
@@ -22,6 +23,10 @@ gradient sums the rows in order, as NumPy reduces the outer axis of a C-ordered 
 results equal those of the unfused path (ReLU bit for bit; ELU/SELU within the few ulp of
 :func:`~numpy_nn.kernels.jit.exp`, as their own twins).
 
+:func:`dense_backward_from_logits` is the reference's backward pass from the logits with the
+weight gradients written in place into the flat gradient buffer (:mod:`.flat`); the fused
+backward uses the same buffers.
+
 Fused: the exact classes Dense with ReLU, ELU or SELU (the chapter's Dense activations), with
 a bias, on 2-D inputs of the weights' float dtype. Everything else (other activations,
 ``use_bias=False``, frozen layers, subclasses, mixed dtypes) runs the reference.
@@ -32,6 +37,7 @@ import numpy as np
 
 from numpy_nn import activations
 from numpy_nn.kernels import twin_of
+from numpy_nn.kernels.flat import grad_buffer
 from numpy_nn.kernels.jit import compatible, exp, is_float_array, kernel
 from numpy_nn.layers.core import Dense
 
@@ -145,7 +151,7 @@ def dense_backward(self, grad_output, need_input_grad=True):
             or not compatible(z, grad_output, self._outputs):
         return Dense.backward.reference(self, grad_output, need_input_grad)
     delta = np.empty(z.shape, z.dtype)
-    bias_grad = self.bias.grad_buffer
+    bias_grad = grad_buffer(self.bias)
     if bias_grad is None:
         bias_grad = np.empty(z.shape[1], z.dtype)
     kind = type(self.activation)
@@ -157,5 +163,17 @@ def dense_backward(self, grad_output, need_input_grad=True):
     else:
         selu_grad_bias_kernel(self._outputs, grad_output, *_SELU_CONSTANTS, delta, bias_grad)
     self.bias.grad = bias_grad
-    self.kernel.grad = np.matmul(self._inputs.T, delta, out=self.kernel.grad_buffer)
+    self.kernel.grad = np.matmul(self._inputs.T, delta, out=grad_buffer(self.kernel))
     return delta @ self.kernel.value.T if need_input_grad else None
+
+
+@twin_of(Dense.backward_from_logits)
+def dense_backward_from_logits(self, grad_logits, need_input_grad=True):
+    """The reference's products, with the weight gradients written straight into the
+    optimizer's flat gradient buffer when it has one (:mod:`numpy_nn.kernels.flat`), which
+    saves a copy per weight per step."""
+    if self.trainable:
+        self.kernel.grad = np.matmul(self._inputs.T, grad_logits, out=grad_buffer(self.kernel))
+        if self.use_bias:
+            self.bias.grad = grad_logits.sum(axis=0, out=grad_buffer(self.bias))
+    return grad_logits @ self.kernel.value.T if need_input_grad else None

@@ -6,23 +6,63 @@ path), which is more than the arithmetic. :class:`FlatParameters` lays the model
 one kernel call updates everything::
 
     values  [ W1 | b1 | W2 | b2 | ... ]      variable.value is a view of its slice
-    grads   [ dW1| db1| dW2| db2| ... ]      variable.grad_buffer is a view of its slice
+    grads   [ dW1| db1| dW2| db2| ... ]      grad_buffer(variable) is a view of its slice
     slots   {"momentum": [ ... ], ...}       optimizer.slots[variable][name] are views too
 
-Each variable's ``value`` moves into the buffer once (:meth:`Variable.use_storage`) and is
-updated in place from then on, so every view stays valid, and the reference (per-array) code
-still works on the same arrays. Layers that honour ``grad_buffer`` (Dense, BatchNormalization
-on the Numba path) write their gradients straight into the flat gradient buffer; any gradient
-that arrives as a separate array (a regularizer's addition, a layer that allocates) is copied
-into place by :meth:`FlatParameters.gather_gradients`.
+Each variable's ``value`` moves into the buffer once (:func:`move_value`) and is updated in
+place from then on, so every view stays valid, and the reference (per-array) code still works
+on the same arrays. The twins of Dense and BatchNormalization write their weight gradients
+straight into :func:`grad_buffer` when the variable has one; any gradient that arrives as a
+separate array (a regularizer's addition, a layer without a twin) is copied into place by
+:meth:`FlatParameters.gather_gradients`.
+
+All of this state belongs to this module, keyed weakly by the objects it serves: which
+optimizer has which buffers (:func:`flat_parameters`) and which variable writes its gradient
+where (:func:`grad_buffer`). Variables and optimizers carry none of it; when an optimizer
+starts over (``clear_state`` gives it new slot dicts) its buffers are simply rebuilt.
 """
 from __future__ import annotations
 
 import operator
+import weakref
 
 import numpy as np
 
-from numpy_nn.variables import Variable
+#: optimizer -> its FlatParameters
+_PACKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: variable -> the view of a flat gradient buffer its layer's twin writes the gradient into
+_GRAD_BUFFERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: how many times any variable's value moved to a new storage (lets a pack notice cheaply
+#: that another pack may have taken one of its variables)
+_storage_moves = 0
+
+
+def grad_buffer(variable):
+    """Where the next gradient of ``variable`` may be written (``out=``), or None."""
+    return _GRAD_BUFFERS.get(variable)
+
+
+def set_grad_buffer(variable, buffer):
+    """Let ``variable``'s gradient be written into ``buffer`` (None: allocate one each time)."""
+    if buffer is None:
+        _GRAD_BUFFERS.pop(variable, None)
+    else:
+        _GRAD_BUFFERS[variable] = buffer
+
+
+def move_value(variable, storage):
+    """Move ``variable.value`` into ``storage`` (same shape and dtype, e.g. a slice of a flat
+    buffer) and keep it there: from now on ``value`` *is* ``storage``. Arrays obtained from the
+    old ``value`` stop following the variable."""
+    global _storage_moves
+    if storage.shape != variable.value.shape or storage.dtype != variable.value.dtype:
+        raise ValueError(f"Variable '{variable.path}': storage of shape {storage.shape} and "
+                         f"dtype {storage.dtype} cannot hold a {variable.value.dtype} value of "
+                         f"shape {variable.value.shape}")
+    if storage is not variable.value:
+        storage[...] = variable.value
+        variable.value = storage
+        _storage_moves += 1
 
 
 class FlatParameters:
@@ -40,9 +80,9 @@ class FlatParameters:
         self.slots = {name: np.empty(total, dtype) for name in slot_names}
         self.grad_views = []
         for variable, start, stop in zip(self.variables, self.offsets[:-1], self.offsets[1:]):
-            variable.use_storage(self.values[start:stop].reshape(variable.shape))
+            move_value(variable, self.values[start:stop].reshape(variable.shape))
             grad_view = self.grads[start:stop].reshape(variable.shape)
-            variable.grad_buffer = grad_view
+            set_grad_buffer(variable, grad_view)
             self.grad_views.append(grad_view)
             own_slots = optimizer.slots[variable]
             for name, flat_slot in self.slots.items():
@@ -54,7 +94,7 @@ class FlatParameters:
                             for v in self.variables]
         self._slot_names = slot_names
         self._slot_table = optimizer.slots
-        self._storage_moves = Variable.storage_moves
+        self._storage_moves = _storage_moves
 
     @staticmethod
     def can_hold(optimizer, variables):
@@ -78,17 +118,17 @@ class FlatParameters:
         if len(variables) != len(self.variables) \
                 or not all(map(operator.is_, variables, self.variables)):
             return False
-        if self._storage_moves == Variable.storage_moves:
+        if self._storage_moves == _storage_moves:
             return True                      # no variable anywhere has moved since we checked
         if not self._views_intact(optimizer):
             return False
-        self._storage_moves = Variable.storage_moves
+        self._storage_moves = _storage_moves
         return True
 
     def _views_intact(self, optimizer):
         for variable, value_view, grad_view, slot_views in zip(
                 self.variables, self._value_views, self.grad_views, self._slot_views):
-            if variable.value is not value_view or variable.grad_buffer is not grad_view:
+            if variable.value is not value_view or grad_buffer(variable) is not grad_view:
                 return False
             slots = optimizer.slots[variable]
             if not all(slots[name] is view for name, view in zip(self._slot_names, slot_views)):
@@ -102,14 +142,19 @@ class FlatParameters:
                 view[...] = grad
 
 
+def packed_parameters(optimizer):
+    """The :class:`FlatParameters` the optimizer's last fused update used, or None."""
+    return _PACKS.get(optimizer)
+
+
 def flat_parameters(optimizer, variables):
     """The optimizer's :class:`FlatParameters` for ``variables``, built (or rebuilt) as needed;
     None when the variables cannot share one buffer (the caller then uses the reference)."""
-    pack = getattr(optimizer, "_flat_parameters", None)
+    pack = _PACKS.get(optimizer)
     if pack is not None and pack.holds(optimizer, variables):
         return pack
     if not FlatParameters.can_hold(optimizer, variables):
         return None
     pack = FlatParameters(optimizer, variables)
-    optimizer._flat_parameters = pack
+    _PACKS[optimizer] = pack
     return pack

@@ -35,7 +35,8 @@ def _sum_of_shifted_exp(logits, i, top):
 
 @kernel
 def sparse_softmax_cross_entropy_kernel(logits, labels, weights, grad):
-    """Fill ``grad`` (N, K) with dL/dz; return sum_i w_i * l_i (float64). ``weights`` may be None."""
+    """Fill ``grad`` (N, K) with dL/dz; return sum_i w_i * l_i (float64); ``weights`` may be
+    None."""
     n, k = logits.shape
     n_float, one = logits.dtype.type(n), logits.dtype.type(1)
     total = 0.0

@@ -19,38 +19,39 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn.kernels import twin_of
+from numpy_nn.kernels.flat import grad_buffer
 from numpy_nn.kernels.jit import is_float_array, kernel, scalar
-from numpy_nn.layers.normalization import BatchNormalization
+from numpy_nn.layers.normalization import BatchNormalization, BatchNormCache
 
 
 @kernel
 def batch_norm_forward_kernel(x, gamma, beta, epsilon, momentum, complement, moving_mean,
                               moving_variance, out, mean, inv_std):
-    """Normalise the rows of ``x`` (n, features); fill ``out``, ``mean``, ``inv_std``; update
-    the moving statistics in place."""
-    n, features = x.shape
-    n_float, one = x.dtype.type(n), x.dtype.type(1)
+    """Normalise the rows of ``x`` (count, features); fill ``out``, ``mean``, ``inv_std``;
+    update the moving statistics in place."""
+    count, features = x.shape
+    count_float, one = x.dtype.type(count), x.dtype.type(1)
     variance = np.zeros(features, x.dtype)
     mean[:] = 0
-    for i in range(n):
+    for i in range(count):
         for j in range(features):
             mean[j] += x[i, j]
     for j in range(features):
-        mean[j] = mean[j] / n_float
-    for i in range(n):
+        mean[j] = mean[j] / count_float
+    for i in range(count):
         for j in range(features):
             deviation = x[i, j] - mean[j]
             variance[j] += deviation * deviation
     inv = np.empty(features, x.dtype)
     shift = np.empty(features, x.dtype)
     for j in range(features):
-        variance[j] = variance[j] / n_float
+        variance[j] = variance[j] / count_float
         moving_mean[j] = moving_mean[j] * momentum + mean[j] * complement
         moving_variance[j] = moving_variance[j] * momentum + variance[j] * complement
         inv_std[j] = one / np.sqrt(variance[j] + epsilon)
         inv[j] = inv_std[j] * gamma[j]
         shift[j] = beta[j] - mean[j] * inv[j]
-    for i in range(n):
+    for i in range(count):
         for j in range(features):
             out[i, j] = x[i, j] * inv[j] + shift[j]
 
@@ -59,11 +60,11 @@ def batch_norm_forward_kernel(x, gamma, beta, epsilon, momentum, complement, mov
 def batch_norm_backward_kernel(x, grad, mean, inv_std, gamma, gamma_grad, beta_grad, out):
     """Fill ``beta_grad`` = sum g, ``gamma_grad`` = sum g * x_hat over the rows and, unless
     ``out`` is None, ``out`` = dL/dx."""
-    n, features = x.shape
-    n_float = x.dtype.type(n)
+    count, features = x.shape
+    count_float = x.dtype.type(count)
     gamma_grad[:] = 0
     beta_grad[:] = 0
-    for i in range(n):
+    for i in range(count):
         for j in range(features):
             g = grad[i, j]
             x_hat = (x[i, j] - mean[j]) * inv_std[j]
@@ -73,12 +74,12 @@ def batch_norm_backward_kernel(x, grad, mean, inv_std, gamma, gamma_grad, beta_g
         return
     coefficient = np.empty(features, x.dtype)
     for j in range(features):
-        coefficient[j] = gamma[j] * inv_std[j] / n_float
-    for i in range(n):
+        coefficient[j] = gamma[j] * inv_std[j] / count_float
+    for i in range(count):
         for j in range(features):
             x_hat = (x[i, j] - mean[j]) * inv_std[j]
             out[i, j] = coefficient[j] * (
-                n_float * grad[i, j] - beta_grad[j] - x_hat * gamma_grad[j])
+                count_float * grad[i, j] - beta_grad[j] - x_hat * gamma_grad[j])
 
 
 def _as_rows(layer, array):
@@ -90,7 +91,7 @@ def _as_rows(layer, array):
 
 def _grad_storage(variable, shape, dtype):
     """Where to write a parameter gradient: the variable's persistent buffer if it has one."""
-    buffer = variable.grad_buffer
+    buffer = grad_buffer(variable)
     return buffer if buffer is not None else np.empty(shape, dtype)
 
 
@@ -112,16 +113,17 @@ def batch_normalization_call(self, inputs, training=None):
                               self.moving_mean.value, self.moving_variance.value,
                               out.reshape(rows.shape), mean, inv_std)
     gamma = self.gamma.value.reshape(self._broadcast)
-    self._cache = (True, inputs, mean.reshape(self._broadcast),
-                   inv_std.reshape(self._broadcast), gamma)
+    self._cache = BatchNormCache(True, inputs, mean.reshape(self._broadcast),
+                                 inv_std.reshape(self._broadcast), gamma)
     return out
 
 
 @twin_of(BatchNormalization.backward)
 def batch_normalization_backward(self, grad_output, need_input_grad=True):
-    used_batch_statistics, x, mean, inv_std, gamma = self._cache
+    cache = self._cache
+    x = cache.inputs
     rows = _as_rows(self, x)
-    if not used_batch_statistics or rows is None or grad_output.shape != x.shape \
+    if not cache.used_batch_statistics or rows is None or grad_output.shape != x.shape \
             or not is_float_array(x, grad_output) or self.gamma is None or self.beta is None:
         return BatchNormalization.backward.reference(self, grad_output, need_input_grad)
     features = rows.shape[1]
@@ -129,7 +131,8 @@ def batch_normalization_backward(self, grad_output, need_input_grad=True):
     beta_grad = _grad_storage(self.beta, (features,), x.dtype)
     out = np.empty(x.shape, x.dtype) if need_input_grad else None
     batch_norm_backward_kernel(rows, np.ascontiguousarray(grad_output).reshape(rows.shape),
-                               mean.reshape(-1), inv_std.reshape(-1), gamma.reshape(-1),
+                               cache.mean.reshape(-1), cache.inv_std.reshape(-1),
+                               cache.gamma.reshape(-1),
                                gamma_grad, beta_grad,
                                None if out is None else out.reshape(rows.shape))
     if self.trainable:

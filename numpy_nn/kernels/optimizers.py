@@ -6,16 +6,19 @@ in one flat buffer (:mod:`numpy_nn.kernels.flat`), and one kernel per algorithm 
 reading each gradient element, clipping it in a register, updating every slot and the weight.
 
 The equations are those of :mod:`numpy_nn.optimizers` (one file per algorithm). The per-step
-scalars (bias corrections, Nadam's momentum schedule) and the clipping norms are computed
-exactly as there, in the variables' dtype, and the element-wise expressions are evaluated in
-the same order, so the fused update agrees with the reference bit for bit.
+scalars (bias corrections, Nadam's momentum schedule) are the reference's own
+``optimizer.step_scalars``, the clipping norms come from the reference's ``l2_norm`` and
+``global_norm_scale``, and the element-wise expressions are evaluated in the same order, so
+the fused update agrees with the reference bit for bit.
 
 Clipping reaches a kernel as a multiplier and a divisor, applied to each gradient element
 before use: ``clipnorm`` gives :math:`g \cdot c / \max(\lVert g \rVert, c)` with one kernel call
 per variable (on its slices of the flat buffers), ``global_clipnorm`` :math:`g \cdot s` in one
 call; ``clipvalue`` clamps each element to :math:`[-c, c]`.
 
-Optimizers other than the built-in ones, and variables of mixed dtypes, use the reference.
+Optimizers other than the built-in Keras 3 ones (looked up by exact class, so subclasses and
+the Keras 2 classes of :mod:`numpy_nn.optimizers.legacy` too), and variables of mixed dtypes,
+use the reference.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from numpy_nn.kernels import twin_of
 from numpy_nn.kernels.flat import flat_parameters
 from numpy_nn.kernels.jit import helper, kernel, nan_max, scalar
 from numpy_nn.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
-from numpy_nn.optimizers.base import Optimizer
+from numpy_nn.optimizers.base import Optimizer, global_norm_scale, l2_norm
 
 NO_CLIPPING, SCALE, CLAMP = 0, 1, 2
 
@@ -144,79 +147,69 @@ def nadam_kernel(w, g, first_moment, second_moment, learning_rate, one_minus_bet
 
 
 # --------------------------------------------------------------------------- glue
-def _norm(grad):
-    r""":math:`\lVert g \rVert_2`, evaluated as numpy_nn.optimizers.base.clip_by_norm does."""
-    return np.sqrt(np.sum(np.square(grad)))
-
-
 def _clipping(optimizer, pack):
     """The optimizer's clipping as a list of ``(start, stop, multiplier, divisor, mode, bound)``
-    over the flat buffer: one part for the whole model, or one per variable for ``clipnorm``."""
+    over the flat buffer: one part for the whole model, or one per variable for ``clipnorm``.
+    The norms and the scale are the reference's own (:mod:`numpy_nn.optimizers.base`)."""
     dtype = pack.values.dtype
     one, zero = scalar(1, dtype), scalar(0, dtype)
     whole = (0, pack.values.size)
     if optimizer.clipnorm is not None and optimizer.clipnorm > 0:
         c = scalar(optimizer.clipnorm, dtype)
-        return [(start, stop, c, np.maximum(_norm(grad), c), SCALE, zero)
+        return [(start, stop, c, np.maximum(l2_norm(grad), c), SCALE, zero)
                 for start, stop, grad in zip(pack.offsets[:-1], pack.offsets[1:],
                                              pack.grad_views)]
     if optimizer.global_clipnorm is not None and optimizer.global_clipnorm > 0:
-        c = optimizer.global_clipnorm
-        # the scale of numpy_nn.optimizers.base.clip_by_global_norm (NaN for a NaN norm)
-        global_norm = np.sqrt(np.sum(np.stack([np.sum(np.square(g)) for g in pack.grad_views])))
-        with np.errstate(divide="ignore"):
-            scale = scalar(c, dtype) * np.minimum(one / global_norm, scalar(1.0 / c, dtype))
-        scale = scale + (global_norm - global_norm)
+        scale = global_norm_scale(pack.grad_views, optimizer.global_clipnorm)
         return [(*whole, scalar(scale, dtype), one, SCALE, zero)]
     if optimizer.clipvalue is not None and optimizer.clipvalue > 0:
         return [(*whole, one, one, CLAMP, scalar(optimizer.clipvalue, dtype))]
     return [(*whole, one, one, NO_CLIPPING, zero)]
 
 
+# Each function below returns the kernel and its arguments up to the clipping; the per-step
+# scalars are the reference's own (``optimizer.step_scalars``), made NumPy scalars of the
+# buffers' dtype so that Numba compiles float32 arithmetic for float32 buffers.
 def _sgd(optimizer, pack, learning_rate, dtype):
+    s = optimizer.step_scalars(learning_rate, dtype)
     return sgd_kernel, (pack.values, pack.grads, pack.slots.get("momentum"), learning_rate,
-                        scalar(optimizer.momentum, dtype), optimizer.nesterov)
+                        scalar(s.momentum, dtype), optimizer.nesterov)
 
 
 def _adagrad(optimizer, pack, learning_rate, dtype):
+    s = optimizer.step_scalars(learning_rate, dtype)
     return adagrad_kernel, (pack.values, pack.grads, pack.slots["accumulator"], learning_rate,
-                            scalar(optimizer.epsilon, dtype))
+                            scalar(s.epsilon, dtype))
 
 
 def _rmsprop(optimizer, pack, learning_rate, dtype):
+    s = optimizer.step_scalars(learning_rate, dtype)
     return rmsprop_kernel, (pack.values, pack.grads, pack.slots["velocity"],
                             pack.slots.get("average_gradient"), pack.slots.get("momentum"),
-                            learning_rate, scalar(optimizer.rho, dtype),
-                            scalar(1 - optimizer.rho, dtype), scalar(optimizer.momentum, dtype),
-                            scalar(optimizer.epsilon, dtype))
+                            learning_rate, *(scalar(x, dtype) for x in s))
 
 
 def _adam(optimizer, pack, learning_rate, dtype):
-    alpha = optimizer.step_size(learning_rate, dtype)
+    s = optimizer.step_scalars(learning_rate, dtype)
     return adam_kernel, (pack.values, pack.grads, pack.slots["momentum"],
                          pack.slots["velocity"], pack.slots.get("velocity_hat"),
-                         scalar(alpha, dtype), scalar(1 - optimizer.beta_1, dtype),
-                         scalar(1 - optimizer.beta_2, dtype), scalar(optimizer.epsilon, dtype))
+                         *(scalar(x, dtype) for x in s))
 
 
 def _adamax(optimizer, pack, learning_rate, dtype):
-    beta_1_power = np.power(np.asarray(optimizer.beta_1, dtype), optimizer.step_count(dtype))
+    s = optimizer.step_scalars(learning_rate, dtype)
     return adamax_kernel, (pack.values, pack.grads, pack.slots["momentum"], pack.slots["norm"],
-                           learning_rate, scalar(1 - optimizer.beta_1, dtype),
-                           scalar(optimizer.beta_2, dtype), scalar(1 - beta_1_power, dtype),
-                           scalar(optimizer.epsilon, dtype))
+                           learning_rate, *(scalar(x, dtype) for x in s))
 
 
 def _nadam(optimizer, pack, learning_rate, dtype):
-    t, mu_t, mu_next, product_t, product_next = optimizer.step_scalars(dtype)
-    beta_1 = np.asarray(optimizer.beta_1, dtype)
-    beta_2 = np.asarray(optimizer.beta_2, dtype)
+    s = optimizer.step_scalars(learning_rate, dtype)
     return nadam_kernel, (pack.values, pack.grads, pack.slots["momentum"],
-                          pack.slots["velocity"], learning_rate, scalar(1 - beta_1, dtype),
-                          scalar(1 - beta_2, dtype), scalar(mu_next, dtype),
-                          scalar(1 - product_next, dtype), scalar(1 - mu_t, dtype),
-                          scalar(1 - product_t, dtype), scalar(1 - np.power(beta_2, t), dtype),
-                          scalar(optimizer.epsilon, dtype))
+                          pack.slots["velocity"], learning_rate,
+                          *(scalar(x, dtype) for x in (
+                              s.one_minus_beta_1, s.one_minus_beta_2, s.mu_next,
+                              s.one_minus_product_next, s.one_minus_mu_t,
+                              s.one_minus_product_t, s.one_minus_beta_2_power, s.epsilon)))
 
 
 #: the fused update of each built-in optimizer (exact classes: a subclass may change the rule)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpy_nn import activations, constraints, initializers, regularizers
 from numpy_nn._checks import check_number
-from numpy_nn import activations, initializers, regularizers, constraints
 from numpy_nn.kernels import has_numba_twin
 from numpy_nn.layers.base import Layer
 
@@ -154,7 +154,8 @@ class PReLU(Layer):
 
 
 class Softmax(_ElementwiseActivation):
-    """Softmax as a layer; its logits are kept so cross-entropy can use them."""
+    """Softmax as a layer; its logits are kept for cross-entropy (the logits shortcut,
+    :mod:`numpy_nn.layers.base`)."""
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

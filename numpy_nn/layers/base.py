@@ -1,4 +1,4 @@
-"""Layer: the contract every layer follows.
+r"""Layer: the contract every layer follows.
 
 A layer has four jobs, each one method:
 
@@ -18,6 +18,29 @@ Two flags that are easy to confuse are kept apart, as in Keras 3:
   statistics. It is an argument of ``call``.
 * ``trainable`` is a *property of the layer*: whether the optimizer may update its weights
   (freezing for transfer learning). A frozen BatchNormalization also runs in inference mode.
+
+**The logits shortcut.** When a model ends in softmax or sigmoid and is trained with a
+cross-entropy, the probabilities :math:`p = f(z)` are not what the loss should start from:
+:math:`\log p` loses precision where :math:`p` rounds to 0 or 1, and the backward pass through
+softmax needs a Jacobian product. The gradient with respect to the *logits* :math:`z` is
+instead short and exact: per sample, for one-hot (softmax) or 0/1 (sigmoid) targets,
+
+.. math:: \frac{\partial \ell}{\partial z} = f(z) - y
+
+so the layers and the loss agree on three steps, each in one place:
+
+1. a layer whose output is softmax/sigmoid keeps its pre-activation input in
+   :attr:`Layer.output_logits` during ``call`` (None otherwise);
+2. the loss (:meth:`numpy_nn.losses.Loss.value_and_grad`) computes the value and the
+   gradient from those logits, with the stable formulas in :mod:`numpy_nn.losses`;
+3. the model starts the backward pass at the last layer's
+   :meth:`Layer.backward_from_logits` with :math:`\partial L/\partial z`, skipping the
+   activation's own derivative.
+
+Keras 3 does the same: ``keras/src/activations/activations.py::softmax`` and
+``keras/src/backend/tensorflow/nn.py::sigmoid`` attach ``_keras_logits`` to their output, and
+``keras/src/backend/tensorflow/nn.py::_get_logits`` hands them to the cross-entropies in place
+of the probabilities. Other modules refer here.
 """
 from __future__ import annotations
 
@@ -25,14 +48,12 @@ import contextlib
 import inspect
 import math
 import re
-from collections import defaultdict
 
 import numpy as np
 
 from numpy_nn import backend, constraints, initializers, regularizers
+from numpy_nn.backend import unique_name
 from numpy_nn.variables import Variable, assign_all
-
-_name_counts: dict = defaultdict(int)
 
 #: While a model file is being loaded: how many more weight elements layers may create.
 #: A file's JSON could declare ``Dense(10**10)``; the loader builds the architecture before
@@ -62,21 +83,11 @@ def _charge_weight_budget(path, shape):
     _weight_budget -= size
 
 
-def reset_names():
-    """Restart automatic layer names (``dense``, ``dense_1``, ...); used by ``clear_session``."""
-    _name_counts.clear()
-
-
 def _snake_case(name):
-    """``LeakyReLU`` → ``leaky_re_lu``, ``BatchNormalization`` → ``batch_normalization`` (Keras's rule)."""
+    """``LeakyReLU`` → ``leaky_re_lu``, ``BatchNormalization`` → ``batch_normalization``
+    (Keras's rule)."""
     name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(base):
-    count = _name_counts[base]
-    _name_counts[base] += 1
-    return base if count == 0 else f"{base}_{count}"
 
 
 def normalize_shape(shape, argument="input_shape"):
@@ -122,8 +133,8 @@ class Layer:
         self.input_shape = None      # with the batch axis, e.g. (None, 784), once built
         self.output_shape = None
         self._variables: list[Variable] = []
-        #: set by layers whose output is softmax/sigmoid: the pre-activation values of the
-        #: last call, which cross-entropy losses use instead of the probabilities.
+        #: the pre-activation values of the last call when the output is softmax/sigmoid,
+        #: else None (the logits shortcut, see the module docstring)
         self.output_logits = None
         self._call_accepts_training = "training" in inspect.signature(self.call).parameters
 
@@ -203,7 +214,8 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
 
     def backward_from_logits(self, grad_logits, need_input_grad=True):
-        """Backward pass starting from the gradient with respect to ``output_logits``."""
+        """Backward pass starting from the gradient with respect to ``output_logits``
+        (the logits shortcut, see the module docstring)."""
         raise NotImplementedError(f"{type(self).__name__} has no logits to start backward from")
 
     def __call__(self, inputs, training=None):

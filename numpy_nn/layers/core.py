@@ -70,7 +70,8 @@ class Dense(Layer):
               \frac{\partial L}{\partial x} = \delta W^\top
 
     When ``f`` is softmax or sigmoid, ``z`` is kept in ``output_logits`` so a cross-entropy
-    loss can start the backward pass at :math:`\delta` directly (see :mod:`numpy_nn.losses`).
+    loss can start the backward pass at :math:`\delta` directly (the logits shortcut,
+    :mod:`numpy_nn.layers.base`).
 
     On the Numba path the bias addition and the activation (and, backward, the activation's
     derivative and the bias gradient) run fused in one pass (:mod:`numpy_nn.kernels.dense`).
@@ -125,15 +126,14 @@ class Dense(Layer):
         delta = self.activation.backward(self._z, self._outputs, grad_output)
         return self.backward_from_logits(delta, need_input_grad)
 
+    @has_numba_twin
     def backward_from_logits(self, grad_logits, need_input_grad=True):
+        r"""The backward pass from :math:`\delta` (the logits shortcut starts here, see
+        :mod:`numpy_nn.layers.base`)."""
         if self.trainable:
-            # On the Numba path grad_buffer is this weight's slice of one flat gradient array
-            # that a single fused optimizer kernel reads (numpy_nn.kernels.flat), so writing
-            # there saves a copy per weight per step; elsewhere it is None and NumPy allocates.
-            self.kernel.grad = np.matmul(self._inputs.T, grad_logits,
-                                         out=self.kernel.grad_buffer)
+            self.kernel.grad = self._inputs.T @ grad_logits             # x^T delta
             if self.use_bias:
-                self.bias.grad = grad_logits.sum(axis=0, out=self.bias.grad_buffer)
+                self.bias.grad = grad_logits.sum(axis=0)                # sum over the batch
         return grad_logits @ self.kernel.value.T if need_input_grad else None
 
     def get_config(self):

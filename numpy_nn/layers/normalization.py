@@ -2,12 +2,25 @@ r"""Batch normalization (Ioffe & Szegedy, 2015, "Batch Normalization: Accelerati
 Training by Reducing Internal Covariate Shift")."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from numpy_nn._checks import check_number
 from numpy_nn import constraints, initializers, regularizers
+from numpy_nn._checks import check_number
 from numpy_nn.kernels import has_numba_twin
 from numpy_nn.layers.base import Layer
+
+
+class BatchNormCache(NamedTuple):
+    """What :meth:`BatchNormalization.call` leaves for :meth:`~BatchNormalization.backward`
+    (each array shaped to broadcast against the inputs)."""
+
+    used_batch_statistics: bool     #: training mode: mu and sigma^2 came from this batch
+    inputs: np.ndarray              #: x
+    mean: np.ndarray                #: mu (or the moving mean in inference mode)
+    inv_std: np.ndarray             #: 1 / sqrt(sigma^2 + eps)
+    gamma: np.ndarray               #: gamma (1 when scale=False)
 
 
 class BatchNormalization(Layer):
@@ -23,11 +36,8 @@ class BatchNormalization(Layer):
     and the moving statistics follow the batch ones:
     :math:`m \leftarrow m \cdot p + \mu (1 - p)`, :math:`v \leftarrow v \cdot p + \sigma^2 (1 - p)`
     with momentum :math:`p` (0.99). Inference mode uses :math:`m, v` in place of
-    :math:`\mu, \sigma^2`.
-
-    The forward pass is evaluated as TensorFlow's ``batch_normalization`` does,
-    ``y = x * inv + (beta - mu * inv)`` with ``inv = gamma / sqrt(var + eps)``, so the
-    parity suite can compare it with Keras to a few ulp.
+    :math:`\mu, \sigma^2`. A frozen layer (``trainable=False``) always runs in inference
+    mode, even inside ``fit``: the behaviour transfer learning needs.
 
     Backward in training mode, with :math:`\hat x = (x-\mu)/\sqrt{\sigma^2+\epsilon}` and the
     gradient flowing through :math:`\mu` and :math:`\sigma^2`:
@@ -38,8 +48,10 @@ class BatchNormalization(Layer):
         \frac{\partial L}{\partial x} = \frac{\gamma}{N\sqrt{\sigma^2+\epsilon}}
             \Big(N g - \textstyle\sum g - \hat x \sum g \hat x\Big)
 
-    A frozen layer (``trainable=False``) always runs in inference mode, even inside ``fit``
-    (Keras 3 behaviour, the one transfer learning needs).
+    Keras parity: ``keras/src/layers/normalization/batch_normalization.py::
+    BatchNormalization.call`` (frozen means inference mode, as in Keras 3). The forward pass is
+    grouped as TensorFlow's ``tf.nn.batch_normalization`` does, ``y = x * inv + (beta - mu *
+    inv)`` with ``inv = gamma / sqrt(var + eps)``, so it agrees with Keras to a few ulp.
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
@@ -101,43 +113,46 @@ class BatchNormalization(Layer):
         beta = self._param(self.beta, 0, dtype)
         use_batch_statistics = bool(training) and self.trainable
         if use_batch_statistics:
-            mean = inputs.mean(axis=self._reduce_axes, keepdims=True)
-            variance = np.square(inputs - mean).mean(axis=self._reduce_axes, keepdims=True)
+            mean = inputs.mean(axis=self._reduce_axes, keepdims=True)           # mu
+            variance = np.square(inputs - mean).mean(axis=self._reduce_axes,    # sigma^2
+                                                     keepdims=True)
             self._update_moving_statistics(mean, variance)
         else:
             mean = self.moving_mean.value.reshape(self._broadcast)
             variance = self.moving_variance.value.reshape(self._broadcast)
         inv_std = 1 / np.sqrt(variance + np.asarray(self.epsilon, dtype))
         inv = inv_std * gamma
-        outputs = inputs * inv + (beta - mean * inv)
-        self._cache = (use_batch_statistics, inputs, mean, inv_std, gamma)
+        outputs = inputs * inv + (beta - mean * inv)          # y = gamma x_hat + beta
+        self._cache = BatchNormCache(use_batch_statistics, inputs, mean, inv_std, gamma)
         return outputs
 
     def _update_moving_statistics(self, mean, variance):
         dtype = self.moving_mean.dtype
         momentum = np.asarray(self.momentum, dtype)
         complement = np.asarray(1.0 - self.momentum, dtype)
+        # m <- m p + mu (1 - p),  v <- v p + sigma^2 (1 - p)
         self.moving_mean.assign(self.moving_mean.value * momentum + mean.reshape(-1) * complement)
         self.moving_variance.assign(
             self.moving_variance.value * momentum + variance.reshape(-1) * complement)
 
     @has_numba_twin
     def backward(self, grad_output, need_input_grad=True):
-        used_batch_statistics, x, mean, inv_std, gamma = self._cache
+        cache = self._cache
+        x, mean, inv_std, gamma = cache.inputs, cache.mean, cache.inv_std, cache.gamma
         x_hat = (x - mean) * inv_std
         if self.trainable:
             if self.gamma is not None:
-                self.gamma.grad = (grad_output * x_hat).sum(axis=self._reduce_axes)
+                self.gamma.grad = (grad_output * x_hat).sum(axis=self._reduce_axes)  # sum g x_hat
             if self.beta is not None:
-                self.beta.grad = grad_output.sum(axis=self._reduce_axes)
+                self.beta.grad = grad_output.sum(axis=self._reduce_axes)            # sum g
         if not need_input_grad:
             return None
-        if not used_batch_statistics:
+        if not cache.used_batch_statistics:       # mu, sigma^2 are constants: y is affine in x
             return grad_output * (inv_std * gamma)
-        n = np.asarray(x.size // x_hat.shape[self.axis], x.dtype)
+        count = np.asarray(x.size // x_hat.shape[self.axis], x.dtype)      # N values per feature
         sum_g = grad_output.sum(axis=self._reduce_axes, keepdims=True)
         sum_g_xhat = (grad_output * x_hat).sum(axis=self._reduce_axes, keepdims=True)
-        return (gamma * inv_std / n) * (n * grad_output - sum_g - x_hat * sum_g_xhat)
+        return (gamma * inv_std / count) * (count * grad_output - sum_g - x_hat * sum_g_xhat)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,

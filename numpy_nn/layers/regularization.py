@@ -85,8 +85,11 @@ class Dropout(_RandomMaskLayer):
     .. math:: y = \frac{m \odot x}{1 - p}, \quad m_i \sim \text{Bernoulli}(1 - p), \qquad
               \frac{\partial L}{\partial x} = \frac{m \odot g}{1-p}
 
-    At inference it is the identity. Like TensorFlow, the kept values are multiplied by the
-    float32 constant :math:`1/(1-p)` rather than divided by :math:`1-p`.
+    At inference it is the identity.
+
+    Keras parity: ``keras/src/backend/tensorflow/random.py::dropout`` calls TensorFlow's
+    ``stateless_dropout``, which multiplies the kept values by the constant :math:`1/(1-p)` in
+    the inputs' dtype rather than dividing by :math:`1-p`; so does this layer.
     """
 
     def call(self, inputs, training=False):

@@ -6,7 +6,7 @@ arithmetic (Nadam's schedule, Adagrad/RMSprop epsilon placement, ...) is in
 :mod:`numpy_nn.optimizers.legacy`.
 """
 from numpy_nn._registry import lookup
-from numpy_nn.optimizers import schedules
+from numpy_nn.optimizers import legacy, schedules
 from numpy_nn.optimizers.adagrad import Adagrad
 from numpy_nn.optimizers.adam import Adam, AdamW
 from numpy_nn.optimizers.adamax import Adamax
@@ -14,7 +14,6 @@ from numpy_nn.optimizers.base import Optimizer
 from numpy_nn.optimizers.nadam import Nadam
 from numpy_nn.optimizers.rmsprop import RMSprop
 from numpy_nn.optimizers.sgd import SGD
-from numpy_nn.optimizers import legacy
 
 OPTIMIZER_CLASSES = {cls.__name__: cls for cls in (SGD, Adagrad, RMSprop, Adam, AdamW,
                                                   Adamax, Nadam)}

@@ -3,15 +3,25 @@ Stochastic Optimization"): each parameter's step shrinks with its accumulated sq
 
 .. math:: a \leftarrow a + g^2, \qquad w \leftarrow w - \frac{\eta\, g}{\sqrt{a + \epsilon}}
 
-The accumulator starts at ``initial_accumulator_value`` (0.1). Keras 3 puts :math:`\epsilon`
+The accumulator starts at ``initial_accumulator_value`` (0.1).
+
+Keras parity: ``keras/src/optimizers/adagrad.py::Adagrad.update_step`` puts :math:`\epsilon`
 *inside* the square root; Keras 2 (the book's version) used :math:`\sqrt{a} + \epsilon`
 (:class:`numpy_nn.optimizers.legacy.Adagrad`).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from numpy_nn.optimizers.base import Optimizer, _check_number
+
+
+class AdagradScalars(NamedTuple):
+    """One step's scalars, in the variables' dtype."""
+
+    epsilon: np.ndarray
 
 
 class Adagrad(Optimizer):
@@ -28,11 +38,14 @@ class Adagrad(Optimizer):
     def create_slots(self, variable):
         return {"accumulator": np.full_like(variable.value, self.initial_accumulator_value)}
 
+    def step_scalars(self, learning_rate, dtype):
+        return AdagradScalars(np.asarray(self.epsilon, dtype))
+
     def update_step(self, gradient, variable, learning_rate):
+        s = self.step_scalars(learning_rate, variable.dtype)
         a = self.slots[variable]["accumulator"]
-        a += np.square(gradient)
-        variable.value[...] -= (learning_rate * gradient) / np.sqrt(
-            a + np.asarray(self.epsilon, a.dtype))
+        a += np.square(gradient)                                          # a ← a + g²
+        variable.value[...] -= (learning_rate * gradient) / np.sqrt(a + s.epsilon)
 
     def get_config(self):
         return {**super().get_config(),

@@ -1,25 +1,55 @@
 r"""Adam (Kingma & Ba, 2015, "Adam: A Method for Stochastic Optimization") and AMSGrad
 (Reddi, Kale & Kumar, 2018, "On the Convergence of Adam and Beyond").
 
-First and second moment estimates with bias correction folded into the step size
-(the paper's "efficient version", section 2), at step :math:`t = \text{iterations} + 1`:
+At step :math:`t = \text{iterations} + 1`, first and second moment estimates of the gradient
+and their bias-corrected values:
 
 .. math::
-    m \leftarrow m + (g - m)(1-\beta_1), \qquad v \leftarrow v + (g^2 - v)(1-\beta_2)
+    m \leftarrow \beta_1 m + (1-\beta_1) g, \qquad v \leftarrow \beta_2 v + (1-\beta_2) g^2,
+    \qquad \hat m = \frac{m}{1-\beta_1^t}, \qquad \hat v = \frac{v}{1-\beta_2^t}
+
+.. math::
+    w \leftarrow w - \eta \frac{\hat m}{\sqrt{\hat v} + \epsilon}
+
+Computed as the paper's "efficient version" (section 2), with the two corrections folded into
+one step size and :math:`\hat\epsilon = \epsilon \sqrt{1-\beta_2^t}`:
 
 .. math::
     \alpha_t = \eta \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}, \qquad
     w \leftarrow w - \frac{\alpha_t\, m}{\sqrt{v} + \hat\epsilon}
 
-so :math:`\hat\epsilon` is added to the *uncorrected* :math:`\sqrt v` (Keras 2 and 3 alike).
-AMSGrad keeps :math:`\hat v = \max(\hat v, v)` and uses it in place of :math:`v`.
-:math:`1-\beta` is evaluated in double and rounded to float32, :math:`\beta^t` in float32.
+The moment updates are written :math:`m \leftarrow m + (g - m)(1-\beta_1)`, the same equation.
+AMSGrad keeps :math:`v_{\max} \leftarrow \max(v_{\max}, v)` and uses it in place of :math:`v`.
+
+Keras parity: ``keras/src/optimizers/adam.py::Adam.update_step`` takes ``epsilon`` as
+:math:`\hat\epsilon` (added to the uncorrected :math:`\sqrt v`, as Keras 2 did), evaluates
+:math:`1-\beta` in double and rounds it once, and :math:`\beta^t` in the variables' dtype.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from numpy_nn.optimizers.base import Optimizer, _check_number
+from numpy_nn.optimizers.base import Optimizer, check_moment_hyper_parameters
+
+
+class AdamScalars(NamedTuple):
+    """One step's scalars, in the variables' dtype."""
+
+    alpha: np.ndarray              #: alpha_t = eta sqrt(1 - beta_2^t) / (1 - beta_1^t)
+    one_minus_beta_1: np.ndarray
+    one_minus_beta_2: np.ndarray
+    epsilon: np.ndarray            #: epsilon-hat
+
+
+def update_moments(slots, gradient, s):
+    """Adam's moment estimates (also Nadam's), updated in place in ``slots``; returns ``(m, v)``.
+    ``s`` holds ``one_minus_beta_1`` and ``one_minus_beta_2`` in the variable's dtype."""
+    m, v = slots["momentum"], slots["velocity"]
+    m += (gradient - m) * s.one_minus_beta_1                    # m ← β₁m + (1−β₁)g
+    v += (np.square(gradient) - v) * s.one_minus_beta_2         # v ← β₂v + (1−β₂)g²
+    return m, v
 
 
 class Adam(Optimizer):
@@ -28,12 +58,8 @@ class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        _check_number(type(self).__name__, "beta_1", beta_1, low=0, high=1, high_inclusive=False)
-        _check_number(type(self).__name__, "beta_2", beta_2, low=0, high=1, high_inclusive=False)
-        _check_number(type(self).__name__, "epsilon", epsilon, low=0)
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
+        self.beta_1, self.beta_2, self.epsilon = check_moment_hyper_parameters(
+            type(self).__name__, beta_1, beta_2, epsilon)
         self.amsgrad = bool(amsgrad)
 
     def create_slots(self, variable):
@@ -43,25 +69,25 @@ class Adam(Optimizer):
             slots["velocity_hat"] = np.zeros_like(variable.value)
         return slots
 
-    def step_size(self, learning_rate, dtype):
-        r""":math:`\alpha_t = \eta \sqrt{1-\beta_2^t} / (1-\beta_1^t)` for this step, in ``dtype``."""
+    def step_scalars(self, learning_rate, dtype):
+        r"""This step's :class:`AdamScalars` in ``dtype``, with the folded step size
+        :math:`\alpha_t = \eta \sqrt{1-\beta_2^t} / (1-\beta_1^t)`."""
         t = self.step_count(dtype)
         beta_1_power = np.power(np.asarray(self.beta_1, dtype), t)
         beta_2_power = np.power(np.asarray(self.beta_2, dtype), t)
-        return learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        alpha = learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        return AdamScalars(alpha, np.asarray(1 - self.beta_1, dtype),
+                           np.asarray(1 - self.beta_2, dtype), np.asarray(self.epsilon, dtype))
 
     def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
+        s = self.step_scalars(learning_rate, variable.dtype)
         slots = self.slots[variable]
-        alpha = self.step_size(learning_rate, dtype)
-        m, v = slots["momentum"], slots["velocity"]
-        m += (gradient - m) * np.asarray(1 - self.beta_1, dtype)
-        v += (np.square(gradient) - v) * np.asarray(1 - self.beta_2, dtype)
+        m, v = update_moments(slots, gradient, s)
         if self.amsgrad:
-            v_hat = slots["velocity_hat"]
-            np.maximum(v_hat, v, out=v_hat)
-            v = v_hat
-        variable.value[...] -= (m * alpha) / (np.sqrt(v) + np.asarray(self.epsilon, dtype))
+            v_max = slots["velocity_hat"]
+            np.maximum(v_max, v, out=v_max)                     # v_max ← max(v_max, v)
+            v = v_max
+        variable.value[...] -= (m * s.alpha) / (np.sqrt(v) + s.epsilon)   # w ← w − α_t m/(√v+ε̂)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -19,22 +19,21 @@ Gradient clipping against exploding gradients is from R. Pascanu, T. Mikolov & Y
 (2013), "On the difficulty of training recurrent neural networks" (clipping by norm); decoupled
 weight decay from I. Loshchilov & F. Hutter (2019), "Decoupled Weight Decay Regularization".
 
-Keras clips before reading the learning rate and decaying the weights; neither of those reads
-the gradients, so the result is the same. Clipping and the update share one method because
-the Numba twin of :meth:`~Optimizer.update_all` (:mod:`numpy_nn.kernels.optimizers`) fuses
-them into a single pass over all parameters.
-
 The optimizer never sees layers, only ``(gradient, variable)`` pairs; every update writes into
 ``variable.value`` in place. Per-variable state ("slots": momentum, velocity, ...) lives in
-``self.slots[variable]`` as a dict of arrays named as in the paper.
+``self.slots[variable]`` as a dict of arrays named as in the paper. Each algorithm casts the
+scalars of a step (hyper-parameters, bias corrections) to the variables' dtype in one place,
+its ``step_scalars``, so that its ``update_step`` is the algebra alone. Clipping and the update
+share one method, :meth:`~Optimizer.update_all`, because its compiled twin fuses them into a
+single pass over all parameters.
 
-Numerics follow Keras 3 in float32: hyper-parameters such as ``beta_1`` are float32 scalars,
-and expressions Keras evaluates in Python double (``1 - beta_1`` in Adam) are rounded to
-float32 once, as noted in each optimizer.
+Keras parity: ``keras/src/optimizers/base_optimizer.py::BaseOptimizer.apply`` clips before
+reading the learning rate and decaying the weights; neither of those reads the gradients, so
+the result is the same. Hyper-parameters such as ``beta_1`` enter the arithmetic as scalars of
+the variables' dtype, and expressions Keras evaluates in Python double (``1 - beta_1`` in Adam)
+are rounded to that dtype once, as noted in each optimizer.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -127,7 +126,7 @@ class Optimizer:
         return lr if isinstance(lr, schedules.LearningRateSchedule) else None
 
     def current_learning_rate(self, dtype=None):
-        """The rate the next step will use, as a scalar of ``dtype`` (schedule and decay applied)."""
+        """The rate the next step will use, a scalar of ``dtype`` (schedule and decay applied)."""
         dtype = np.dtype(dtype or backend.floatx())
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
             rate = np.asarray(self._learning_rate(self.iterations), dtype)
@@ -194,6 +193,11 @@ class Optimizer:
     def update_step(self, gradient, variable, learning_rate):
         """The algorithm: update ``variable.value`` (and its slots) in place."""
         raise NotImplementedError
+
+    def step_scalars(self, learning_rate, dtype):
+        """The scalars :meth:`update_step` needs this step, cast to ``dtype`` (a NamedTuple in
+        each algorithm; ``learning_rate`` already has that dtype)."""
+        return None
 
     def step_count(self, dtype, offset=1):
         """``t = iterations + offset`` as a float scalar (Keras's ``local_step``)."""
@@ -267,32 +271,53 @@ class Optimizer:
                     self.slots[variable][slot] = value.astype(np.asarray(array).dtype)
 
     def clear_state(self):
-        """Forget every slot and the step count, as if the optimizer had never stepped.
-
-        Any packing of the slots made by the Numba path (:mod:`numpy_nn.kernels.flat`) is
-        dropped with them; the next step starts from fresh slots.
-        """
+        """Forget every slot and the step count, as if the optimizer had never stepped."""
         self.slots = {}
         self.iterations = 0
-        self.__dict__.pop("_flat_parameters", None)
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.get_config()}>"
 
 
+def check_moment_hyper_parameters(owner, beta_1, beta_2, epsilon):
+    """``(beta_1, beta_2, epsilon)`` as floats, after checking ``0 <= beta < 1`` and
+    ``epsilon >= 0`` (the arguments of Adam, Adamax and Nadam)."""
+    _check_number(owner, "beta_1", beta_1, low=0, high=1, high_inclusive=False)
+    _check_number(owner, "beta_2", beta_2, low=0, high=1, high_inclusive=False)
+    _check_number(owner, "epsilon", epsilon, low=0)
+    return float(beta_1), float(beta_2), float(epsilon)
+
+
+def l2_norm(grad):
+    r""":math:`\lVert g \rVert_2 = \sqrt{\sum g^2}`."""
+    return np.sqrt(np.sum(np.square(grad)))
+
+
 def clip_by_norm(grad, clipnorm):
     r""":math:`g \cdot c / \max(\lVert g \rVert_2, c)`; an all-zero gradient is returned as is."""
     c = np.asarray(clipnorm, grad.dtype)
-    norm = np.sqrt(np.sum(np.square(grad)))
-    return (grad * c) / np.maximum(norm, c)
+    return (grad * c) / np.maximum(l2_norm(grad), c)
+
+
+def global_norm_scale(grads, clipnorm, inverse_clipnorm=None):
+    r"""The factor :math:`c \min(1/\lVert G \rVert, 1/c)` that ``global_clipnorm=c`` scales every
+    gradient by, with :math:`\lVert G\rVert = \sqrt{\sum_i \lVert g_i\rVert^2}`; NaN when the
+    norm is not finite. A scalar of the gradients' dtype.
+
+    ``inverse_clipnorm`` is :math:`1/c` in that dtype, by default the double :math:`1/c` rounded
+    once (``keras/src/optimizers/base_optimizer.py::clip_by_global_norm``); Keras 2 divides in
+    the dtype instead (:mod:`numpy_nn.optimizers.legacy.base`)."""
+    dtype = grads[0].dtype
+    global_norm = np.sqrt(np.sum(np.stack([np.sum(np.square(g)) for g in grads])))
+    if inverse_clipnorm is None:
+        inverse_clipnorm = np.asarray(1.0 / clipnorm, dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.asarray(clipnorm, dtype) * np.minimum(
+            np.asarray(1, dtype) / global_norm, inverse_clipnorm)
+        return scale + (global_norm - global_norm)     # NaN propagates from the norm
 
 
 def clip_by_global_norm(grads, clipnorm):
-    r"""Scale every gradient by :math:`c \min(1/\lVert G \rVert, 1/c)` (NaN if the norm is not finite)."""
-    dtype = grads[0].dtype
-    global_norm = np.sqrt(np.sum(np.stack([np.sum(np.square(g)) for g in grads])))
-    with np.errstate(divide="ignore"):
-        scale = np.asarray(clipnorm, dtype) * np.minimum(
-            np.asarray(1, dtype) / global_norm, np.asarray(1.0 / clipnorm, dtype))
-    scale = scale + (global_norm - global_norm)
+    r"""Every gradient times :func:`global_norm_scale`."""
+    scale = global_norm_scale(grads, clipnorm)
     return [g * scale for g in grads]

@@ -9,15 +9,27 @@ mean square of recent gradients.
 With ``momentum`` :math:`\mu > 0`: :math:`m \leftarrow \mu m + \Delta`, :math:`w \leftarrow w - m`;
 otherwise :math:`w \leftarrow w - \Delta`.
 
-Keras 3 puts :math:`\epsilon` inside the square root in every case; Keras 2 without momentum
-used :math:`\sqrt{v} + \epsilon` (:class:`numpy_nn.optimizers.legacy.RMSprop`). :math:`1-\rho` is
-evaluated in double and rounded to float32 once, as Keras does.
+Keras parity: ``keras/src/optimizers/rmsprop.py::RMSprop.update_step`` puts :math:`\epsilon`
+inside the square root in every case and evaluates :math:`1-\rho` in double, rounded once;
+Keras 2 without momentum used :math:`\sqrt{v} + \epsilon`
+(:class:`numpy_nn.optimizers.legacy.RMSprop`).
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from numpy_nn.optimizers.base import Optimizer, _check_number
+
+
+class RMSpropScalars(NamedTuple):
+    """One step's scalars, in the variables' dtype."""
+
+    rho: np.ndarray
+    one_minus_rho: np.ndarray
+    momentum: np.ndarray           #: mu
+    epsilon: np.ndarray
 
 
 class RMSprop(Optimizer):
@@ -42,23 +54,33 @@ class RMSprop(Optimizer):
             slots["average_gradient"] = np.zeros_like(variable.value)
         return slots
 
-    def update_step(self, gradient, variable, learning_rate):
+    def step_scalars(self, learning_rate, dtype):
+        return RMSpropScalars(np.asarray(self.rho, dtype), np.asarray(1 - self.rho, dtype),
+                              np.asarray(self.momentum, dtype), np.asarray(self.epsilon, dtype))
+
+    def update_averages(self, gradient, variable, s):
+        """Update the running averages in place; return ``(v, g_bar)`` (``g_bar`` None unless
+        centered). ``s``: :meth:`step_scalars`."""
         slots = self.slots[variable]
-        dtype = variable.dtype
-        rho = np.asarray(self.rho, dtype)
-        one_minus_rho = np.asarray(1 - self.rho, dtype)
         v = slots["velocity"]
-        v[...] = rho * v + one_minus_rho * np.square(gradient)
-        if self.centered:
-            g_bar = slots["average_gradient"]
-            g_bar[...] = rho * g_bar + one_minus_rho * gradient
-            denominator = v - np.square(g_bar) + np.asarray(self.epsilon, dtype)
+        v[...] = s.rho * v + s.one_minus_rho * np.square(gradient)       # v ← ρv + (1−ρ)g²
+        if not self.centered:
+            return v, None
+        g_bar = slots["average_gradient"]
+        g_bar[...] = s.rho * g_bar + s.one_minus_rho * gradient          # ḡ ← ρḡ + (1−ρ)g
+        return v, g_bar
+
+    def update_step(self, gradient, variable, learning_rate):
+        s = self.step_scalars(learning_rate, variable.dtype)
+        v, g_bar = self.update_averages(gradient, variable, s)
+        if g_bar is None:
+            denominator = v + s.epsilon
         else:
-            denominator = v + np.asarray(self.epsilon, dtype)
-        increment = (learning_rate * gradient) / np.sqrt(denominator)
+            denominator = v - np.square(g_bar) + s.epsilon
+        increment = (learning_rate * gradient) / np.sqrt(denominator)   # Δ = ηg/√(v+ε)
         if self.momentum > 0:
-            m = slots["momentum"]
-            m[...] = np.asarray(self.momentum, dtype) * m + increment
+            m = self.slots[variable]["momentum"]
+            m[...] = s.momentum * m + increment                          # m ← μm + Δ
             variable.value[...] -= m
         else:
             variable.value[...] -= increment

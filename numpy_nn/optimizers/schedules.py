@@ -4,7 +4,8 @@ An optimizer whose ``learning_rate`` is a schedule calls ``schedule(step)`` with
 ``step = optimizer.iterations`` *before* that step increments it, so the first update uses
 ``schedule(0)``. Arithmetic is done in the float type, as Keras does.
 
-* :class:`ExponentialDecay` — :math:`\eta_0 \, r^{t/s}` (``staircase``: :math:`r^{\lfloor t/s \rfloor}`)
+* :class:`ExponentialDecay` — :math:`\eta_0 \, r^{t/s}`
+  (``staircase``: :math:`r^{\lfloor t/s \rfloor}`)
 * :class:`InverseTimeDecay` — :math:`\eta_0 / (1 + r\,t/s)`, the chapter's *power scheduling*
   with :math:`c = 1`; Keras 2's ``decay=`` argument is ``InverseTimeDecay(lr, 1, decay)``
 * :class:`PiecewiseConstantDecay` — ``values[i]`` on ``(boundaries[i-1], boundaries[i]]``;

@@ -11,12 +11,23 @@ With momentum :math:`\mu`, a velocity :math:`m` (starting at 0) accumulates past
 Nesterov momentum looks one step ahead along the new velocity:
 
 .. math:: m \leftarrow \mu m - \eta g, \qquad w \leftarrow w + \mu m - \eta g
+
+Keras parity: ``keras/src/optimizers/sgd.py::SGD.update_step``, the same expressions in the
+same order, with :math:`\mu` in the variables' dtype.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from numpy_nn.optimizers.base import Optimizer, _check_number
+
+
+class SGDScalars(NamedTuple):
+    """One step's scalars, in the variables' dtype."""
+
+    momentum: np.ndarray           #: mu
 
 
 class SGD(Optimizer):
@@ -35,18 +46,21 @@ class SGD(Optimizer):
             return {}
         return {"momentum": np.zeros_like(variable.value)}
 
+    def step_scalars(self, learning_rate, dtype):
+        return SGDScalars(np.asarray(self.momentum, dtype))
+
     def update_step(self, gradient, variable, learning_rate):
         w = variable.value
         if self.momentum == 0:
-            w -= gradient * learning_rate
+            w -= gradient * learning_rate                       # w ← w − ηg
             return
+        mu = self.step_scalars(learning_rate, variable.dtype).momentum
         m = self.slots[variable]["momentum"]
-        mu = np.asarray(self.momentum, w.dtype)
-        m[...] = m * mu - gradient * learning_rate
+        m[...] = m * mu - gradient * learning_rate              # m ← μm − ηg
         if self.nesterov:
-            w += m * mu - gradient * learning_rate
+            w += m * mu - gradient * learning_rate              # w ← w + μm − ηg
         else:
-            w += m
+            w += m                                              # w ← w + m
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

@@ -1,5 +1,6 @@
-r"""Keras 2's Adagrad (``optimizer_v2/adagrad.py``, TensorFlow's ``ResourceApplyAdagradV2``):
-:math:`\epsilon` is added *outside* the square root.
+r"""Keras 2's Adagrad: :math:`\epsilon` is added *outside* the square root
+(``tf_keras/src/optimizers/legacy/adagrad.py::Adagrad._resource_apply_dense``, TensorFlow's
+``ResourceApplyAdagradV2``).
 
 .. math:: a \leftarrow a + g^2, \qquad w \leftarrow w - \frac{\eta_t\, g}{\sqrt{a} + \epsilon}
 
@@ -28,7 +29,7 @@ class Adagrad(Keras2Optimizer, adagrad.Adagrad):
                          epsilon=epsilon or 1e-7, **kwargs)
 
     def update_step(self, gradient, variable, learning_rate):
+        s = self.step_scalars(learning_rate, variable.dtype)
         a = self.slots[variable]["accumulator"]
-        a += np.square(gradient)
-        variable.value[...] -= (gradient * learning_rate) / (
-            np.sqrt(a) + np.asarray(self.epsilon, a.dtype))
+        a += np.square(gradient)                                          # a ← a + g²
+        variable.value[...] -= (gradient * learning_rate) / (np.sqrt(a) + s.epsilon)

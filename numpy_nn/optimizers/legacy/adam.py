@@ -1,5 +1,7 @@
-r"""Keras 2's Adam and AMSGrad (``optimizer_v2/adam.py``, TensorFlow's ``ResourceApplyAdam`` and
-``ResourceApplyAdamWithAmsgrad``): the same "epsilon-hat" update as Keras 3,
+r"""Keras 2's Adam and AMSGrad
+(``tf_keras/src/optimizers/legacy/adam.py::Adam._resource_apply_dense``, TensorFlow's
+``ResourceApplyAdam`` and ``ResourceApplyAdamWithAmsgrad``): the same "epsilon-hat" update as
+Keras 3,
 
 .. math::
     m \leftarrow m + (g - m)(1-\beta_1), \qquad v \leftarrow v + (g^2 - v)(1-\beta_2), \qquad

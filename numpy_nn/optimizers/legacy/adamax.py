@@ -1,4 +1,6 @@
-r"""Keras 2's Adamax (``optimizer_v2/adamax.py``, TensorFlow's ``ResourceApplyAdaMax``).
+r"""Keras 2's Adamax
+(``tf_keras/src/optimizers/legacy/adamax.py::Adamax._resource_apply_dense``, TensorFlow's
+``ResourceApplyAdaMax``).
 
 .. math::
     m \leftarrow m + (g - m)(1-\beta_1), \qquad u \leftarrow \max(\beta_2 u, |g|), \qquad
@@ -13,8 +15,6 @@ float32 :math:`\beta`.
 ``epsilon=0`` (or None) means 1e-7, as in Keras 2.
 """
 from __future__ import annotations
-
-import numpy as np
 
 from numpy_nn.optimizers import adamax
 from numpy_nn.optimizers.legacy.base import Keras2Optimizer
@@ -31,6 +31,6 @@ class Adamax(Keras2Optimizer, adamax.Adamax):
                          epsilon=epsilon or 1e-7, **kwargs)
 
     def update_step(self, gradient, variable, learning_rate):
-        m, u, beta_1_power = self.update_moments(gradient, variable)
-        variable.value[...] -= (learning_rate / (1 - beta_1_power)) * (
-            m / (u + np.asarray(self.epsilon, variable.dtype)))
+        s = self.step_scalars(learning_rate, variable.dtype)
+        m, u = self.update_moments(gradient, variable, s)
+        variable.value[...] -= (learning_rate / s.one_minus_beta_1_power) * (m / (u + s.epsilon))

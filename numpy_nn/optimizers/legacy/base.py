@@ -34,10 +34,6 @@ differently from Keras 3 around that:
 Learning-rate schedules are numpy_nn's (:mod:`numpy_nn.optimizers.schedules`, Keras 3
 semantics), called with the iteration count before the step, as Keras 2 did (it passed the
 count as a float: the same values for the integer boundaries and step counts used here).
-
-The Numba kernel path runs these optimizers' NumPy updates: the fused kernels of
-:mod:`numpy_nn.kernels.optimizers` serve the Keras 3 classes only (they are looked up by
-exact class), so a legacy optimizer never meets the flat buffers' fused update.
 """
 from __future__ import annotations
 
@@ -45,7 +41,7 @@ import numpy as np
 
 from numpy_nn._checks import check_number
 from numpy_nn.optimizers import schedules
-from numpy_nn.optimizers.base import Optimizer, clip_by_norm
+from numpy_nn.optimizers.base import Optimizer, clip_by_norm, global_norm_scale
 from numpy_nn.variables import Variable
 
 
@@ -59,10 +55,9 @@ def clip_by_global_norm(grads, clipnorm):
     :math:`c \min(1/\lVert G\rVert, 1/c)`, with :math:`1/c` in the gradients' float type
     (Keras 3 rounds the double :math:`1/c`); NaN when the norm is not finite."""
     dtype = grads[0].dtype
-    global_norm = np.sqrt(np.sum(np.stack([np.sum(np.square(g)) for g in grads])))
-    c, one = np.asarray(clipnorm, dtype), np.asarray(1, dtype)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = c * np.minimum(one / global_norm, one / c) + (global_norm - global_norm)
+    with np.errstate(divide="ignore"):               # clipnorm=0 clips everything to 0
+        inverse_clipnorm = np.asarray(1, dtype) / np.asarray(clipnorm, dtype)
+    scale = global_norm_scale(grads, clipnorm, inverse_clipnorm)
     return [g * scale for g in grads]
 
 

@@ -1,5 +1,6 @@
-r"""Keras 2's Nadam (``optimizer_v2/nadam.py``): Dozat's (2016) momentum schedule *with* its
-``schedule_decay`` of 0.004, i.e. one warm-up "time unit" every 250 steps.
+r"""Keras 2's Nadam (``tf_keras/src/optimizers/legacy/nadam.py::Nadam._resource_apply_dense``):
+Dozat's (2016) momentum schedule *with* its ``schedule_decay`` of 0.004, i.e. one warm-up
+"time unit" every 250 steps.
 
 At step :math:`t = \text{iterations} + 1`, with
 :math:`\mu_t = \beta_1 (1 - \tfrac12 \cdot 0.96^{\,0.004\,t})` and
@@ -72,20 +73,16 @@ class Nadam(Keras2Optimizer, nadam.Nadam):
         return self.momentum_product * self.momentum_schedule(self.step_count(dtype), dtype)
 
     def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
+        s = self.step_scalars(learning_rate, variable.dtype)
         slots = self.slots[variable]
-        t, mu_t, mu_next, product_t, product_next = self.step_scalars(dtype)
-        beta_1 = np.asarray(self.beta_1, dtype)
-        beta_2 = np.asarray(self.beta_2, dtype)
         m, v = slots["momentum"], slots["velocity"]
-        g_prime = gradient / (1 - product_t)
-        m[...] = beta_1 * m + (1 - beta_1) * gradient
-        m_prime = m / (1 - product_next)
-        v[...] = beta_2 * v + (1 - beta_2) * np.square(gradient)
-        v_prime = v / (1 - np.power(beta_2, t))
-        m_bar = (1 - mu_t) * g_prime + mu_next * m_prime
-        variable.value[...] -= (learning_rate * m_bar) / (
-            np.sqrt(v_prime) + np.asarray(self.epsilon, dtype))
+        g_prime = gradient / s.one_minus_product_t                          # g' = g/(1−Π_t)
+        m[...] = s.beta_1 * m + s.one_minus_beta_1 * gradient               # m ← β₁m + (1−β₁)g
+        m_prime = m / s.one_minus_product_next                              # m' = m/(1−Π_tμ_t+1)
+        v[...] = s.beta_2 * v + s.one_minus_beta_2 * np.square(gradient)    # v ← β₂v + (1−β₂)g²
+        v_prime = v / s.one_minus_beta_2_power                              # v' = v/(1−β₂ᵗ)
+        m_bar = s.one_minus_mu_t * g_prime + s.mu_next * m_prime
+        variable.value[...] -= (learning_rate * m_bar) / (np.sqrt(v_prime) + s.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "schedule_decay": self.schedule_decay}

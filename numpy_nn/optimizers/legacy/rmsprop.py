@@ -1,5 +1,6 @@
-r"""Keras 2's RMSprop (``optimizer_v2/rmsprop.py``): two different formulas, depending on
-whether momentum is used.
+r"""Keras 2's RMSprop
+(``tf_keras/src/optimizers/legacy/rmsprop.py::RMSprop._resource_apply_dense``): two different
+formulas, depending on whether momentum is used.
 
 **Without momentum** (plain TensorFlow ops), :math:`\epsilon` is added *outside* the root:
 
@@ -46,31 +47,31 @@ class RMSprop(Keras2Optimizer, rmsprop.RMSprop):
         super().__init__(learning_rate=learning_rate, rho=rho, momentum=momentum,
                          epsilon=epsilon or 1e-7, centered=centered, **kwargs)
 
+    def step_scalars(self, learning_rate, dtype):
+        """As Keras 3's, but :math:`1-\rho` from the float32 :math:`\rho`, in ``dtype``."""
+        s = super().step_scalars(learning_rate, dtype)
+        return s._replace(one_minus_rho=np.asarray(1, dtype) - s.rho)
+
     def update_step(self, gradient, variable, learning_rate):
-        slots = self.slots[variable]
-        dtype = variable.dtype
-        rho = np.asarray(self.rho, dtype)
-        one_minus_rho = np.asarray(1, dtype) - rho
-        epsilon = np.asarray(self.epsilon, dtype)
-        v = slots["velocity"]
+        s = self.step_scalars(learning_rate, variable.dtype)
         if self.momentum > 0:
-            v += (np.square(gradient) - v) * one_minus_rho
-            if self.centered:
-                g_bar = slots["average_gradient"]
-                g_bar += (gradient - g_bar) * one_minus_rho
-                denominator = (v - np.square(g_bar)) + epsilon
-            else:
-                denominator = v + epsilon
-            m = slots["momentum"]
-            m[...] = m * np.asarray(self.momentum, dtype) + (gradient * learning_rate) / np.sqrt(
-                denominator)
-            variable.value[...] -= m
+            self._momentum_step(gradient, variable, learning_rate, s)
             return
-        v[...] = rho * v + one_minus_rho * np.square(gradient)
+        v, g_bar = self.update_averages(gradient, variable, s)
+        root = np.sqrt(v) if g_bar is None else np.sqrt(v - np.square(g_bar))
+        variable.value[...] -= (learning_rate * gradient) / (root + s.epsilon)
+
+    def _momentum_step(self, gradient, variable, learning_rate, s):
+        """TensorFlow's ``ResourceApplyRMSProp`` / ``ResourceApplyCenteredRMSProp``."""
+        slots = self.slots[variable]
+        v = slots["velocity"]
+        v += (np.square(gradient) - v) * s.one_minus_rho                  # v ← ρv + (1−ρ)g²
         if self.centered:
             g_bar = slots["average_gradient"]
-            g_bar[...] = rho * g_bar + one_minus_rho * gradient
-            root = np.sqrt(v - np.square(g_bar))
+            g_bar += (gradient - g_bar) * s.one_minus_rho                 # ḡ ← ρḡ + (1−ρ)g
+            denominator = (v - np.square(g_bar)) + s.epsilon
         else:
-            root = np.sqrt(v)
-        variable.value[...] -= (learning_rate * gradient) / (root + epsilon)
+            denominator = v + s.epsilon
+        m = slots["momentum"]
+        m[...] = m * s.momentum + (gradient * learning_rate) / np.sqrt(denominator)  # m ← μm + Δ
+        variable.value[...] -= m

@@ -1,4 +1,5 @@
-r"""Keras 2's SGD (``optimizer_v2/gradient_descent.py``): the same update as Keras 3.
+r"""Keras 2's SGD (``tf_keras/src/optimizers/legacy/gradient_descent.py::SGD``): the same update
+as Keras 3.
 
 .. math:: w \leftarrow w - \eta_t g \quad\text{or}\quad
           m \leftarrow \mu m - \eta_t g,\; w \leftarrow w + m
