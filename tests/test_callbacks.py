@@ -4,7 +4,8 @@ custom callbacks rely on.
 Scripted values are injected by :class:`ScriptedLogs`, a callback placed *before* the one under
 test that overwrites ``logs[key]`` at each epoch end, so the callbacks run inside a real
 ``fit`` (real optimizer, real weights) but see values chosen by the test. Expected decisions
-follow keras3-spec.md §7 (Keras 3's rules), which the docstrings of the callbacks restate.
+follow Keras 3's rules (keras/src/callbacks/early_stopping.py, reduce_lr_on_plateau.py,
+learning_rate_scheduler.py, model_checkpoint.py), which the docstrings of the callbacks restate.
 """
 import math
 import warnings

@@ -1,4 +1,5 @@
-"""fit / evaluate / predict semantics (docs/keras3-spec.md §4, §5 and §8).
+"""fit / evaluate / predict semantics (keras/src/trainers/trainer.py and
+keras/src/trainers/data_adapters/array_data_adapter.py in Keras 3).
 
 Each test pins one rule of Keras 3's training loop: how batches are cut, how the epoch loss
 is averaged, when validation runs and with which weights, which samples ``validation_split``
