@@ -36,7 +36,7 @@ import numpy as np
 
 from numpy_nn import backend
 
-__all__ = ["check_gradients", "GradientCheckResult", "ParameterCheck"]
+__all__ = ["GradientCheckResult", "ParameterCheck", "check_gradients"]
 
 
 @dataclass
