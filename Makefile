@@ -58,7 +58,7 @@ test: $(STAMP)
 examples-quick: $(STAMP)
 	for name in activation_functions initializers leaky_relu_prelu selu_vs_relu \
 	    batch_normalization gradient_clipping transfer_learning optimizers lr_schedules \
-	    regularization cifar10_exercise; do $(PY) -m examples.$$name --quick || exit 1; done
+	    regularization cifar10_exercise gradient_health; do $(PY) -m examples.$$name --quick || exit 1; done
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests

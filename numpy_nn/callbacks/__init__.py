@@ -17,6 +17,7 @@ from numpy_nn.callbacks.backup import BackupAndRestore
 from numpy_nn.callbacks.base import Callback, CallbackList, History
 from numpy_nn.callbacks.checkpoint import ModelCheckpoint
 from numpy_nn.callbacks.early_stopping import EarlyStopping, TerminateOnNaN
+from numpy_nn.callbacks.layer_statistics import LayerStatistics
 from numpy_nn.callbacks.loggers import CSVLogger, TensorBoard
 from numpy_nn.callbacks.monitor import MonitorCallback
 from numpy_nn.callbacks.one_cycle import OneCycleScheduler
@@ -28,6 +29,7 @@ __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "MonitorCallb
            "LearningRateScheduler", "ReduceLROnPlateau", "ExponentialLearningRate",
            "OneCycleScheduler", "EarlyStopping", "TerminateOnNaN", "ModelCheckpoint",
            "CSVLogger", "TensorBoard", "BackupAndRestore"]
+__all__.append("LayerStatistics")     # gradient-health diagnostics (layer_statistics.py)
 
 
 def __dir__():
