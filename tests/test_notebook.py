@@ -13,7 +13,7 @@ nbformat = pytest.importorskip("nbformat", reason="the notebook test needs the [
 pytest.importorskip("nbclient", reason="the notebook test needs the [notebook] extra")
 pytest.importorskip("ipykernel", reason="the notebook test needs the [notebook] extra")
 
-from examples.notebooks import run  # noqa: E402
+from examples.notebooks import run
 
 
 def digest(path):
@@ -37,7 +37,8 @@ def test_committed_notebook_has_its_outputs():
 def test_notebook_runs_in_quick_mode(tmp_path):
     before = digest(run.NOTEBOOK)
     copy = tmp_path / "chapter11.ipynb"
-    copy.write_bytes(open(run.NOTEBOOK, "rb").read())
+    with open(run.NOTEBOOK, "rb") as original:
+        copy.write_bytes(original.read())
     for cell_output in ("my_model_A.h5", "images"):
         assert not (tmp_path / "work" / cell_output).exists()
     seconds = run.execute(str(copy), str(tmp_path / "executed.ipynb"), str(tmp_path / "work"),
