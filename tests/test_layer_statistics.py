@@ -200,7 +200,7 @@ def test_statistics_go_to_tensorboard(tmp_path):
     x, y = data()
     model = mlp(depth=2)
     board = keras.callbacks.TensorBoard(tmp_path)
-    stats = LayerStatistics(every=2, tensorboard=board)
+    stats = LayerStatistics(every=2)            # finds the TensorBoard callback by itself
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[board, stats])
     events = read_events(tmp_path / "train")
     first = model.layers[0].name
@@ -211,6 +211,14 @@ def test_statistics_go_to_tensorboard(tmp_path):
     assert events[f"activations/{first}"][0][1] == "histogram"
     assert events[f"input_gradients/{first}"][0][1] == "histogram"
     assert "epoch_loss" in events
+
+    # explicitly given, or switched off
+    LayerStatistics(every=2, tensorboard=board)
+    other = tmp_path / "off"
+    quiet = keras.callbacks.TensorBoard(other)
+    mlp(depth=2).fit(x, y, batch_size=16, epochs=1, verbose=0,
+                     callbacks=[quiet, LayerStatistics(every=2, tensorboard=None)])
+    assert not any(tag.startswith("layer_statistics/") for tag in read_events(other / "train"))
 
 
 def test_gradient_health_example_quick(tmp_path):

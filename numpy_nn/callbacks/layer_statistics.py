@@ -42,15 +42,16 @@ backpropagated layer also computes its input gradient, which training alone skip
 
 The values are kept in :attr:`LayerStatistics.history` — a dict ``{quantity: array of shape
 (records, layers)}`` — with :attr:`steps`, :attr:`epochs` and :attr:`layer_names` describing
-the axes. :func:`plot_layer_statistics` draws them. With ``tensorboard=`` a
-:class:`~numpy_nn.callbacks.TensorBoard` callback of the same ``fit``, every value also goes
-to TensorBoard as a scalar (``layer_statistics/<quantity>/<layer>``) and the activations and
-input gradients as histograms, on that callback's ``train`` writer, with the global batch
-count as step.
+the axes. :func:`plot_layer_statistics` draws them. When a :class:`~numpy_nn.callbacks.TensorBoard`
+callback is in the same ``fit`` (found in the callback list at ``on_train_begin``, or given as
+``tensorboard=``), every value also goes to TensorBoard as a scalar
+(``layer_statistics/<quantity>/<layer>``) and the activations and input gradients as
+histograms, on that callback's ``train`` writer, with the global batch count as step.
 """
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 
 import numpy as np
@@ -102,8 +103,9 @@ class LayerStatistics(Callback):
     Args:
         every: ``"epoch"`` (the first batch of each epoch) or a positive int ``k`` (every
             k-th training batch).
-        tensorboard: a :class:`~numpy_nn.callbacks.TensorBoard` callback passed to the same
-            ``fit``; the statistics are written to it too.
+        tensorboard: ``"auto"`` (default) writes to the :class:`~numpy_nn.callbacks.TensorBoard`
+            callback of the same ``fit`` if there is one; a TensorBoard callback to use that
+            one; ``None`` never to write to TensorBoard.
         histograms: with ``tensorboard``, also write histograms of activations and input
             gradients.
 
@@ -112,17 +114,18 @@ class LayerStatistics(Callback):
     its epoch; ``layer_names[j]`` names column ``j``.
     """
 
-    def __init__(self, every="epoch", tensorboard=None, histograms=True):
+    def __init__(self, every="epoch", tensorboard="auto", histograms=True):
         super().__init__()
         if every != "epoch" and (isinstance(every, bool) or not isinstance(every, (int, np.integer))
                                  or every < 1):
             raise ValueError(f"LayerStatistics: every must be 'epoch' or a positive int, got "
                              f"{every!r}")
-        if tensorboard is not None and not hasattr(tensorboard, "writer"):
+        if tensorboard not in (None, "auto") and not hasattr(tensorboard, "writer"):
             raise TypeError(f"LayerStatistics: tensorboard must be a numpy_nn.callbacks."
                             f"TensorBoard callback, got {type(tensorboard).__name__}")
         self.every = every
         self.tensorboard = tensorboard
+        self._board = None
         self.histograms = bool(histograms)
         self.layer_names: list = []
         self.steps: list = []
@@ -178,7 +181,25 @@ class LayerStatistics(Callback):
         self._wrapped = []
 
     # ------------------------------------------------------------------ callback hooks
+    def _find_tensorboard(self):
+        """The TensorBoard callback listed with this one: the callback list that is calling
+        ``on_train_begin`` is the object holding a ``callbacks`` list that contains ``self``."""
+        from numpy_nn.callbacks import TensorBoard
+
+        frame = inspect.currentframe()
+        for _ in range(8):
+            frame = frame.f_back if frame is not None else None
+            if frame is None:
+                return None
+            owner = frame.f_locals.get("self")
+            listed = getattr(owner, "callbacks", None)
+            if isinstance(listed, list) and any(c is self for c in listed):
+                return next((c for c in listed if isinstance(c, TensorBoard)), None)
+        return None
+
     def on_train_begin(self, logs=None):
+        self._board = (self._find_tensorboard() if self.tensorboard == "auto"
+                       else self.tensorboard)
         self._unwrap()
         self.layer_names = [layer.name for layer in self.model.layers]
         self.steps, self.epochs = [], []
@@ -250,14 +271,14 @@ class LayerStatistics(Callback):
             self._rows[q].append([row[q] for row in rows])
         self.steps.append(self._global_batch)
         self.epochs.append(self._epoch)
-        if self.tensorboard is not None:
+        if self._board is not None:
             self._write_tensorboard(layers, rows)
         self._weights_before = None
         for record in self._current.values():
             record.clear()
 
     def _write_tensorboard(self, layers, rows):
-        writer = self.tensorboard.writer("train")
+        writer = self._board.writer("train")
         step = self._global_batch
         for layer, row in zip(layers, rows):
             for q in QUANTITIES:
