@@ -47,6 +47,10 @@ log = logging.getLogger("mkdocs.hooks.numpy_nn")
 DIRECTIVE = re.compile(r"^\[\[(source|twin|parity|figure|include|notebook|output) (.+?)\]\]\s*$",
                        re.MULTILINE)
 FIGURE = re.compile(r"^\[\[figure (\S+?)(?: .*)?\]\]\s*$", re.MULTILINE)
+INCLUDE = re.compile(r"^\[\[include (\S+)", re.MULTILINE)
+#: a markdown link or image whose target is a path (not a URL, not an anchor)
+RELATIVE_LINK = re.compile(r"(!?)\[([^\]]*)\]\((?!https?:|#|mailto:)([^)\s]+)\)")
+IMAGE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif")
 
 _state = {"repo": None}
 
@@ -247,6 +251,35 @@ def expand_figure(argument, page):
 
 
 # ------------------------------------------------------------------------------ includes
+def _included_images(path):
+    """Repository-relative paths of the images a markdown file of the repository shows."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    base = os.path.dirname(path)
+    found = []
+    for bang, _, target in RELATIVE_LINK.findall(text):
+        full = os.path.normpath(os.path.join(base, target))
+        if bang and target.lower().endswith(IMAGE_SUFFIXES) and os.path.exists(full):
+            found.append(_rel(full))
+    return found
+
+
+def _relink(text, base, page_uri):
+    """Links of an included file, seen from the page: images point to their copy in the site
+    (``repo/...``), other repository files become their path in code."""
+    depth = page_uri.count("/")
+
+    def replace(match):
+        bang, label, target = match.groups()
+        full = os.path.normpath(os.path.join(base, target))
+        if not os.path.exists(full):
+            return match.group(0)
+        if bang and target.lower().endswith(IMAGE_SUFFIXES):
+            return f"![{label}]({'../' * depth}repo/{_rel(full)})"
+        return f"{label} (`{_rel(full)}`)"
+    return RELATIVE_LINK.sub(replace, text)
+
+
 def expand_include(argument, page):
     parts = argument.split()
     path = os.path.join(_repo(), parts[0])
@@ -263,7 +296,7 @@ def expand_include(argument, page):
             return "*(missing)*\n"
         text = text[start + len(first):end]
     text = re.sub(r"^(#{1,5}) ", r"#\1 ", text, flags=re.MULTILINE)
-    return text + "\n"
+    return _relink(text, os.path.dirname(path), page) + "\n"
 
 
 def expand_notebook(argument, page):
@@ -296,10 +329,17 @@ def on_files(files, config):
     """Make the figures the pages ask for, and add them (and MathJax) to the site's files."""
     from mkdocs.structure.files import File
 
-    names = []
+    names, images = [], []
     for file in files.documentation_pages():
         with open(file.abs_src_path, encoding="utf-8") as handle:
-            names += [m.group(1) for m in FIGURE.finditer(handle.read())]
+            text = handle.read()
+        names += [m.group(1) for m in FIGURE.finditer(text)]
+        for included in INCLUDE.findall(text):
+            if os.path.exists(os.path.join(_repo(), included)):
+                images += _included_images(os.path.join(_repo(), included))
+    for image in dict.fromkeys(images):
+        files.append(File.generated(config, f"repo/{image}",
+                                    abs_src_path=os.path.join(_repo(), image)))
     for name in dict.fromkeys(names):
         path = _ensure_figure(name)
         if path:
