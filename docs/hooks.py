@@ -309,7 +309,19 @@ def expand_notebook(argument, page):
     exporter.exclude_input_prompt = False
     body, _ = exporter.from_notebook_node(notebook)
     body = re.sub(r"<script.*?</script>", "", body, flags=re.DOTALL)
+    body = re.sub(r'(<div class="text_cell_render[^"]*">)(.*?)(</div>)',
+                  lambda cell: cell.group(1) + re.sub(
+                      r">([^<]*)<", lambda m: ">" + _notebook_math(m.group(1)) + "<",
+                      cell.group(2)) + cell.group(3), body, flags=re.DOTALL)
     return f'<div class="notebook-render">\n{body}\n</div>\n'
+
+
+def _notebook_math(text):
+    """Jupyter's inline ``$...$`` (left as is by nbconvert) marked the way arithmatex marks
+    math, so MathJax typesets it like the rest of the site (markdown cells only, text between
+    tags only: code cells keep their dollars)."""
+    return re.sub(r"(?<![\\$])\$([^$\n]+?)\$",
+                  lambda m: '<span class="arithmatex">\\(' + m.group(1) + '\\)</span>', text)
 
 
 EXPANDERS = {"source": expand_source, "twin": expand_twin, "parity": expand_parity,

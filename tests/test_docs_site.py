@@ -2,7 +2,8 @@
 
 The site is built once (``mkdocs build --strict``, as ``make docs`` does, into
 ``build/docs-test/site``), served by Python's ``http.server`` on 127.0.0.1 (a free port, in a
-thread), and every technique page and guide is opened in Debian's Chromium through Playwright.
+thread), and every technique page, every guide and the rendered notebook are opened in Debian's
+Chromium through Playwright.
 On each page: MathJax has typeset every formula and no raw TeX is left visible; the reference
 code blocks are there; every internal link, image, script and stylesheet answers 200; nothing is
 requested from any other host (no CDN); the browser logs no console error. A full-page
@@ -89,7 +90,7 @@ def test_pages_in_a_real_browser(site, server):
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
                     f"(.ci/run does)")
-    pages = pages_under(site, "techniques") + pages_under(site, "guides")
+    pages = pages_under(site, "techniques") + pages_under(site, "guides") + ["notebook/"]
     shots = os.path.join(BUILD, "screenshots")
     os.makedirs(shots, exist_ok=True)
     checked_links = {}
@@ -131,7 +132,7 @@ def test_pages_in_a_real_browser(site, server):
             links = page.evaluate("""() => Array.from(document.querySelectorAll('a[href]'))
                                          .map(a => a.href)""")
             page.screenshot(path=os.path.join(shots, path.strip("/").replace("/", "_") + ".png"),
-                            full_page=True)
+                            full_page=path != "notebook/")    # the notebook is very long
             where = f"{path}:"
             technique = path.startswith("techniques/") and path != "techniques/index/"
             if typeset < math_count or (technique and math_count == 0):
@@ -140,7 +141,7 @@ def test_pages_in_a_real_browser(site, server):
             if raw:
                 problems.append(f"{where} raw TeX left visible: "
                                 f"{prose[max(raw.start() - 40, 0):raw.end() + 40]!r}")
-            if "[[" in text or "not found)" in text or "missing)" in text:
+            if "[[" in prose or "not found)" in prose or "missing)" in prose:
                 problems.append(f"{where} an unexpanded or failed directive")
             if (technique or path in CODE_GUIDES) and not code:
                 problems.append(f"{where} no code block")
