@@ -20,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL = 2
 export MPLBACKEND = Agg
 
 .PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick \
-        examples-quick check-numpy-only clean
+        examples-quick check-numpy-only clean docs docs-test notebook browser
 
 help:
 	@echo "make demo        train the chapter's first model on Fashion-MNIST"
@@ -30,6 +30,8 @@ help:
 	@echo "make bench-quick / bench        CPU benchmarks vs Keras"
 	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras"
 	@echo "make examples-quick  run every chapter example with --quick (figures in examples/results/)"
+	@echo "make docs        the documentation site, into site/ (make docs-test: checked in Chromium)"
+	@echo "make notebook    run examples/notebooks/chapter11.ipynb in full and save its outputs"
 
 # Two install levels in one venv: the engine alone (NumPy only) is all `make demo` needs;
 # tests, parity, benchmarks and examples add Numba (the optional kernel path), TensorFlow/Keras,
@@ -43,7 +45,7 @@ $(CORE_STAMP): pyproject.toml
 	touch $(CORE_STAMP)
 
 $(STAMP): $(CORE_STAMP)
-	$(BIN)/pip install --quiet -e '.[numba,tf,keras2,plot,dev,bench,tensorboard]'
+	$(BIN)/pip install --quiet -e '.[numba,tf,keras2,plot,dev,bench,tensorboard,notebook,docs]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -54,13 +56,32 @@ venv: $(STAMP)
 demo: $(CORE_STAMP)
 	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(PY) -m examples.demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# The browser test drives Debian's Chromium (Playwright never downloads a browser here); install
+# it when missing and we may (root). Otherwise tests/test_docs_site.py fails and says so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || \
+	    echo "warning: could not install chromium; the browser test will fail"
+
+# The documentation site (MkDocs Material + mkdocstrings), written to site/. Figures come from
+# examples/results/ (the examples run with --quick first when a figure is missing).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+docs-test: $(STAMP) browser
+	$(PY) -m pytest -q tests/test_docs_site.py
+
+# The chapter notebook, run in full; its outputs are saved into the notebook (atomically).
+notebook: $(STAMP)
+	$(PY) -m examples.notebooks.run
 
 examples-quick: $(STAMP)
 	for name in activation_functions initializers leaky_relu_prelu selu_vs_relu \
 	    batch_normalization gradient_clipping transfer_learning optimizers lr_schedules \
-	    regularization cifar10_exercise; do $(PY) -m examples.$$name --quick || exit 1; done
+	    regularization cifar10_exercise gradient_health; do $(PY) -m examples.$$name --quick || exit 1; done
 
 # Numba is optional: prove numpy_nn installs, imports and trains with NumPy alone, and that the
 # Numba path then says what to install (a throwaway venv; about half a minute).
@@ -91,7 +112,7 @@ bench-quick: $(STAMP)
 	$(PY) -m benchmarks.run --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build site *.egg-info
 
 # The parity suite alone: prints the report table, writes it to parity_tests/report.md and
 # copies its summary into the README's "Parity with Keras 3" section.

@@ -17,8 +17,11 @@ from numpy_nn.backend import set_random_seed
 from numpy_nn.callbacks import ExponentialLearningRate
 from numpy_nn.layers.regularization import AlphaDropout, Dropout
 from numpy_nn.models import validation
+from numpy_nn.callbacks.layer_statistics import plot_layer_statistics
+from numpy_nn.gradient_check import check_gradients
 
-__all__ = ["set_random_seed", "find_learning_rate", "plot_lr_vs_loss", "mc_predict"]
+__all__ = ["set_random_seed", "find_learning_rate", "plot_lr_vs_loss", "mc_predict",
+           "check_gradients", "plot_layer_statistics"]
 
 
 def find_learning_rate(model, X, y, epochs=1, batch_size=32, min_rate=1e-5, max_rate=10):

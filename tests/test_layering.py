@@ -44,7 +44,7 @@ LAYERS = [
     ("callbacks", ["numpy_nn.callbacks", "numpy_nn.callbacks.*"]),
     ("models", ["numpy_nn.models", "numpy_nn.models.*"]),
     ("twins", ["numpy_nn.kernels.*"]),
-    ("tools", ["numpy_nn.utils", "numpy_nn.datasets", "numpy_nn.datasets.*"]),
+    ("tools", ["numpy_nn.utils", "numpy_nn.gradient_check", "numpy_nn.datasets", "numpy_nn.datasets.*"]),
     ("package", ["numpy_nn"]),
 ]
 

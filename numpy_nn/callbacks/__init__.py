@@ -22,6 +22,7 @@ from numpy_nn.callbacks.callback_list import CallbackList
 from numpy_nn.callbacks.checkpoint import ModelCheckpoint
 from numpy_nn.callbacks.early_stopping import EarlyStopping, TerminateOnNaN
 from numpy_nn.callbacks.history import History
+from numpy_nn.callbacks.layer_statistics import LayerStatistics
 from numpy_nn.callbacks.loggers import CSVLogger, TensorBoard
 from numpy_nn.callbacks.monitor import MonitorCallback
 from numpy_nn.callbacks.one_cycle import OneCycleScheduler
@@ -32,7 +33,7 @@ from numpy_nn.callbacks.schedulers import (ExponentialLearningRate, LearningRate
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "MonitorCallback",
            "LearningRateScheduler", "ReduceLROnPlateau", "ExponentialLearningRate",
            "OneCycleScheduler", "EarlyStopping", "TerminateOnNaN", "ModelCheckpoint",
-           "CSVLogger", "TensorBoard", "BackupAndRestore"]
+           "CSVLogger", "TensorBoard", "BackupAndRestore", "LayerStatistics"]
 
 
 __dir__ = _registry.public_dir(__all__)
