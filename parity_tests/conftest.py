@@ -180,8 +180,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"numpy_nn {numpy_nn.__version__} vs Keras {keras.__version__} "
             f"(TensorFlow {tf.__version__}, CPU, TF_ENABLE_ONEDNN_OPTS=0, one thread). Errors "
             f"are relative (max|a-b| / max|b|, see parity_tests/tolerances.py) unless marked σ "
-            f"(z-score) or samples. Rows marked (Keras 2) compare numpy_nn.optimizers.legacy "
-            f"with tf_keras {_tf_keras_version()}'s legacy (optimizer_v2) optimizers. "
+            f"(z-score), KS (two-sample Kolmogorov-Smirnov) or samples. Rows marked (Keras 2) "
+            f"compare numpy_nn.optimizers.legacy with tf_keras {_tf_keras_version()}'s legacy "
+            f"(optimizer_v2) optimizers. "
             f"Suite run time: {elapsed:.0f} s.\n\n"
             + _skipped_note(terminalreporter) +
             "## Summary\n\n" + report.summary_table() + "\n\n"
