@@ -282,3 +282,23 @@ def test_bridge_refuses_legacy_optimizers():
         tf_backend.to_keras(model)
     with pytest.raises(UntranslatableError, match="legacy.SGD"):
         tf_backend.optimizer_to_keras(nn.optimizers.legacy.SGD(lr=0.01, decay=1e-4))
+
+
+def test_no_other_parity_module_imports_tf_backend():
+    """The static half of the conftest's check: apart from this file and the conftest (which
+    only watches the bridge), no parity module imports tf_backend, so no Keras side can be a
+    translation of numpy_nn's model."""
+    import ast
+    import pathlib
+
+    here = pathlib.Path(__file__).parent
+    importers = []
+    for path in sorted(here.glob("*.py")):
+        if path.name in ("test_bridge.py", "conftest.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name == "tf_backend" or name.startswith("tf_backend.") for name in names):
+                importers.append(f"{path.name}:{node.lineno}")
+    assert importers == [], f"parity modules importing tf_backend: {importers}"
