@@ -159,7 +159,8 @@ TRAJECTORY_FLOAT32_WEIGHTS = 1e-4
 #: layer whose largest weight is ~1 is 1e-3: that is the bound for the worst element after 224
 #: steps (measured: 5e-6 .. 3e-4, the largest on the 784×300 max-norm SELU layer, where the
 #: difference appears in the first step and then stays constant). The per-epoch losses of the
-#: same runs agree to ~2e-7, and the float64 runs compare these weights to 1e-9.
+#: same runs agree to ~2e-7, and the float64 runs compare these weights far more tightly
+#: (TRAJECTORY_FLOAT64).
 TRAJECTORY_FLOAT32_WEIGHTS_ADAPTIVE = 1e-3
 #: Float64 trajectories (224 steps), per model family: (per-epoch loss, final weights per layer).
 #: Both sides round at 1.1e-16 per operation, so what remains is that rounding, amplified by the
@@ -168,8 +169,8 @@ TRAJECTORY_FLOAT32_WEIGHTS_ADAPTIVE = 1e-3
 #: thread per engine), so it holds across initial weights and still sits far below any
 #: algorithmic difference: numpy_nn's LeakyReLU with the exact double 0.2 where Keras uses
 #: float32(0.2) — the smallest such difference the suite documents (test_trajectories.py) —
-#: moves the shallow SGD run by 4.5e-10 (loss) and 9.5e-10 (weights), 1e4 times these bounds;
-#: Keras's float32-rounded hyper-parameters moved losses by 3e-8 .. 3e-6.
+#: moves the shallow SGD run by 4.5e-10 (loss) and 9.5e-10 (weights), ~1e4 times that family's
+#: bounds; Keras's float32-rounded hyper-parameters moved losses by 3e-8 .. 3e-6.
 TRAJECTORY_FLOAT64 = {
     #: SGD, momentum, Nesterov (with BatchNormalization, PReLU, clipping, schedules, transfer
     #: learning): the update is linear in the gradient, so rounding differences stay at the
@@ -178,8 +179,7 @@ TRAJECTORY_FLOAT64 = {
     #: Adagrad, RMSprop, Adam, Adamax, Nadam: each gradient element is divided by its own
     #: running RMS, so an element whose gradient sums cancel to near zero turns its rounding
     #: into a visible fraction of a step (the mechanism of TRAJECTORY_FLOAT32_WEIGHTS_ADAPTIVE).
-    #: Worst seen: loss 6.2e-15, weights 5.1e-13 (SELU with max-norm, Nadam); the losses stay
-    #: within ~30 ulp.
+    #: Worst seen: loss 6.2e-15, weights 5.1e-13 (SELU with max-norm, Nadam).
     "shallow, adaptive optimizer": (3e-13, 3e-11),
     #: The 30-layer SELU net: depth amplifies rounding, and how much depends on the initial
     #: weights (worst seen per seed: loss 1.9e-11, 3.3e-12, 1.2e-13; weights 3.5e-11, 3.3e-12,
