@@ -3,9 +3,10 @@ and the ``--parity-report`` option that ``make parity`` uses.
 
 ``TF_ENABLE_ONEDNN_OPTS=0`` must be in the environment *before* TensorFlow is imported: with
 oneDNN, TensorFlow's float32 matmuls on this kind of CPU (AVX512-BF16) are not exact float32
-arithmetic, and a NumPy step then differs from Keras by ~1e-5 instead of ~3e-7
-(keras3-spec §0, "Measured here"). This file is imported before any parity test module.
+arithmetic, and a NumPy step then differs from Keras by ~1e-5 instead of ~3e-7 (measured on
+such a CPU). This file is imported before any parity test module.
 """
+import functools
 import os
 import sys
 import time
@@ -38,15 +39,24 @@ import pytest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import numpy_nn  # noqa: E402
+import tf_backend  # noqa: E402
 from numpy_nn import backend  # noqa: E402
 from numpy_nn.io_utils import atomic_write  # noqa: E402
 from parity_tests import report  # noqa: E402
 
+#: The one file whose tests exercise tf_backend on purpose; every other parity test builds its
+#: Keras side with Keras's own classes.
+BRIDGE_TESTS = "test_bridge.py"
+
 
 def set_floatx(dtype):
-    """The same float type for numpy_nn and Keras."""
+    """The same float type for numpy_nn and Keras. Keras's layers take their dtype from the
+    global dtype policy, which ``keras.config.set_floatx`` alone does not change once a layer
+    has been created (``keras/src/dtype_policies/dtype_policy.py::dtype_policy`` caches the
+    first one), so the policy is set too."""
     backend.set_floatx(dtype)
     keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -59,13 +69,15 @@ def _single_blas_thread():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_state():
-    """Each test starts in float32 on both sides, numpy_nn's NumPy path, fixed seeds."""
+def _fresh_state(request):
+    """Each test starts in float32 on both sides, numpy_nn's NumPy path, fixed seeds
+    (``--parity-seed``, 0 by default)."""
+    seed = request.config.getoption("--parity-seed")
     path = backend.kernel_path()
     set_floatx("float32")
     backend.set_kernel_path("numpy")
-    backend.set_random_seed(0)
-    keras.utils.set_random_seed(0)
+    backend.set_random_seed(seed)
+    keras.utils.set_random_seed(seed)
     yield
     set_floatx("float32")
     backend.set_kernel_path(path)
@@ -89,6 +101,55 @@ def fashion_subset():
     return (x[:1024], y[:1024]), (x[1024:], y[1024:])
 
 
+# ------------------------------------------------------------------ who built the Keras side
+_BRIDGE_USED = []
+
+
+def _spy(function):
+    @functools.wraps(function)
+    def spied(*args, **kwargs):
+        _BRIDGE_USED.append(function.__name__)
+        return function(*args, **kwargs)
+    return spied
+
+
+def _install_bridge_spies():
+    """Replace every public tf_backend function, wherever a tf_backend module holds it, by a
+    wrapper noting that the running test used the bridge."""
+    modules = [module for name, module in list(sys.modules.items())
+               if name == "tf_backend" or name.startswith("tf_backend.")]
+    for name in tf_backend.__all__:
+        original = getattr(tf_backend, name)
+        if isinstance(original, type):
+            continue
+        spied = _spy(original)
+        for module in modules:
+            for attribute, value in list(vars(module).items()):
+                if value is original:
+                    setattr(module, attribute, spied)
+
+
+_install_bridge_spies()
+
+
+@pytest.fixture(autouse=True)
+def _keras_side_accounting(request):
+    """Records, for the report, whether the test reached its Keras model through tf_backend
+    (to_keras, train_side_by_side, optimizer_to_keras, ...) or built it with Keras's own
+    classes. A test outside test_bridge.py that uses the bridge fails: a numpy_nn setting
+    copied into Keras would hide a wrong numpy_nn default."""
+    _BRIDGE_USED.clear()
+    yield
+    used = sorted(set(_BRIDGE_USED))
+    bridge_test = request.node.path.name == BRIDGE_TESTS
+    report.record_keras_side(request.node.nodeid, bridge_test=bridge_test,
+                             through_bridge=bool(used))
+    if used and not bridge_test:
+        pytest.fail(f"{request.node.nodeid} built its Keras side through tf_backend "
+                    f"({', '.join(used)}); parity tests build it with Keras's own classes "
+                    f"(only {BRIDGE_TESTS} tests the bridge)", pytrace=False)
+
+
 def pytest_configure(config):
     # Keras 3.15's own variables implement __array__ without numpy 2's copy= keyword, and NumPy
     # warns each time Keras converts one (e.g. inside model.save); nothing numpy_nn can act on.
@@ -102,6 +163,9 @@ def pytest_addoption(parser):
     parser.addoption("--parity-report", metavar="PATH", default=None,
                      help="write the parity table (component, tolerance, worst error, "
                           "pass/fail) to PATH as Markdown and print it")
+    parser.addoption("--parity-seed", type=int, default=0,
+                     help="seed for numpy_nn's and Keras's random initial weights (0 by "
+                          "default; other values show the spread of the measured errors)")
 
 
 _START = time.perf_counter()
@@ -116,8 +180,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"numpy_nn {numpy_nn.__version__} vs Keras {keras.__version__} "
             f"(TensorFlow {tf.__version__}, CPU, TF_ENABLE_ONEDNN_OPTS=0, one thread). Errors "
             f"are relative (max|a-b| / max|b|, see parity_tests/tolerances.py) unless marked σ "
-            f"(z-score) or samples. Rows marked (Keras 2) compare numpy_nn.optimizers.legacy "
-            f"with tf_keras {_tf_keras_version()}'s legacy (optimizer_v2) optimizers. "
+            f"(z-score), KS (two-sample Kolmogorov-Smirnov) or samples. Rows marked (Keras 2) "
+            f"compare numpy_nn.optimizers.legacy with tf_keras {_tf_keras_version()}'s legacy "
+            f"(optimizer_v2) optimizers. "
             f"Suite run time: {elapsed:.0f} s.\n\n"
             + _skipped_note(terminalreporter) +
             "## Summary\n\n" + report.summary_table() + "\n\n"

@@ -23,13 +23,36 @@ class _Row:
 
 
 _ROWS: dict[str, _Row] = {}
+#: test id -> True when its Keras side came through tf_backend (see conftest.py), for the tests
+#: outside test_bridge.py; the bridge's own tests are counted apart.
+_KERAS_SIDE: dict[str, bool] = {}
+_BRIDGE_TESTS: set[str] = set()
+
+
+def record_keras_side(test_id, bridge_test, through_bridge):
+    """Note how a test obtained its Keras model (called by the conftest after each test)."""
+    if bridge_test:
+        _BRIDGE_TESTS.add(test_id)
+    else:
+        _KERAS_SIDE[test_id] = through_bridge
+
+
+def keras_side_row():
+    """The summary row counting parity tests whose Keras side Keras built itself."""
+    independent = sum(not through_bridge for through_bridge in _KERAS_SIDE.values())
+    total = len(_KERAS_SIDE)
+    share = f"{independent} of {total} ({100 * independent / total:.0f}%)" if total else "none run"
+    return (f"| Keras side built with Keras's own classes (tests outside test_bridge.py; "
+            f"{len(_BRIDGE_TESTS)} bridge tests apart) | all | {share} | {total} | "
+            f"{'pass' if independent == total else '**FAIL**'} |")
 
 
 def check(component, error, tolerance, what="", unit="relative"):
     """Record ``error`` under ``component`` and assert ``error <= tolerance``.
 
     ``unit`` says how the error is measured: ``"relative"`` (see
-    :func:`parity_tests.tolerances.relative_error`), ``"z"`` (standard errors) or
+    :func:`parity_tests.tolerances.relative_error`), ``"z"`` (standard errors), ``"KS"`` (a
+    two-sample Kolmogorov-Smirnov distance, see :func:`parity_tests.builders.ks_statistic`) or
     ``"samples"`` (a count).
     """
     error = float(error)
@@ -57,6 +80,8 @@ def check_z(component, difference, standard_error, tolerance, what=""):
 def _format(value, unit):
     if unit == "z":
         return f"{value:.2f} σ"
+    if unit == "KS":
+        return f"KS {value:.2f}"
     if unit == "samples":
         return f"{value:g} samples"
     if value == 0:
@@ -67,7 +92,7 @@ def _format(value, unit):
 #: Sections of the table, in reading order; a component belongs to the longest prefix it
 #: starts with (so the Keras 2 rows, numpy_nn.optimizers.legacy against tf_keras, follow the
 #: Keras 3 rows of the same kind).
-SECTIONS = ("forward", "gradient:", "gradient by loss", "loss", "optimizer",
+SECTIONS = ("initial weights", "forward", "gradient:", "loss", "optimizer",
             "optimizer (Keras 2)", "schedule", "callback", "batchnorm", "dropout",
             "alpha dropout", "mc dropout", "trajectory", "trajectory (Keras 2)", "bridge")
 
@@ -117,6 +142,7 @@ def summary_table():
         passed = all(row.passed for row in rows)
         lines.append(f"| {name} | {tolerance} | {worst} | {sum(row.cases for row in rows)} | "
                      f"{'pass' if passed else '**FAIL**'} |")
+    lines.append(keras_side_row())
     return "\n".join(lines)
 
 

@@ -9,9 +9,8 @@ for 224 steps in test_trajectories.py.)
 import numpy as np
 import pytest
 
-import numpy_nn as nn
-import tf_backend
 from parity_tests import tolerances as tol
+from parity_tests.builders import twins
 from parity_tests.report import check
 
 STEPS = 150
@@ -24,9 +23,7 @@ def test_moving_statistics_follow_keras_over_many_steps(input_shape, momentum):
     and the variance at 1, far from the data's (mean ≈ 3, variance ≈ 4), so every step's
     update matters. Compared after every step."""
     rng = np.random.default_rng(int(momentum * 100) + len(input_shape))
-    model = nn.models.Sequential([nn.layers.Input(shape=input_shape),
-                                  nn.layers.BatchNormalization(momentum=momentum)])
-    keras_model = tf_backend.to_keras(model, compile=False)
+    model, keras_model = twins([("BatchNormalization", dict(momentum=momentum))], input_shape)
     layer, keras_layer = model.layers[0], keras_model.layers[0]
     feature_means = rng.normal(3.0, 1.0, input_shape[-1])
     for step in range(STEPS):
@@ -48,12 +45,10 @@ def test_moving_statistics_follow_keras_over_many_steps(input_shape, momentum):
 def test_frozen_batch_normalization_runs_in_inference_mode():
     """A frozen BN uses (and keeps) its moving statistics, even inside ``training=True``."""
     rng = np.random.default_rng(1)
-    layer = nn.layers.BatchNormalization()
-    model = nn.models.Sequential([nn.layers.Input(shape=(12,)), layer])
-    model.set_weights([rng.uniform(0.5, 2, 12), rng.normal(0, 1, 12), rng.normal(0, 1, 12),
-                       rng.uniform(0.5, 2, 12)])
-    layer.trainable = False
-    keras_model = tf_backend.to_keras(model, compile=False)
+    model, keras_model = twins(
+        [("BatchNormalization", dict(trainable=False))], (12,),
+        weights=lambda m: m.set_weights([rng.uniform(0.5, 2, 12), rng.normal(0, 1, 12),
+                                         rng.normal(0, 1, 12), rng.uniform(0.5, 2, 12)]))
     before = [w.copy() for w in model.get_weights()]
     x = rng.normal(2, 3, (16, 12)).astype(np.float32)
     ours = model(x, training=True)

@@ -1,5 +1,8 @@
 """tf_backend itself: translation both ways, ``.keras`` files both ways, the side-by-side runner,
-and clear errors for what cannot be translated."""
+and clear errors for what cannot be translated.
+
+This is the only parity file that uses tf_backend: every other test builds its Keras side with
+Keras's own classes (``parity_tests.builders``), and the conftest fails one that does not."""
 import os
 
 import keras
@@ -267,3 +270,35 @@ def test_side_by_side_runner_returns_both_runs():
     check("bridge: side-by-side runner (3 epochs, float32)",
           tol.worst_relative_error(result.numpy_weights, result.keras_weights),
           tol.TRAJECTORY_FLOAT32_WEIGHTS, "final weights")
+
+
+def test_bridge_refuses_legacy_optimizers():
+    """Keras 3 has no Keras 2 optimizers; translating one to its Keras 3 namesake would change
+    the arithmetic silently."""
+    model = nn.models.Sequential([L.Flatten(input_shape=[28, 28]),
+                                  L.Dense(10, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=nn.optimizers.legacy.Nadam())
+    with pytest.raises(UntranslatableError, match="legacy.Nadam computes Keras 2's updates"):
+        tf_backend.to_keras(model)
+    with pytest.raises(UntranslatableError, match="legacy.SGD"):
+        tf_backend.optimizer_to_keras(nn.optimizers.legacy.SGD(lr=0.01, decay=1e-4))
+
+
+def test_no_other_parity_module_imports_tf_backend():
+    """The static half of the conftest's check: apart from this file and the conftest (which
+    only watches the bridge), no parity module imports tf_backend, so no Keras side can be a
+    translation of numpy_nn's model."""
+    import ast
+    import pathlib
+
+    here = pathlib.Path(__file__).parent
+    importers = []
+    for path in sorted(here.glob("*.py")):
+        if path.name in ("test_bridge.py", "conftest.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name == "tf_backend" or name.startswith("tf_backend.") for name in names):
+                importers.append(f"{path.name}:{node.lineno}")
+    assert importers == [], f"parity modules importing tf_backend: {importers}"

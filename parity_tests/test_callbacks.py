@@ -9,8 +9,11 @@ Two kinds of test:
   ``restore_best_weights`` shows which epoch it restored. Compared: the learning rate used in
   every epoch, the logs each epoch ends with (keys and values, e.g. ``learning_rate``), the epoch
   at which ``stop_training`` is set, and the final weights — all must be identical.
-* **A real fit** of both engines (``tf_backend.train_side_by_side``) with the callback, comparing
-  the History keys and the logged learning rates.
+* **A real fit** of both engines (``parity_tests.builders.fit_both``) with the callback,
+  comparing the History keys and the logged learning rates.
+
+Both sides' models and optimizers are built by their own library from one description
+(``parity_tests.builders``).
 
 Keras 2 (the book's version) behaved differently in ways these tests pin down (numpy_nn follows
 Keras 3):
@@ -29,19 +32,17 @@ import numpy as np
 import pytest
 
 import numpy_nn as nn
-import tf_backend
 from parity_tests import tolerances as tol
+from parity_tests.builders import compile_both, fit_both, twins, use
 from parity_tests.report import check
 
 
 # ------------------------------------------------------------------ scripted epochs
 def small_models():
     """A compiled numpy_nn model and its Keras twin (SGD 0.01), sharing weights."""
-    model = nn.models.Sequential([nn.layers.Input(shape=(3,)),
-                                  nn.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.01),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    keras_model = tf_backend.to_keras(model, compile=True)
+    model, keras_model = twins([("Dense", dict(units=2, activation="softmax"))], (3,))
+    compile_both(model, keras_model, use("optimizers.SGD", learning_rate=0.01),
+                 "sparse_categorical_crossentropy", metrics=["accuracy"])
     # Keras builds its compiled metrics on the first batch, and mode="auto" looks the monitored
     # metric up among them (accuracy -> max); one evaluate() builds them without training.
     keras_model.evaluate(np.zeros((2, 3), np.float32), np.zeros(2, np.int64), verbose=0)
@@ -202,14 +203,13 @@ def _fit_both(numpy_cb, keras_cb, epochs=6):
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, (96, 6)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
-    model = nn.models.Sequential([nn.layers.Input(shape=(6,)),
-                                  nn.layers.Dense(8, activation="relu"),
-                                  nn.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.05),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return tf_backend.train_side_by_side(model, x[:64], y[:64], epochs=epochs, batch_size=16,
-                                         validation_data=(x[64:], y[64:]),
-                                         callbacks=[numpy_cb], keras_callbacks=[keras_cb])
+    model, keras_model = twins([("Dense", dict(units=8, activation="relu")),
+                                ("Dense", dict(units=2, activation="softmax"))], (6,))
+    compile_both(model, keras_model, use("optimizers.SGD", learning_rate=0.05),
+                 "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return fit_both(model, keras_model, x[:64], y[:64], epochs=epochs, batch_size=16,
+                    validation_data=(x[64:], y[64:]), callbacks=[numpy_cb],
+                    keras_callbacks=[keras_cb])
 
 
 @pytest.mark.parametrize("name, kwargs", [

@@ -56,7 +56,9 @@ def test_schedule_sequence(case):
 
 
 def test_piecewise_boundaries_are_inclusive():
-    """Upper boundaries belong to the earlier interval (keras3-spec §7), on both sides."""
+    """Upper boundaries belong to the earlier interval, on both sides
+    (``keras/src/optimizers/schedules/learning_rate_schedule.py::PiecewiseConstantDecay.__call__``
+    tests ``step <= boundary``)."""
     ours = nn.optimizers.schedules.PiecewiseConstantDecay([5, 10], [1.0, 0.5, 0.1])
     assert [float(ours(s)) for s in (5, 6, 10, 11)] == pytest.approx([1.0, 0.5, 0.5, 0.1])
     theirs = keras.optimizers.schedules.PiecewiseConstantDecay([5, 10], [1.0, 0.5, 0.1])

@@ -12,7 +12,7 @@
 Importing this package sets ``TF_ENABLE_ONEDNN_OPTS=0`` (unless the variable is already set)
 before TensorFlow is imported: with oneDNN, TensorFlow's float32 matrix products are not exact
 float32 arithmetic on CPUs with AVX512-BF16, and one training step of the chapter's MLP then
-differs from plain NumPy by ~1e-5 instead of ~1e-7 (``../shared/docs/keras3-spec.md`` section 0).
+differs from plain NumPy by ~1e-5 instead of ~1e-7 (measured on such a CPU).
 If TensorFlow was imported earlier with oneDNN on, a warning says so.
 """
 from __future__ import annotations

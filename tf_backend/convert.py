@@ -189,7 +189,8 @@ def to_keras(model, compile=None, run_eagerly=False):
             schedule); ``False`` not to; ``None`` (default) compiles when ``model`` is compiled.
         run_eagerly: passed to Keras's ``compile``. Eager execution avoids TensorFlow's graph
             rewrite of ``x / sqrt(y)`` into ``x * rsqrt(y)``, which moves Adagrad and RMSprop
-            by a few ulp (keras3-spec section 0).
+            by a few ulp (TensorFlow's Grappler arithmetic optimizer, which rewrites graphs
+            only).
 
     The Keras layers are created with the numpy_nn weights' dtype. For a float64 model, also
     run Keras under ``keras_floatx("float64")`` (or ``keras.config.set_floatx``): Keras takes

@@ -1,9 +1,11 @@
 """Train one model with both engines, side by side, and return both results.
 
-:func:`train_side_by_side` is the experiment behind every whole-trajectory parity test: the
-numpy_nn model is translated to Keras (same weights, same optimizer settings), then both are
-trained on the same arrays with ``shuffle=False`` — so both see the same batches in the same
-order — and the histories and final weights are returned for comparison.
+:func:`train_side_by_side` answers "does my model train the same in Keras?": the numpy_nn
+model is translated to Keras (same weights, same optimizer settings), then both are trained on
+the same arrays with ``shuffle=False`` — so both see the same batches in the same order — and
+the histories and final weights are returned for comparison. (The parity suite does not use it
+for its own comparisons: a translation copies numpy_nn's settings into Keras, see
+``parity_tests/builders.py``.)
 
 Float type: the Keras side runs under ``keras_floatx`` set to the numpy_nn model's dtype, so a
 float64 numpy_nn model is compared with a float64 Keras run (weights, activations, optimizer
