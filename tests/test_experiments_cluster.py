@@ -58,7 +58,7 @@ class Cluster:
             pytest.fail(f"the dask command is missing next to {sys.executable}")
         port, dashboard = free_port(), free_port()
         self.address = f"tcp://127.0.0.1:{port}"
-        self.log = open(os.path.join(tmp, "cluster.log"), "w")
+        self.log = open(os.path.join(tmp, "cluster.log"), "w")  # noqa: SIM115 - closed in close()
         self.scheduler = subprocess.Popen(
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
              "--dashboard-address", f"127.0.0.1:{dashboard}"],
