@@ -148,9 +148,9 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(cluster, tmp_path)
 def test_grid_search_with_the_wrapper_runs_on_the_cluster_through_joblib(cluster):
     joblib = pytest.importorskip("joblib")
     from sklearn.model_selection import GridSearchCV
-    from tests.test_wrappers import build_classifier, small_fashion
 
     from numpy_nn.wrappers import SKLearnClassifier
+    from tests.experiment_tasks import build_classifier, small_fashion
     X, y = small_fashion(300)
     search = GridSearchCV(SKLearnClassifier(model=build_classifier,
                                             fit_kwargs={"epochs": 1, "batch_size": 64}),
