@@ -187,3 +187,16 @@ def test_a_killed_local_worker_costs_only_its_task(tmp_path):
     assert len({r["id"] for r in records}) == 12
     pids = {r["pid"] for r in records}
     assert len(pids) >= 3 and victim_pid in pids        # a fresh pool took over
+
+
+def test_the_engine_imports_none_of_this_and_this_imports_dask_and_scipy_only_when_asked():
+    code = ("import sys, numpy_nn; before = set(sys.modules)\n"
+            "import numpy_nn.experiments\n"
+            "optional = ('dask', 'distributed', 'scipy', 'sklearn', 'tqdm', 'tensorflow')\n"
+            "print(sorted(m for m in before if m.split('.')[0] in optional + ('numpy_nn',)"
+            " and (m.startswith('numpy_nn.experiments') or m.startswith('numpy_nn.wrappers')"
+            " or m.split('.')[0] in optional)))\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & set(optional)))\n")
+    output = subprocess.run([sys.executable, "-c", code], env=child_environment(), cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    assert output == ["[]", "[]"], output
