@@ -568,7 +568,9 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
             test = welch_test(values["numpy_nn"], values["keras"])
             if test.p_value == test.p_value:          # not NaN
                 compared += 1
-                row += [f"{test.difference:+.4f}", f"{test.p_value:.3g}"]
+                sign = "+" if test.difference >= 0 else "-"
+                row += [sign + format_number(experiment, abs(test.difference)),
+                        f"{test.p_value:.3g}"]
                 if test.p_value < 0.05:
                     significant.append((experiment, test))
             else:
@@ -592,7 +594,8 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
         if significant:
             described = "; ".join(
                 f"{e.title} (numpy_nn {'higher' if t.difference > 0 else 'lower'} by "
-                f"{abs(t.difference):.4f}, p = {t.p_value:.3g})" for e, t in significant)
+                f"{format_number(e, abs(t.difference))}, p = {t.p_value:.3g})"
+                for e, t in significant)
             lines.append(f"{len(significant)} of {compared} compared rows differ significantly "
                          f"at p < 0.05: {described}. With {compared} rows tested at 0.05, about "
                          f"{0.05 * compared:.1f} would be expected to do so by chance alone.")
@@ -683,7 +686,8 @@ def main(argv=None):
     info = {"command": command, "date": time.strftime("%Y-%m-%d"),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
                        f"Python {platform.python_version()}",
-            "timing": f"{timing}; {task_minutes:.1f} min of task time in the table"}
+            "timing": f"{timing}; {task_minutes:.1f} min of task time in the table; load "
+                      f"average {os.getloadavg()[0]:.1f} when the table was written"}
     text = markdown_table(experiments, framework_keys, table, failed, quick, info)
     print("\n" + text)
     with open(os.path.join(args.out, "reproduce-quick.md" if quick else "reproduce.md"), "w",

@@ -291,6 +291,7 @@ def run_grid(tasks, results, scheduler=None, workers=None, executor=None, verbos
             if record.get("pid") is not None:
                 summary.workers.add(f"{record.get('host')}:{record.get('pid')}")
     finally:
+        bar.set_running(0)
         bar.close()
         runner.close()
     summary.seconds = time.perf_counter() - start
