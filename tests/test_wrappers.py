@@ -108,3 +108,17 @@ def test_randomized_search_with_two_jobs_uses_the_model_routing():
     assert {f"model__{k}": v for k, v in best.model_kwargs.items()} == search.best_params_
     n_dense = len([layer for layer in best.model_.layers if hasattr(layer, "units")])
     assert n_dense == search.best_params_["model__n_hidden"] + 1    # the routing reached it
+
+
+def test_the_hyperparameter_search_example_prints_a_table_and_saves_a_plot(tmp_path, capsys):
+    from examples import hyperparameter_search
+    search, valid_accuracy = hyperparameter_search.main(
+        ["--quick", "--n-iter", "2", "--cv", "2", "--jobs", "1", "--out", str(tmp_path)])
+    assert 0 <= valid_accuracy <= 1
+    table = (tmp_path / "search.md").read_text(encoding="utf-8").splitlines()
+    assert len(table) == 2 + 2 and table[2].startswith("| 1 | ")
+    assert (tmp_path / "search.png").stat().st_size > 0
+    assert "Best: {" in capsys.readouterr().out
+    searched = set().union(*search.cv_results_["params"])
+    assert searched == {"model__n_hidden", "model__n_neurons", "model__activation",
+                        "model__initializer", "model__learning_rate"}
