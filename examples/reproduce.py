@@ -472,8 +472,8 @@ def run_task(config):
     _seed = config["seed"]
     kx.utils.set_random_seed(_seed)
     result = experiment.run(kx, data, n_epochs)
-    return {"metrics": {"value": float(result.value), "epochs_run": result.epochs_run,
-                        "median_seconds_per_epoch": result.seconds_per_epoch},
+    # timings go to seconds_per_epoch only: metrics hold what a re-run must reproduce exactly
+    return {"metrics": {"value": float(result.value), "epochs_run": result.epochs_run},
             "history": result.history, "seconds_per_epoch": result.seconds,
             "note": result.note}
 
@@ -562,7 +562,8 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
                         f"{format_number(experiment, summary.std)} ({summary.n})"),
                         (f"[{format_number(experiment, summary.ci_low)}, "
                         f"{format_number(experiment, summary.ci_high)}]")]
-            seconds = [r["metrics"]["median_seconds_per_epoch"] for r in records]
+            seconds = [statistics.median(r["seconds_per_epoch"]) for r in records
+                       if r.get("seconds_per_epoch")]
             speeds.append(f"{statistics.median(seconds):.2f}" if seconds else "—")
         if both:
             test = welch_test(values["numpy_nn"], values["keras"])
@@ -578,7 +579,8 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
         row += speeds + [experiment.chapter or ""]
         lines.append("| " + " | ".join(row) + " |")
     counts = sorted(seed_counts)
-    seeds_text = (f"{counts[0]} seeds per framework and row" if len(counts) == 1 else
+    seeds_text = (f"{counts[0]} seed{'s' if counts[0] != 1 else ''} per framework and row"
+                  if len(counts) == 1 else
                   f"{counts[0]} to {counts[-1]} seeds per framework and row")
     lines += ["", (f"Each cell summarises {seeds_text} (seeds {FIRST_SEED}, {FIRST_SEED + 1}, "
               "...; the two frameworks draw different initial weights from the same seed): "
