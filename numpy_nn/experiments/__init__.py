@@ -5,12 +5,14 @@ The engine never imports this package; this package uses only numpy_nn's public 
 Dask (the ``cluster`` extra) is imported only when a scheduler address is given, SciPy only
 by :mod:`numpy_nn.experiments.stats`, tqdm only to draw the progress line.
 
-Quick start::
+Quick start (local workers are spawned interpreters, so a script needs the ``__main__``
+guard)::
 
     from numpy_nn.experiments import expand_grid, run_grid
-    tasks = expand_grid("numpy_nn.experiments.mlp:train_mlp", base={"epochs": 5},
-                        grid={"activation": ["relu", "selu"]}, seeds=range(5))
-    summary = run_grid(tasks, "results/activations")        # or scheduler="tcp://host:8786"
+    if __name__ == "__main__":
+        tasks = expand_grid("numpy_nn.experiments.mlp:train_mlp", base={"epochs": 5},
+                            grid={"activation": ["relu", "selu"]}, seeds=range(5))
+        summary = run_grid(tasks, "results/activations")    # or scheduler="tcp://host:8786"
 
 or from the shell, ``python -m numpy_nn.experiments run grid.json --results DIR``.
 """
