@@ -20,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL = 2
 export MPLBACKEND = Agg
 
 .PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick \
-        examples-quick check-numpy-only clean docs docs-test notebook browser
+        search-quick examples-quick check-numpy-only clean docs docs-test notebook browser
 
 help:
 	@echo "make demo        train the chapter's first model on Fashion-MNIST"
@@ -28,7 +28,9 @@ help:
 	@echo "make check-numpy-only  install, import and train in a throwaway venv with NumPy alone"
 	@echo "make parity      parity report against Keras 3 (writes parity_tests/report.md)"
 	@echo "make bench-quick / bench        CPU benchmarks vs Keras"
-	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras"
+	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras, over"
+	@echo "                 seeds (SEEDS=5 SCHEDULER=tcp://HOST:8786 WORKERS=N)"
+	@echo "make search-quick  hyper-parameter search of the chapter's MLP (scikit-learn wrapper)"
 	@echo "make examples-quick  run every chapter example with --quick (figures in examples/results/)"
 	@echo "make docs        the documentation site, into site/ (make docs-test: checked in Chromium)"
 	@echo "make notebook    run examples/notebooks/chapter11.ipynb in full and save its outputs"
@@ -45,7 +47,8 @@ $(CORE_STAMP): pyproject.toml
 	touch $(CORE_STAMP)
 
 $(STAMP): $(CORE_STAMP)
-	$(BIN)/pip install --quiet -e '.[numba,tf,keras2,plot,dev,bench,tensorboard,notebook,docs]'
+	$(BIN)/pip install --quiet -e \
+	    '.[numba,tf,keras2,plot,dev,bench,tensorboard,notebook,docs,experiments,cluster,sklearn]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -91,18 +94,29 @@ check-numpy-only:
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests
 
-# The chapter's experiments, numpy_nn and Keras 3 side by side; the table goes into README.md.
-# Not part of `make test`. REPRODUCE_THREADS=1 pins BLAS and TensorFlow to one thread each
-# (fairer timings on a machine shared with other jobs); 0 keeps the libraries' defaults.
-REPRODUCE_THREADS ?= 0
+# The chapter's experiments, numpy_nn and Keras 3 side by side over several seeds; the table
+# goes into README.md. Not part of `make test`. Every (experiment, framework, seed) is a task
+# run on one-thread worker processes (WORKERS, default: one per core) or on a Dask cluster
+# (SCHEDULER=tcp://HOST:8786); finished tasks are records in RESULTS, and running the same
+# command again skips them (stop and resume at will; merge parts by copying record files).
+# SEEDS: seeds per framework (default 5, quick 3).
+SEEDS     ?=
+SCHEDULER ?=
+WORKERS   ?=
+RESULTS   ?= examples/results/reproduce/records
 REPRODUCE := TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m examples.reproduce --readme README.md \
-	--threads $(REPRODUCE_THREADS)
+	--results $(RESULTS) $(if $(SEEDS),--seeds $(SEEDS)) \
+	$(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
 
 reproduce: $(STAMP)
 	$(REPRODUCE)
 
 reproduce-quick: $(STAMP)
 	$(REPRODUCE) --quick
+
+# A hyper-parameter search of the chapter's Fashion-MNIST MLP (scikit-learn, RandomizedSearchCV).
+search-quick: $(STAMP)
+	$(PY) -m examples.hyperparameter_search --quick
 
 # Benchmarks run TensorFlow at its default (oneDNN on), not the parity setting above.
 bench: $(STAMP)

@@ -1,28 +1,37 @@
-"""Reproduce the chapter's experiments with numpy_nn and, side by side, with Keras 3.
+"""Reproduce the chapter's experiments with numpy_nn and, side by side, with Keras 3, over
+several seeds, with statistics.
 
 ``python -m examples.reproduce`` (``make reproduce``) runs them at full size: real
 Fashion-MNIST (55,000 training / 5,000 validation images) and the CIFAR-10 training set
-(45,000 / the first 5,000 for validation), with the chapter's epochs.
+(45,000 / the first 5,000 for validation), with the chapter's epochs, 5 seeds per framework.
 ``--quick`` (``make reproduce-quick``) runs a representative subset on 10,000 training
-images with a few epochs, in a few minutes.
+images with a few epochs, 3 seeds per framework. ``--seeds N`` changes the number of seeds.
 
 Each experiment is written once, as a function of the framework module ``kx`` (``numpy_nn``
 or ``keras``), with Keras 3 spellings (``learning_rate=``, ``Input(shape=...)``), so both
 sides build, compile and train the same model with the same code. The two frameworks draw
-different random initial weights and shuffles, so their numbers agree only up to seed
-noise. Keras runs only if TensorFlow and Keras 3 are installed.
+different random initial weights and shuffles from the same seed, so their numbers agree
+only up to seed noise; the statistics say how much noise. Keras runs only if TensorFlow and
+Keras 3 are installed.
 
-Output: a Markdown table (experiment, numpy_nn result, Keras result, median seconds per
-epoch for each, the chapter's reported result) printed, saved as ``reproduce.md`` and
-``reproduce.json`` in ``--out``, and with ``--readme README.md`` written into the README
-between ``<!-- reproduce:start -->`` and ``<!-- reproduce:end -->`` (``reproduce-quick``
-markers for ``--quick``). A long full run can be done in parts (``--only``) and the parts'
-``reproduce.json`` files combined with ``--merge``.
+Every (experiment, framework, seed) is one task of :mod:`numpy_nn.experiments`: run on local
+worker processes (one per core, one thread each; ``--workers``) or on a Dask cluster
+(``--scheduler tcp://HOST:8786`` or ``$DASK_SCHEDULER_ADDRESS``), each finished task written
+as a record into ``--results``. Re-running the same command skips the finished tasks, so a
+long run can be stopped and resumed, split with ``--only``, or run on several machines whose
+record files are then copied into one folder; ``--table-only`` builds the table from the
+folder's records without running anything.
+
+Output: a Markdown table (per experiment and framework: mean ± standard deviation and 95%
+confidence interval over seeds, the difference of the means with Welch's p-value, median
+seconds per epoch, the chapter's reported result) and sentences generated from those numbers,
+printed, saved as ``reproduce.md`` (``reproduce-quick.md``) in ``--out``, and with
+``--readme README.md`` written into the README between ``<!-- reproduce:start -->`` and
+``<!-- reproduce:end -->`` (``reproduce-quick`` markers for ``--quick``).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -46,6 +55,17 @@ class Result:
     epochs_run: int
     seconds_per_epoch: float     # median over epochs (Keras's first epoch also traces)
     note: str = ""
+    history: dict = field(default_factory=dict)      # the (main) fit's per-epoch logs
+    seconds: list = field(default_factory=list)      # the (main) fit's seconds per epoch
+
+
+#: The seed of the task being run: every experiment seeds its framework with it. A worker
+#: process runs one task at a time (numpy_nn.experiments.worker), so one global suffices.
+_seed = 42
+
+
+def current_seed():
+    return _seed
 
 
 @dataclass
@@ -92,7 +112,9 @@ def train(kx, model, data, n_epochs, callbacks=(), batch_size=32, restore_best=N
         value = float(model.evaluate(X_valid, y_valid, verbose=0)[1])
     else:
         value = float(history.history[metric][-1])
-    return Result(value, len(timer.seconds), statistics.median(timer.seconds)), history
+    logs = {key: [float(v) for v in values] for key, values in history.history.items()}
+    return Result(value, len(timer.seconds), statistics.median(timer.seconds), history=logs,
+                  seconds=list(timer.seconds)), history
 
 
 def compile_model(kx, model, optimizer, loss="sparse_categorical_crossentropy"):
@@ -103,7 +125,7 @@ def compile_model(kx, model, optimizer, loss="sparse_categorical_crossentropy"):
 def mlp(kx, activation="selu", initializer="lecun_normal", hidden=(300, 100), outputs=10,
         output_activation="softmax", input_shape=(28, 28)):
     """Flatten, Dense hidden layers, a softmax output: most of the chapter's networks."""
-    kx.utils.set_random_seed(42)
+    kx.utils.set_random_seed(current_seed())
     layers = [kx.layers.Input(shape=list(input_shape)), kx.layers.Flatten()]
     layers += [kx.layers.Dense(units, activation=activation, kernel_initializer=initializer)
                for units in hidden]
@@ -114,7 +136,7 @@ def mlp(kx, activation="selu", initializer="lecun_normal", hidden=(300, 100), ou
 # =============================================================================== experiments
 def activation_layers(layer_name):
     def run(kx, data, n_epochs):
-        kx.utils.set_random_seed(42)
+        kx.utils.set_random_seed(current_seed())
         model = kx.models.Sequential([
             kx.layers.Input(shape=[28, 28]), kx.layers.Flatten(),
             kx.layers.Dense(300, kernel_initializer="he_normal"), getattr(kx.layers, layer_name)(),
@@ -135,7 +157,7 @@ def deep_100(activation, initializer):
 
 def batch_norm(before_activation):
     def run(kx, data, n_epochs):
-        kx.utils.set_random_seed(42)
+        kx.utils.set_random_seed(current_seed())
         layers = [kx.layers.Input(shape=[28, 28]), kx.layers.Flatten(),
                   kx.layers.BatchNormalization()]
         for units in (300, 100):
@@ -168,7 +190,7 @@ def transfer_learning(kx, data, n_epochs):
     (X_valid_A, y_valid_A), (X_valid_B, y_valid_B) = split_dataset(X_valid, y_valid)
     _, (X_test_B, y_test_B) = split_dataset(X_test, y_test)
     X_train_B, y_train_B = X_train_B[:200], y_train_B[:200]
-    sgd = lambda: kx.optimizers.SGD(learning_rate=1e-3)  # noqa: E731
+    sgd = lambda: kx.optimizers.SGD(learning_rate=1e-3)
 
     model_A = compile_model(kx, mlp(kx, hidden=(300, 100, 50, 50, 50), outputs=8,
                                     initializer="glorot_uniform"), sgd())
@@ -193,7 +215,8 @@ def transfer_learning(kx, data, n_epochs):
     accuracy_B_on_A = model_B_on_A.evaluate(X_test_B, y_test_B, verbose=0)[1]
     ratio = (1 - accuracy_B) / max(1 - accuracy_B_on_A, 1e-12)
     return Result(ratio, result_A.epochs_run, result_A.seconds_per_epoch,
-                  note=f"test acc {accuracy_B:.4f} → {accuracy_B_on_A:.4f}")
+                  note=f"test acc {accuracy_B:.4f} → {accuracy_B_on_A:.4f}",
+                  history=result_A.history, seconds=result_A.seconds)
 
 
 def with_callbacks(optimizer, make_callbacks=lambda kx, data, n_epochs: [], batch_size=32):
@@ -241,11 +264,11 @@ def one_cycle(kx, data, n_epochs):
 
 def regularized(kind, n_mc_samples=100):
     def run(kx, data, n_epochs):
-        kx.utils.set_random_seed(42)
+        kx.utils.set_random_seed(current_seed())
         layers = [kx.layers.Input(shape=[28, 28]), kx.layers.Flatten()]
         optimizer = "nadam"
         if kind == "l2":
-            dense = lambda units, activation="elu": kx.layers.Dense(  # noqa: E731
+            dense = lambda units, activation="elu": kx.layers.Dense(
                 units, activation=activation, kernel_initializer="he_normal",
                 kernel_regularizer=kx.regularizers.l2(0.01))
             layers += [dense(300), dense(100), dense(10, "softmax")]
@@ -277,7 +300,7 @@ def regularized(kind, n_mc_samples=100):
 
 def mc_dropout_accuracy(kx, model, X, y, n_samples):
     import numpy_nn
-    kx.utils.set_random_seed(42)
+    kx.utils.set_random_seed(current_seed())
     if kx is numpy_nn:
         mean, _ = numpy_nn.utils.mc_predict(model, X, n_samples)
     else:   # the chapter's way; the model has no BatchNormalization, so this is the same
@@ -288,7 +311,7 @@ def mc_dropout_accuracy(kx, model, X, y, n_samples):
 def cifar(variant, learning_rate):
     """Exercise 8: 20 x 100, Nadam, early stopping (patience 20), best weights restored."""
     def run(kx, data, n_epochs):
-        kx.utils.set_random_seed(42)
+        kx.utils.set_random_seed(current_seed())
         layers = [kx.layers.Input(shape=[32, 32, 3]), kx.layers.Flatten()]
         if variant == "bn":
             layers.append(kx.layers.BatchNormalization())
@@ -415,77 +438,183 @@ def load_data(kind, quick):
     return (X_train, y_train), (X_valid, y_valid), (X_test, y_test)
 
 
-# =============================================================================== frameworks
-def frameworks(wanted, threads):
-    """{"numpy_nn": module, "Keras": module} for what is wanted and installed."""
+# =============================================================================== one task
+ENTRY = "examples.reproduce:run_task"
+FRAMEWORK_NAMES = {"numpy_nn": "numpy_nn", "keras": "Keras"}
+FIRST_SEED = 42                  # the single-seed table used 42; more seeds count up from it
+
+
+def framework_module(name):
+    """numpy_nn, or Keras 3 on TensorFlow limited to one thread (imported here, in the
+    worker, only by the tasks that need it)."""
     import numpy_nn
-    found = {}
-    if "numpy_nn" in wanted:
-        found["numpy_nn"] = numpy_nn
-    if "keras" in wanted:
-        try:
-            import tensorflow as tf
-            if threads:
-                tf.config.threading.set_intra_op_parallelism_threads(threads)
-                tf.config.threading.set_inter_op_parallelism_threads(threads)
-            import keras
-            if not keras.__version__.startswith("3"):
-                raise ImportError(f"Keras 3 is needed, found {keras.__version__}")
-            found["Keras"] = keras
-        except ImportError as error:
-            print(f"(Keras side skipped: {error})", file=sys.stderr)
+    if name == "numpy_nn":
+        return numpy_nn
+    import tensorflow  # noqa: F401 - before keras, so the thread limits apply
+
+    from numpy_nn.experiments.worker import limit_tensorflow_threads
+    limit_tensorflow_threads()
+    import keras
+    if not keras.__version__.startswith("3"):
+        raise ImportError(f"Keras 3 is needed, found {keras.__version__}")
+    return keras
+
+
+def run_task(config):
+    """One experiment, one framework, one seed (the runner's task entry; runs in a worker)."""
+    global _seed
+    from numpy_nn.experiments import cached
+    experiment = {e.key: e for e in EXPERIMENTS}[config["experiment"]]
+    kx = framework_module(config["framework"])
+    data = cached(load_data, experiment.data, config["quick"])
+    n_epochs = experiment.quick_epochs if config["quick"] else experiment.epochs
+    kx.backend.clear_session()
+    _seed = config["seed"]
+    kx.utils.set_random_seed(_seed)
+    result = experiment.run(kx, data, n_epochs)
+    # timings go to seconds_per_epoch only: metrics hold what a re-run must reproduce exactly
+    return {"metrics": {"value": float(result.value), "epochs_run": result.epochs_run},
+            "history": result.history, "seconds_per_epoch": result.seconds,
+            "note": result.note}
+
+
+def make_tasks(experiments, framework_keys, seeds, quick):
+    from numpy_nn.experiments import Task
+    return [Task(ENTRY, {"experiment": e.key, "framework": framework, "seed": seed,
+                         "quick": quick},
+                 name=f"{e.key}/{framework}/seed={seed}")
+            for e in experiments for seed in seeds for framework in framework_keys]
+
+
+def available_frameworks(wanted):
+    """The wanted framework keys whose libraries are installed (checked without importing
+    TensorFlow in the driver)."""
+    import importlib.util
+    found = []
+    for key in wanted:
+        if key not in FRAMEWORK_NAMES:
+            raise SystemExit(f"--frameworks: unknown {key!r}; expected numpy_nn and/or keras")
+        if key == "keras" and not (importlib.util.find_spec("tensorflow")
+                                   and importlib.util.find_spec("keras")):
+            print("(Keras side skipped: TensorFlow/Keras is not installed)", file=sys.stderr)
+            continue
+        found.append(key)
     return found
 
 
 # =============================================================================== table
-def format_value(experiment, result):
-    if result is None:
-        return "—"
-    if isinstance(result, str):
-        return result
-    text = f"{result.value:.2f}" if experiment.metric == "error ratio" else f"{result.value:.4f}"
-    if experiment.metric.startswith("best"):
-        text += f" ({result.epochs_run} epochs run)"
-    if result.note:
-        text += f"; {result.note}"
-    return text
+def collect(records, experiments, framework_keys, quick, seeds=None):
+    """{experiment key: {framework key: [ok records]}} for this table, and the failed ones."""
+    wanted = {e.key for e in experiments}
+    table = {e.key: {f: [] for f in framework_keys} for e in experiments}
+    failed = []
+    for record in records:
+        config = record.get("config", {})
+        if (record.get("entry") != ENTRY or config.get("experiment") not in wanted
+                or config.get("framework") not in framework_keys
+                or bool(config.get("quick")) != quick
+                or (seeds is not None and config.get("seed") not in seeds)):
+            continue
+        if record.get("status") == "ok":
+            table[config["experiment"]][config["framework"]].append(record)
+        else:
+            failed.append(record)
+    return table, failed
 
 
-def format_seconds(result):
-    return "—" if result is None or isinstance(result, str) else f"{result.seconds_per_epoch:.2f}"
+def format_number(experiment, value):
+    return f"{value:.2f}" if experiment.metric == "error ratio" else f"{value:.4f}"
 
 
-def markdown_table(experiments, names, quick, info):
-    lines = [f"Run: `{info['command']}` on {info['machine']}, {info['date']}, "
-             f"total {info['minutes']:.1f} min. " + ("Subset on 10,000 training images with few "
-                                                     "epochs." if quick else
-                                                     "Full size, the chapter's epochs."),
-             "",
-             "| experiment | epochs | metric | " + " | ".join(f"{n} result" for n in names)
-             + " | " + " | ".join(f"{n} s/epoch" for n in names)
-             + " | the chapter (Keras 2, full runs) |",
-             "|---|---|---|" + "---|" * (2 * len(names)) + "---|"]
+def markdown_table(experiments, framework_keys, table, failed, quick, info):
+    from numpy_nn.experiments.progress import last_line
+    from numpy_nn.experiments.stats import summarize, welch_test
+    names = [FRAMEWORK_NAMES[f] for f in framework_keys]
+    both = framework_keys == ["numpy_nn", "keras"]
+    header = ["experiment", "epochs", "metric"]
+    for name in names:
+        header += [f"{name} mean ± std (n)", f"{name} 95% CI"]
+    if both:
+        header += ["difference", "Welch p"]
+    header += [f"{name} s/epoch" for name in names] + ["the chapter (Keras 2, one run)"]
+    lines = [f"Run: `{info['command']}` on {info['machine']}, {info['date']}; "
+             f"{info['timing']}. "
+             + ("**Quick run**: a subset on 10,000 training images with few epochs; "
+                "its numbers are not the chapter's." if quick else
+                "Full size, the chapter's epochs."),
+             "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    significant, compared, seed_counts = [], 0, set()
     for experiment in experiments:
         row = [experiment.title, str(experiment.quick_epochs if quick else experiment.epochs),
                experiment.metric]
-        row += [format_value(experiment, experiment.results.get(n)) for n in names]
-        row += [format_seconds(experiment.results.get(n)) for n in names]
-        row.append(experiment.chapter or "")
+        values, speeds = {}, []
+        for framework in framework_keys:
+            records = table[experiment.key][framework]
+            values[framework] = [r["metrics"]["value"] for r in records]
+            seed_counts.add(len(records))
+            summary = summarize(values[framework])
+            if summary.n == 0:
+                row += ["—", "—"]
+            elif summary.n == 1:
+                row += [f"{format_number(experiment, summary.mean)} (1)", "—"]
+            else:
+                row += [(f"{format_number(experiment, summary.mean)} ± "
+                        f"{format_number(experiment, summary.std)} ({summary.n})"),
+                        (f"[{format_number(experiment, summary.ci_low)}, "
+                        f"{format_number(experiment, summary.ci_high)}]")]
+            seconds = [statistics.median(r["seconds_per_epoch"]) for r in records
+                       if r.get("seconds_per_epoch")]
+            speeds.append(f"{statistics.median(seconds):.2f}" if seconds else "—")
+        if both:
+            test = welch_test(values["numpy_nn"], values["keras"])
+            if test.p_value == test.p_value:          # not NaN
+                compared += 1
+                sign = "+" if test.difference >= 0 else "-"
+                row += [sign + format_number(experiment, abs(test.difference)),
+                        f"{test.p_value:.3g}"]
+                if test.p_value < 0.05:
+                    significant.append((experiment, test))
+            else:
+                row += ["—", "—"]
+        row += speeds + [experiment.chapter or ""]
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["",
-              "Results are validation accuracies unless the metric says otherwise (the transfer "
-              "row is the test error rate of model_B divided by that of model_B_on_A). The "
-              "two frameworks start from different random weights, so rows agree up to seed "
-              "noise, not digit for digit (the parity suite compares them exactly). Seconds per "
-              "epoch are medians over epochs, training plus validation; "
-              f"threads: {info['threads']}."]
+    counts = sorted(seed_counts)
+    seeds_text = (f"{counts[0]} seed{'s' if counts[0] != 1 else ''} per framework and row"
+                  if len(counts) == 1 else
+                  f"{counts[0]} to {counts[-1]} seeds per framework and row")
+    lines += ["", (f"Each cell summarises {seeds_text} (seeds {FIRST_SEED}, {FIRST_SEED + 1}, "
+              "...; the two frameworks draw different initial weights from the same seed): "
+              "mean ± sample standard deviation, and the 95% t confidence interval of the "
+              "mean. *difference* is numpy_nn's mean minus Keras's; *Welch p* is the "
+              "two-sided p-value of Welch's t-test (`scipy.stats.ttest_ind`, "
+              "`equal_var=False`). Results are validation accuracies unless the metric says "
+              "otherwise (the transfer row is the test error rate of model_B divided by that "
+              "of model_B_on_A). Seconds per epoch are medians over seeds of each run's "
+              "median epoch, training plus validation, one thread per worker process.")]
+    if both:
+        lines.append("")
+        if significant:
+            described = "; ".join(
+                f"{e.title} (numpy_nn {'higher' if t.difference > 0 else 'lower'} by "
+                f"{format_number(e, abs(t.difference))}, p = {t.p_value:.3g})"
+                for e, t in significant)
+            lines.append(f"{len(significant)} of {compared} compared rows differ significantly "
+                         f"at p < 0.05: {described}. With {compared} rows tested at 0.05, about "
+                         f"{0.05 * compared:.1f} would be expected to do so by chance alone.")
+        else:
+            lines.append(f"None of the {compared} compared rows differs significantly at "
+                         "p < 0.05 (Welch's t-test).")
+    if failed:
+        lines += ["", f"{len(failed)} task(s) failed and are left out: " + "; ".join(
+            f"{r['name']} ({last_line(r.get('error'))[:100]})" for r in failed)]
     return "\n".join(lines)
 
 
 def write_into_readme(readme, table, block):
     """Replace the text between ``<!-- block:start -->`` and ``<!-- block:end -->``."""
     start_marker, end_marker = f"<!-- {block}:start -->", f"<!-- {block}:end -->"
-    text = open(readme, encoding="utf-8").read()
+    with open(readme, encoding="utf-8") as handle:
+        text = handle.read()
     if start_marker not in text or end_marker not in text:
         raise SystemExit(f"{readme} has no {start_marker} ... {end_marker} block")
     before, rest = text.split(start_marker, 1)
@@ -495,66 +624,27 @@ def write_into_readme(readme, table, block):
         handle.write(before + start_marker + "\n" + table + "\n" + end_marker + after)
 
 
-def run_experiments(experiments, wanted_frameworks, threads, quick):
-    """Run every experiment with every available framework; returns (names, minutes)."""
-    if threads:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads)
-    available = frameworks(wanted_frameworks, threads)
-    start = time.perf_counter()
-    data_cache = {}
-    for experiment in experiments:
-        if experiment.data not in data_cache:
-            data_cache = {experiment.data: load_data(experiment.data, quick)}
-        n_epochs = experiment.quick_epochs if quick else experiment.epochs
-        for name, kx in available.items():
-            kx.backend.clear_session()
-            try:
-                result = experiment.run(kx, data_cache[experiment.data], n_epochs)
-            except Exception as error:     # a failed row is reported, the others still run
-                result = f"error: {type(error).__name__}: {error}"[:120]
-            experiment.results[name] = result
-            print(f"[{time.perf_counter() - start:7.1f}s] {experiment.key:<22} {name:<8} "
-                  f"{format_value(experiment, result)}  "
-                  f"({format_seconds(result)} s/epoch)", flush=True)
-    return list(available), (time.perf_counter() - start) / 60
-
-
-def merge_runs(paths):
-    """Experiments, framework names and run info from earlier runs' ``reproduce.json`` files
-    (for a full reproduction run in parts with ``--only``)."""
-    by_key = {e.key: e for e in EXPERIMENTS}
-    names, infos = [], []
-    for path in paths:
-        with open(path, encoding="utf-8") as handle:
-            run = json.load(handle)
-        infos.append(run["info"])
-        for key, results in run["experiments"].items():
-            for name, result in results.items():
-                by_key[key].results[name] = result if isinstance(result, str) else Result(**result)
-                if name not in names:
-                    names.append(name)
-    experiments = [e for e in EXPERIMENTS if e.results]
-    quick = all("quick" in info["command"] for info in infos)
-    info = dict(infos[0], minutes=sum(info["minutes"] for info in infos),
-                command=("make reproduce-quick" if quick else "make reproduce")
-                + f" (in {len(infos)} parts)" if len(infos) > 1 else infos[0]["command"])
-    return experiments, names, quick, info
-
-
+# =============================================================================== main
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m examples.reproduce",
                                      description=__doc__.strip().splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the representative subset")
+    parser.add_argument("--seeds", type=int, help="seeds per framework (default: 5, "
+                        "quick: 3)")
     parser.add_argument("--only", help="comma-separated experiment keys: "
                         + ", ".join(e.key for e in EXPERIMENTS))
     parser.add_argument("--frameworks", default="numpy_nn,keras",
                         help="comma-separated, from numpy_nn and keras (default: both)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="limit BLAS (numpy_nn) and TensorFlow to this many threads "
-                             "(0: their defaults)")
-    parser.add_argument("--merge", nargs="+", metavar="JSON",
-                        help="run nothing: build the table from earlier runs' reproduce.json")
+    parser.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:8786 (default: "
+                        "$DASK_SCHEDULER_ADDRESS, else local worker processes)")
+    parser.add_argument("--workers", type=int, help="local worker processes (default: cores)")
+    parser.add_argument("--results", default=os.path.join(common.EXAMPLES_DIR, "results",
+                                                          "reproduce", "records"),
+                        help="the results folder: one record per task; re-runs skip the "
+                             "finished ones; copy parts' records here to merge them")
+    parser.add_argument("--table-only", action="store_true",
+                        help="run nothing: build the table from the records in --results")
+    parser.add_argument("--verbose", "-v", action="store_true", help="one line per task")
     parser.add_argument("--out", default=os.path.join(common.EXAMPLES_DIR, "results",
                                                       "reproduce"))
     parser.add_argument("--readme", help="write the table into this README, between "
@@ -562,42 +652,52 @@ def main(argv=None):
                                          "<!-- reproduce-quick:start/end --> (--quick)")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    for experiment in EXPERIMENTS:      # forget an earlier call's results (same process)
-        experiment.results = {}
+    quick = args.quick
+    n_seeds = args.seeds if args.seeds is not None else (3 if quick else 5)
+    if n_seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {n_seeds}")
+    experiments = [e for e in EXPERIMENTS if e.quick or not quick]
+    if args.only:
+        keys = args.only.split(",")
+        unknown = set(keys) - {e.key for e in EXPERIMENTS}
+        if unknown:
+            parser.error(f"unknown experiment(s) {sorted(unknown)}")
+        experiments = [e for e in EXPERIMENTS if e.key in keys]
+    framework_keys = available_frameworks(args.frameworks.split(","))
+    seeds = list(range(FIRST_SEED, FIRST_SEED + n_seeds))
 
-    if args.merge:
-        experiments, names, quick, info = merge_runs(args.merge)
+    from numpy_nn.experiments import ResultsStore, resolve_scheduler, run_grid
+    store = ResultsStore(args.results)
+    command = "python -m examples.reproduce" + (" --quick" if quick else "") + \
+        f" --seeds {n_seeds}" + (f" --only {args.only}" if args.only else "")
+    if args.table_only:
+        timing = "built from the records in the results folder"
+        records = list(store.records())
+        table, failed = collect(records, experiments, framework_keys, quick)
     else:
-        quick = args.quick
-        experiments = [e for e in EXPERIMENTS if e.quick or not quick]
-        if args.only:
-            keys = args.only.split(",")
-            unknown = set(keys) - {e.key for e in EXPERIMENTS}
-            if unknown:
-                parser.error(f"unknown experiment(s) {sorted(unknown)}")
-            experiments = [e for e in EXPERIMENTS if e.key in keys]
-        names, minutes = run_experiments(experiments, args.frameworks.split(","), args.threads,
-                                         quick)
-        command = "make reproduce-quick" if quick else "make reproduce"
-        if args.only:
-            command = (f"python -m examples.reproduce{' --quick' if quick else ''} "
-                       f"--only {args.only}")
-        info = {"command": command, "minutes": minutes,
-                "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
-                           f"Python {platform.python_version()}",
-                "date": time.strftime("%Y-%m-%d"),
-                "threads": args.threads or "library defaults"}
-    table = markdown_table(experiments, names, quick, info)
-    print("\n" + table)
-    with open(os.path.join(args.out, "reproduce.md"), "w", encoding="utf-8") as handle:
-        handle.write(table + "\n")
-    with open(os.path.join(args.out, "reproduce.json"), "w", encoding="utf-8") as handle:
-        json.dump({"info": info, "experiments": {
-            e.key: {name: (r if isinstance(r, str) else r.__dict__)
-                    for name, r in e.results.items()} for e in experiments}}, handle, indent=1)
+        summary = run_grid(make_tasks(experiments, framework_keys, seeds, quick), store,
+                           scheduler=args.scheduler, workers=args.workers, verbose=args.verbose)
+        where = ("a Dask cluster" if resolve_scheduler(args.scheduler) else
+                 f"{args.workers or os.cpu_count()} local worker process(es)")
+        timing = (f"wall time {summary.seconds / 60:.1f} min on {where} "
+                  f"({summary.total - summary.skipped} task(s) run, {summary.skipped} found "
+                  f"finished in the results folder)")
+        table, failed = collect(store.records(), experiments, framework_keys, quick, seeds)
+    task_minutes = sum(r.get("seconds") or 0 for rows in table.values() for rs in rows.values()
+                       for r in rs) / 60
+    info = {"command": command, "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
+                       f"Python {platform.python_version()}",
+            "timing": f"{timing}; {task_minutes:.1f} min of task time in the table; load "
+                      f"average {os.getloadavg()[0]:.1f} when the table was written"}
+    text = markdown_table(experiments, framework_keys, table, failed, quick, info)
+    print("\n" + text)
+    with open(os.path.join(args.out, "reproduce-quick.md" if quick else "reproduce.md"), "w",
+              encoding="utf-8") as handle:
+        handle.write(text + "\n")
     if args.readme:
-        write_into_readme(args.readme, table, "reproduce-quick" if quick else "reproduce")
-    return experiments
+        write_into_readme(args.readme, text, "reproduce-quick" if quick else "reproduce")
+    return table
 
 
 if __name__ == "__main__":

@@ -44,8 +44,12 @@ LAYERS = [
     ("callbacks", ["numpy_nn.callbacks", "numpy_nn.callbacks.*"]),
     ("models", ["numpy_nn.models", "numpy_nn.models.*"]),
     ("twins", ["numpy_nn.kernels.*"]),
-    ("tools", ["numpy_nn.utils", "numpy_nn.gradient_check", "numpy_nn.datasets", "numpy_nn.datasets.*"]),
+    ("tools", ["numpy_nn.utils", "numpy_nn.gradient_check", "numpy_nn.datasets",
+               "numpy_nn.datasets.*"]),
     ("package", ["numpy_nn"]),
+    # Built on the engine's public API; the engine imports nothing of them.
+    ("applications", ["numpy_nn.experiments", "numpy_nn.experiments.*", "numpy_nn.wrappers",
+                      "numpy_nn.wrappers.*"]),
 ]
 
 FORBIDDEN_PACKAGES = ("tensorflow", "keras", "tf_keras", "tf_backend")

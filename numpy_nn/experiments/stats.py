@@ -1,0 +1,105 @@
+r"""Statistics over seeds: mean, sample standard deviation, 95% confidence interval, and
+Welch's t-test for the difference of two means (SciPy's ``scipy.stats``).
+
+For :math:`n` values :math:`x_1..x_n`:
+
+.. math::
+    \bar x = \frac1n \sum_i x_i, \qquad
+    s = \sqrt{\frac{1}{n-1} \sum_i (x_i - \bar x)^2}, \qquad
+    \mathrm{CI}_{95} = \bar x \pm t_{0.975,\,n-1} \frac{s}{\sqrt n}
+
+(Student's t quantile with :math:`n-1` degrees of freedom: the seeds are few, so not 1.96).
+
+Welch's test compares two means without assuming equal variances:
+
+.. math::
+    t = \frac{\bar a - \bar b}{\sqrt{s_a^2/n_a + s_b^2/n_b}}, \qquad
+    \nu = \frac{(s_a^2/n_a + s_b^2/n_b)^2}
+               {\frac{(s_a^2/n_a)^2}{n_a - 1} + \frac{(s_b^2/n_b)^2}{n_b - 1}},
+
+and the two-sided p-value is :math:`2\,P(T_\nu > |t|)`, computed by
+``scipy.stats.ttest_ind(a, b, equal_var=False)``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CONFIDENCE", "Summary", "WelchTest", "summarize", "welch_test"]
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float
+    std: float            # sample standard deviation (ddof=1); NaN for n < 2
+    ci_low: float         # 95% t interval; NaN for n < 2
+    ci_high: float
+
+    @property
+    def half_width(self) -> float:
+        return (self.ci_high - self.ci_low) / 2
+
+
+def _scipy_stats():
+    """scipy.stats, or an ImportError that says which extra brings it."""
+    try:
+        from scipy import stats
+    except ImportError as error:
+        raise ImportError("numpy_nn.experiments.stats needs SciPy: "
+                          "pip install numpy_nn[experiments]") from error
+    return stats
+
+
+def summarize(values, confidence=CONFIDENCE) -> Summary:
+    """Mean, sample standard deviation and the ``confidence`` t interval of ``values``."""
+    stats = _scipy_stats()
+
+    values = _finite_array(values, "values")
+    n = len(values)
+    if n == 0:
+        return Summary(0, math.nan, math.nan, math.nan, math.nan)
+    mean = float(np.mean(values))
+    if n < 2:
+        return Summary(1, mean, math.nan, math.nan, math.nan)
+    std = float(np.std(values, ddof=1))
+    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * std / math.sqrt(n)
+    return Summary(n, mean, std, mean - half, mean + half)
+
+
+@dataclass(frozen=True)
+class WelchTest:
+    difference: float     # mean(a) - mean(b)
+    t: float
+    df: float             # Welch-Satterthwaite degrees of freedom
+    p_value: float        # two-sided; NaN when it cannot be computed
+
+
+def welch_test(a, b) -> WelchTest:
+    """Welch's two-sided t-test of mean(a) = mean(b) (``scipy.stats.ttest_ind``,
+    ``equal_var=False``). Needs at least two values on each side; otherwise, or when both
+    sides have no spread at all, the p-value is NaN."""
+    stats = _scipy_stats()
+
+    a, b = _finite_array(a, "a"), _finite_array(b, "b")
+    if len(a) < 2 or len(b) < 2:
+        difference = float(np.mean(a) - np.mean(b)) if len(a) and len(b) else math.nan
+        return WelchTest(difference, math.nan, math.nan, math.nan)
+    difference = float(np.mean(a) - np.mean(b))
+    var_a, var_b = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    if var_a + var_b == 0:
+        return WelchTest(difference, math.nan, math.nan, math.nan)
+    result = stats.ttest_ind(a, b, equal_var=False)
+    df = (var_a + var_b) ** 2 / (var_a ** 2 / (len(a) - 1) + var_b ** 2 / (len(b) - 1))
+    return WelchTest(difference, float(result.statistic), float(df), float(result.pvalue))
+
+
+def _finite_array(values, name):
+    array = np.asarray(list(values), dtype=np.float64)
+    if array.ndim != 1:
+        raise ValueError(f"{name}: expected a flat sequence of numbers, got shape {array.shape}")
+    return array

@@ -1,0 +1,91 @@
+"""examples.reproduce on the experiment runner: seeds as tasks, records in a results folder,
+the README table and its sentences generated from the records."""
+import statistics
+
+import pytest
+
+from examples import reproduce
+from numpy_nn.experiments import ResultsStore, Task, deterministic_part, execute
+
+README = ("# Title\n\nbefore\n<!-- reproduce-quick:start -->\nold table\n"
+          "<!-- reproduce-quick:end -->\nafter\n<!-- reproduce:start -->\nfull\n"
+          "<!-- reproduce:end -->\n")
+
+
+def test_a_quick_multi_seed_run_writes_records_and_the_readme_block(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(README, encoding="utf-8")
+    argv = ["--quick", "--only", "leaky_relu", "--frameworks", "numpy_nn", "--seeds", "2",
+            "--workers", "2", "--results", str(tmp_path / "records"),
+            "--out", str(tmp_path / "out"), "--readme", str(readme)]
+    table = reproduce.main(argv)
+    records = table["leaky_relu"]["numpy_nn"]
+    assert sorted(r["seed"] for r in records) == [42, 43]
+    assert all(r["status"] == "ok" and r["metrics"]["epochs_run"] == 3 for r in records)
+    assert all(len(r["history"]["val_accuracy"]) == 3 for r in records)
+    values = [r["metrics"]["value"] for r in records]
+    assert values[0] != values[1]                      # two seeds, two runs
+    # the same task run here, in the test's process, gives the worker's record bit for bit
+    again_here = execute(Task(reproduce.ENTRY, records[0]["config"], records[0]["name"]).to_dict())
+    assert deterministic_part(again_here) == deterministic_part(records[0])
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\nbefore\n<!-- reproduce-quick:start -->\n")
+    assert text.endswith("<!-- reproduce-quick:end -->\nafter\n<!-- reproduce:start -->\nfull\n"
+                         "<!-- reproduce:end -->\n")
+    assert "old table" not in text and "**Quick run**" in text
+    mean, std = statistics.mean(values), statistics.stdev(values)
+    assert f"| LeakyReLU 300-100, SGD 1e-3 | 3 | val accuracy | {mean:.4f} ± {std:.4f} (2) |" \
+        in text
+    assert (tmp_path / "out" / "reproduce-quick.md").read_text(encoding="utf-8") in text + "\n"
+
+    capsys.readouterr()
+    again = reproduce.main(argv)                       # resumes: nothing left to run
+    assert "2 task(s): 2 already done, 0 ok" in capsys.readouterr().err
+    assert [r["id"] for r in again["leaky_relu"]["numpy_nn"]] == [r["id"] for r in records]
+
+
+def fake_record(experiment, framework, seed, value, status="ok"):
+    config = {"experiment": experiment, "framework": framework, "seed": seed, "quick": False}
+    return {"id": f"{experiment}-{framework}-{seed}", "entry": reproduce.ENTRY,
+            "name": f"{experiment}/{framework}/seed={seed}", "config": config, "seed": seed,
+            "status": status, "error": None if status == "ok" else "Traceback\nValueError: x",
+            "metrics": {"value": value, "epochs_run": 10}, "seconds_per_epoch": [1.0, 2.0, 1.5],
+            "seconds": 10.0}
+
+
+def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
+    store = ResultsStore(tmp_path / "records")
+    # leaky_relu: numpy_nn clearly lower; prelu: the same distribution on both sides
+    for seed, (a, b) in enumerate([(0.80, 0.85), (0.81, 0.86), (0.79, 0.84)]):
+        store.write(fake_record("leaky_relu", "numpy_nn", 42 + seed, a))
+        store.write(fake_record("leaky_relu", "keras", 42 + seed, b))
+    for seed, (a, b) in enumerate([(0.80, 0.81), (0.82, 0.80), (0.81, 0.82)]):
+        store.write(fake_record("prelu", "numpy_nn", 42 + seed, a))
+        store.write(fake_record("prelu", "keras", 42 + seed, b))
+    store.write(fake_record("prelu", "keras", 45, 0.5, status="failed"))
+    readme = tmp_path / "README.md"
+    readme.write_text(README, encoding="utf-8")
+    reproduce.available_frameworks = lambda wanted: list(wanted)     # no TensorFlow needed
+    try:
+        reproduce.main(["--only", "leaky_relu,prelu", "--table-only", "--results",
+                        str(tmp_path / "records"), "--out", str(tmp_path / "out"),
+                        "--readme", str(readme)])
+    finally:
+        import importlib
+        importlib.reload(reproduce)
+    block = readme.read_text(encoding="utf-8").split("<!-- reproduce:start -->")[1]
+    assert "| LeakyReLU 300-100, SGD 1e-3 | 10 | val accuracy | 0.8000 ± 0.0100 (3) |" in block
+    assert "| -0.0500 | " in block
+    assert ("1 of 2 compared rows differ significantly at p < 0.05: LeakyReLU 300-100, SGD "
+            "1e-3 (numpy_nn lower by 0.0500, p = ") in block
+    assert "PReLU" not in block.split("differ significantly")[1].split(".")[0]
+    assert "1 task(s) failed and are left out: prelu/keras/seed=45 (ValueError: x)" in block
+    assert "Full size" in block and "Quick run" not in block
+
+
+@pytest.mark.parametrize("argv, message", [(["--only", "nope"], "unknown experiment"),
+                                           (["--seeds", "0"], "--seeds must be >= 1")])
+def test_bad_arguments_are_named(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        reproduce.main([*argv, "--results", str(tmp_path), "--out", str(tmp_path)])
+    assert message in capsys.readouterr().err
