@@ -20,11 +20,12 @@ export TF_CPP_MIN_LOG_LEVEL = 2
 export MPLBACKEND = Agg
 
 .PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick \
-        search-quick examples-quick check-numpy-only clean docs docs-test notebook browser
+        search-quick examples-quick check-numpy-only lint clean docs docs-test notebook browser
 
 help:
 	@echo "make demo        train the chapter's first model on Fashion-MNIST"
-	@echo "make test        create .venv, install, run unit + parity tests"
+	@echo "make test        create .venv, install, lint, run unit + parity + notebook + docs tests"
+	@echo "make lint        ruff (configured in pyproject.toml)"
 	@echo "make check-numpy-only  install, import and train in a throwaway venv with NumPy alone"
 	@echo "make parity      parity report against Keras 3 (writes parity_tests/report.md)"
 	@echo "make bench-quick / bench        CPU benchmarks vs Keras"
@@ -59,8 +60,12 @@ venv: $(STAMP)
 demo: $(CORE_STAMP)
 	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(PY) -m examples.demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(PY) -m pytest -q
+
+# ruff's rules and line length are in pyproject.toml ([tool.ruff]).
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # The browser test drives Debian's Chromium (Playwright never downloads a browser here); install
 # it when missing and we may (root). Otherwise tests/test_docs_site.py fails and says so.

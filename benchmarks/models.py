@@ -105,6 +105,7 @@ def load_dataset(name, samples=None):
     trains on identical arrays. Standardisation uses the statistics of the whole training set,
     as the chapter does."""
     import numpy as np
+
     from numpy_nn.datasets import cifar10, fashion_mnist
 
     def scaled(images):                 # float32 throughout, without a float64 temporary

@@ -84,7 +84,7 @@ def selu_self_normalisation(n_layers=1000):
         means = np.mean(Z, axis=0).mean()
         stds = np.std(Z, axis=0).mean()
         if layer % 100 == 0:
-            print("Layer {}: mean {:.2f}, std deviation {:.2f}".format(layer, means, stds))
+            print(f"Layer {layer}: mean {means:.2f}, std deviation {stds:.2f}")
     return means, stds
 
 

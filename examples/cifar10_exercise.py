@@ -22,8 +22,17 @@ import os
 import numpy as np
 
 import numpy_nn as keras
-from examples.common import (epochs, fit_and_report, load_cifar10, parse_args, pyplot,
-                             plot_learning_curves, save_fig, section, standardize)
+from examples.common import (
+    epochs,
+    fit_and_report,
+    load_cifar10,
+    parse_args,
+    plot_learning_curves,
+    pyplot,
+    save_fig,
+    section,
+    standardize,
+)
 from numpy_nn.callbacks import OneCycleScheduler
 from numpy_nn.utils import find_learning_rate, plot_lr_vs_loss
 

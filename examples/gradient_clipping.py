@@ -12,8 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 import numpy_nn as keras
-from examples.common import (epochs, fit_and_report, load_fashion_mnist, parse_args, pyplot,
-                             plot_learning_curves, save_fig, section, selu_mlp, standardize)
+from examples.common import (
+    epochs,
+    fit_and_report,
+    load_fashion_mnist,
+    parse_args,
+    plot_learning_curves,
+    pyplot,
+    save_fig,
+    section,
+    selu_mlp,
+    standardize,
+)
 from numpy_nn.variables import Variable
 
 

@@ -9,8 +9,14 @@ per epoch of both).
 from __future__ import annotations
 
 import numpy_nn as keras
-from examples.common import (epochs, fit_and_report, load_fashion_mnist, parse_args,
-                             plot_learning_curves, section)
+from examples.common import (
+    epochs,
+    fit_and_report,
+    load_fashion_mnist,
+    parse_args,
+    plot_learning_curves,
+    section,
+)
 
 
 def build(activation_layer):

@@ -27,8 +27,17 @@ from __future__ import annotations
 import numpy as np
 
 import numpy_nn as keras
-from examples.common import (epochs, fit_and_report, load_fashion_mnist, parse_args, pyplot,
-                             save_fig, section, selu_mlp, standardize)
+from examples.common import (
+    epochs,
+    fit_and_report,
+    load_fashion_mnist,
+    parse_args,
+    pyplot,
+    save_fig,
+    section,
+    selu_mlp,
+    standardize,
+)
 from numpy_nn.callbacks import OneCycleScheduler
 from numpy_nn.utils import find_learning_rate, plot_lr_vs_loss
 

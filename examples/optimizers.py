@@ -10,8 +10,16 @@ Keras 2's 0.004 factor, so its first steps differ from the book's runs.
 from __future__ import annotations
 
 import numpy_nn as keras
-from examples.common import (epochs, fit_and_report, load_fashion_mnist, parse_args,
-                             plot_learning_curves, section, selu_mlp, standardize)
+from examples.common import (
+    epochs,
+    fit_and_report,
+    load_fashion_mnist,
+    parse_args,
+    plot_learning_curves,
+    section,
+    selu_mlp,
+    standardize,
+)
 
 OPTIMIZERS = {
     "SGD + momentum": lambda: keras.optimizers.SGD(learning_rate=0.001, momentum=0.9),

@@ -15,8 +15,17 @@ from functools import partial
 import numpy as np
 
 import numpy_nn as keras
-from examples.common import (epochs, fit_and_report, load_fashion_mnist, parse_args, pyplot,
-                             plot_learning_curves, save_fig, section, standardize)
+from examples.common import (
+    epochs,
+    fit_and_report,
+    load_fashion_mnist,
+    parse_args,
+    plot_learning_curves,
+    pyplot,
+    save_fig,
+    section,
+    standardize,
+)
 from numpy_nn.utils import mc_predict
 
 

@@ -190,7 +190,8 @@ def transfer_learning(kx, data, n_epochs):
     (X_valid_A, y_valid_A), (X_valid_B, y_valid_B) = split_dataset(X_valid, y_valid)
     _, (X_test_B, y_test_B) = split_dataset(X_test, y_test)
     X_train_B, y_train_B = X_train_B[:200], y_train_B[:200]
-    sgd = lambda: kx.optimizers.SGD(learning_rate=1e-3)
+    def sgd():
+        return kx.optimizers.SGD(learning_rate=1e-3)
 
     model_A = compile_model(kx, mlp(kx, hidden=(300, 100, 50, 50, 50), outputs=8,
                                     initializer="glorot_uniform"), sgd())
@@ -268,9 +269,10 @@ def regularized(kind, n_mc_samples=100):
         layers = [kx.layers.Input(shape=[28, 28]), kx.layers.Flatten()]
         optimizer = "nadam"
         if kind == "l2":
-            dense = lambda units, activation="elu": kx.layers.Dense(
-                units, activation=activation, kernel_initializer="he_normal",
-                kernel_regularizer=kx.regularizers.l2(0.01))
+            def dense(units, activation="elu"):      # the chapter's RegularizedDense
+                return kx.layers.Dense(units, activation=activation,
+                                       kernel_initializer="he_normal",
+                                       kernel_regularizer=kx.regularizers.l2(0.01))
             layers += [dense(300), dense(100), dense(10, "softmax")]
         elif kind in ("dropout", "alpha_dropout"):
             selu = kind == "alpha_dropout"

@@ -8,8 +8,15 @@ from vanishing/exploding gradients. Writes ``learning_curves.png``.
 from __future__ import annotations
 
 import numpy_nn as keras
-from examples.common import (epochs, fit_and_report, load_fashion_mnist, parse_args,
-                             plot_learning_curves, section, standardize)
+from examples.common import (
+    epochs,
+    fit_and_report,
+    load_fashion_mnist,
+    parse_args,
+    plot_learning_curves,
+    section,
+    standardize,
+)
 
 
 def build(activation, initializer, n_hidden=100):
@@ -17,7 +24,7 @@ def build(activation, initializer, n_hidden=100):
     model = keras.models.Sequential()
     model.add(keras.layers.Flatten(input_shape=[28, 28]))
     model.add(keras.layers.Dense(300, activation=activation, kernel_initializer=initializer))
-    for layer in range(n_hidden - 1):
+    for _ in range(n_hidden - 1):
         model.add(keras.layers.Dense(100, activation=activation,
                                      kernel_initializer=initializer))
     model.add(keras.layers.Dense(10, activation="softmax"))

@@ -16,8 +16,7 @@ import os
 import numpy as np
 
 import numpy_nn as keras
-from examples.common import (epochs, load_fashion_mnist, parse_args, plot_learning_curves,
-                             section)
+from examples.common import epochs, load_fashion_mnist, parse_args, plot_learning_curves, section
 
 
 def split_dataset(X, y):

@@ -12,8 +12,21 @@ Replace ``keras`` by ``numpy_nn`` in the chapter's code::
     model.compile(loss="sparse_categorical_crossentropy",
                   optimizer=keras.optimizers.SGD(lr=1e-3), metrics=["accuracy"])
 """
-from numpy_nn import (activations, backend, callbacks, constraints, datasets, initializers,
-                      layers, losses, metrics, models, optimizers, regularizers, utils)
+from numpy_nn import (
+                      activations,
+                      backend,
+                      callbacks,
+                      constraints,
+                      datasets,
+                      initializers,
+                      layers,
+                      losses,
+                      metrics,
+                      models,
+                      optimizers,
+                      regularizers,
+                      utils,
+)
 from numpy_nn.models import Sequential
 
 __version__ = "0.1.0"

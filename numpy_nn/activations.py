@@ -189,7 +189,8 @@ class SELU(ActivationFunction):
     r"""Scaled ELU (Klambauer et al., 2017): self-normalising with LeCun-normal weights.
 
     .. math:: f(x) = \lambda \begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases},
-              \qquad f'(x) = \begin{cases} \lambda & f(x) \ge 0 \\ f(x) + \lambda\alpha & f(x) < 0 \end{cases}
+              \qquad f'(x) = \begin{cases} \lambda & f(x) \ge 0 \\
+                                           f(x) + \lambda\alpha & f(x) < 0 \end{cases}
 
     :math:`\alpha` and :math:`\lambda` come from :func:`selu_constants`. Like TensorFlow's
     kernel, the derivative branches on the *output*: where :math:`f(x) = 0` (at :math:`x = 0`,

@@ -80,8 +80,9 @@ class Loss:
                              f"pass y[..., 0]")
         matched_true, matched_pred = match_ranks(y_true, y_pred)
         if matched_true.shape != matched_pred.shape:
+            hint = self._shape_hint(y_true, y_pred)
             raise ValueError(f"{self.name}: targets of shape {y_true.shape} do not match "
-                             f"predictions of shape {y_pred.shape}{self._shape_hint(y_true, y_pred)}")
+                             f"predictions of shape {y_pred.shape}{hint}")
 
     def _shape_hint(self, y_true, y_pred):
         """A suggestion appended to a shape mismatch (which loss the targets look made for)."""
@@ -322,7 +323,8 @@ class BinaryCrossentropy(Loss):
 
 
 class MeanSquaredError(Loss):
-    r"""Mean squared error over the last axis: :math:`\ell_i = \frac1K \sum_j (y_{ij}-\hat y_{ij})^2`,
+    r"""Mean squared error over the last axis:
+    :math:`\ell_i = \frac1K \sum_j (y_{ij}-\hat y_{ij})^2`,
     gradient :math:`\frac2K (\hat y - y)`."""
 
     name = "mean_squared_error"

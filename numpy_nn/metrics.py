@@ -1,14 +1,16 @@
 r"""Metrics: accuracy variants and the running mean that turns batch values into epoch values.
 
-:class:`Mean` accumulates :math:`\text{total} = \sum_b w_b v_b` and :math:`\text{count} = \sum_b w_b`
-in the float type, and reports :math:`\text{total}/\text{count}`. ``fit`` feeds the batch loss
-with weight = batch size, so the epoch loss is the per-sample mean even when the last batch is
-smaller; accuracies are fed one value per sample, so the epoch accuracy is the exact fraction.
+:class:`Mean` accumulates :math:`\text{total} = \sum_b w_b v_b` and
+:math:`\text{count} = \sum_b w_b` in the float type, and reports
+:math:`\text{total}/\text{count}`. ``fit`` feeds the batch loss with weight = batch size, so the
+epoch loss is the per-sample mean even when the last batch is smaller; accuracies are fed one
+value per sample, so the epoch accuracy is the exact fraction.
 
 ``"accuracy"`` is resolved the way Keras 3 does from the shapes of the first batch:
 
 * predictions with one unit → :class:`BinaryAccuracy` (threshold 0.5, strict ``>``);
-* integer labels (rank lower than the predictions, or a trailing 1) → :class:`SparseCategoricalAccuracy`;
+* integer labels (rank lower than the predictions, or a trailing 1) →
+  :class:`SparseCategoricalAccuracy`;
 * otherwise → :class:`CategoricalAccuracy`.
 """
 from __future__ import annotations
@@ -72,7 +74,8 @@ class MeanMetricWrapper(Mean):
 
 
 class BinaryAccuracy(MeanMetricWrapper):
-    r""":math:`[y = (\hat p > t)]` per element, threshold :math:`t = 0.5` (0.5 itself predicts 0)."""
+    r""":math:`[y = (\hat p > t)]` per element, threshold :math:`t = 0.5`
+    (0.5 itself predicts 0)."""
 
     direction = "up"
 

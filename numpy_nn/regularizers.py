@@ -15,7 +15,6 @@ import numpy as np
 from numpy_nn import _registry
 
 
-
 class Regularizer:
     """Base class: ``penalty = regularizer(w)`` and ``regularizer.gradient(w)``."""
 

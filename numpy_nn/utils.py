@@ -15,10 +15,10 @@ import numpy as np
 from numpy_nn._checks import is_int
 from numpy_nn.backend import set_random_seed
 from numpy_nn.callbacks import ExponentialLearningRate
-from numpy_nn.layers.regularization import AlphaDropout, Dropout
-from numpy_nn.models import validation
 from numpy_nn.callbacks.layer_statistics import plot_layer_statistics
 from numpy_nn.gradient_check import check_gradients
+from numpy_nn.layers.regularization import AlphaDropout, Dropout
+from numpy_nn.models import validation
 
 __all__ = ["set_random_seed", "find_learning_rate", "plot_lr_vs_loss", "mc_predict",
            "check_gradients", "plot_layer_statistics"]

@@ -63,8 +63,17 @@ import pytest
 
 import numpy_nn as nn
 from parity_tests import tolerances as tol
-from parity_tests.builders import (KERAS, NUMPY_NN, Use, build_layers, compile_both, fit_both,
-                                   resolve, twins, use)
+from parity_tests.builders import (
+    KERAS,
+    NUMPY_NN,
+    Use,
+    build_layers,
+    compile_both,
+    fit_both,
+    resolve,
+    twins,
+    use,
+)
 from parity_tests.conftest import set_floatx
 from parity_tests.report import check
 

@@ -1,6 +1,7 @@
 """Shared helpers of the kernel tests: run a function on both kernel paths, random arrays."""
 import numpy as np
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from numpy_nn import backend

@@ -35,7 +35,8 @@ def numerical_gradient(f, array, h=1e-6):
 
 
 def relative_error(analytic, numerical):
-    """:math:`\\lVert a - n \\rVert / (\\lVert a \\rVert + \\lVert n \\rVert)` (0 when both are 0)."""
+    """:math:`\\lVert a - n \\rVert / (\\lVert a \\rVert + \\lVert n \\rVert)`
+    (0 when both are 0)."""
     analytic, numerical = np.asarray(analytic, np.float64), np.asarray(numerical, np.float64)
     assert analytic.shape == numerical.shape, (analytic.shape, numerical.shape)
     scale = np.linalg.norm(analytic) + np.linalg.norm(numerical)

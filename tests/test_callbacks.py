@@ -15,8 +15,13 @@ import pytest
 
 import numpy_nn as keras
 from numpy_nn import backend as K
-from numpy_nn.callbacks import (Callback, EarlyStopping, LearningRateScheduler,
-                                ReduceLROnPlateau, TerminateOnNaN)
+from numpy_nn.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateScheduler,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
 from numpy_nn.optimizers.schedules import ExponentialDecay
 
 

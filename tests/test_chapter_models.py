@@ -54,7 +54,7 @@ def deep_net(activation, initializer):
     model = keras.models.Sequential()
     model.add(keras.layers.Flatten(input_shape=[28, 28]))
     model.add(keras.layers.Dense(300, activation=activation, kernel_initializer=initializer))
-    for layer in range(99):
+    for _ in range(99):
         model.add(keras.layers.Dense(100, activation=activation, kernel_initializer=initializer))
     model.add(keras.layers.Dense(10, activation="softmax"))
     return model

@@ -1,6 +1,7 @@
 """ModelCheckpoint (what it saves, when, and that a save is never half-written), CSVLogger and
 the TensorBoard event files."""
 import csv
+import inspect
 import os
 import signal
 import struct
@@ -11,13 +12,12 @@ import time
 
 import numpy as np
 import pytest
+from test_callbacks import ScriptedLogs, fit, tiny_data, tiny_model
 
 import numpy_nn as keras
 from numpy_nn.callbacks import CSVLogger, ModelCheckpoint, TensorBoard
 from numpy_nn.models import load_model
 from numpy_nn.saving import archive
-
-from test_callbacks import ScriptedLogs, fit, tiny_data, tiny_model
 
 
 # =============================================================== ModelCheckpoint
@@ -159,15 +159,16 @@ KILL_CHILD = textwrap.dedent("""
         print(k, flush=True)
 """)
 
-WEIGHTS_OF_SAVE = textwrap.dedent("""
-    def weights_of_save(model, k):
-        # Random-looking (so compressing them takes most of a save's time) and different for
-        # every save k: a file mixing two saves would not match any k.
-        import numpy as np
-        return [(np.random.default_rng(i).standard_normal(w.shape) + k).astype(np.float32)
-                for i, w in enumerate(model.get_weights())]
-""")
-exec(WEIGHTS_OF_SAVE)
+def weights_of_save(model, k):
+    # Random-looking (so compressing them takes most of a save's time) and different for
+    # every save k: a file mixing two saves would not match any k.
+    import numpy as np
+    return [(np.random.default_rng(i).standard_normal(w.shape) + k).astype(np.float32)
+            for i, w in enumerate(model.get_weights())]
+
+
+#: The child runs the same function as the test (its source, so both always agree).
+WEIGHTS_OF_SAVE = inspect.getsource(weights_of_save)
 
 
 def test_checkpoint_survives_being_killed_mid_write(tmp_path):

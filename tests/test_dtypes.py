@@ -6,9 +6,9 @@ prediction must be float32, for every layer type and every optimizer.
 """
 import numpy as np
 import pytest
+from test_save_load import OPTIMIZERS, data, every_layer_model
 
 from numpy_nn import activations, losses
-from test_save_load import OPTIMIZERS, data, every_layer_model
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

@@ -194,7 +194,8 @@ def test_set_weights_with_the_wrong_shapes():
 def test_dropout_noise_shape_must_fit_the_inputs(noise_shape, message):
     """A short noise_shape would otherwise broadcast one mask over the whole batch."""
     with pytest.raises(ValueError, match=message):
-        nn.models.Sequential([nn.layers.Input((6,)), nn.layers.Dropout(0.5, noise_shape=noise_shape)])
+        nn.models.Sequential([nn.layers.Input((6,)),
+                              nn.layers.Dropout(0.5, noise_shape=noise_shape)])
 
 
 def test_dropout_noise_shape_shares_the_mask_along_axes_of_size_1():

@@ -8,11 +8,16 @@ central difference would straddle the non-differentiable point.
 """
 import numpy as np
 import pytest
+from numgrad import (
+    assert_gradient_close,
+    check_layer,
+    check_model,
+    numerical_gradient,
+    relative_error,
+)
 
 import numpy_nn as nn
 from numpy_nn import activations, backend, losses
-from numgrad import (assert_gradient_close, check_layer, check_model, numerical_gradient,
-                     relative_error)
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -93,7 +98,8 @@ LOSS_CASES = _loss_cases()
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weighted"])
 @pytest.mark.parametrize("case", LOSS_CASES, ids=[c[0] for c in LOSS_CASES])
 def test_cross_entropy_gradient_from_cached_logits(case, weighted):
-    """The logits path: the output layer's pre-activation ``z`` is given, the gradient is wrt ``z``."""
+    """The logits path: the output layer's pre-activation ``z`` is given, the gradient is with
+    respect to ``z``."""
     name, loss, y_true, squash, shape = case
     rng = np.random.default_rng(4)
     z = rng.normal(scale=2.0, size=shape)

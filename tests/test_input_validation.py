@@ -367,7 +367,8 @@ def arrays_of_anything(draw, likely_shapes=(), max_dims=4):
         return base.astype(dtype) if dtype != "str" else base.astype(str)
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
-        tricky = [v for v in TRICKY_VALUES if not np.isfinite(v) or abs(v) <= float(np.finfo(dtype).max)]
+        largest = float(np.finfo(dtype).max)
+        tricky = [v for v in TRICKY_VALUES if not np.isfinite(v) or abs(v) <= largest]
     elif dtype.kind == "b":
         tricky = [False, True]
     else:

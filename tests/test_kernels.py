@@ -21,16 +21,26 @@ import pathlib
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from kernel_twins import (
+    DTYPES,
+    SETTINGS,
+    assert_close_to_exp_scale,
+    assert_same_array,
+    float_arrays,
+    on_both_paths,
+)
 
-from kernel_twins import (DTYPES, SETTINGS, assert_close_to_exp_scale, assert_same_array,
-                          float_arrays, on_both_paths)
 import numpy_nn
 from numpy_nn import activations, backend, kernels
 from numpy_nn.layers import Dropout, PReLU
-from numpy_nn.layers.regularization import (AlphaDropout, apply_alpha_dropout_mask,
-                                            apply_dropout_mask)
+from numpy_nn.layers.regularization import (
+    AlphaDropout,
+    apply_alpha_dropout_mask,
+    apply_dropout_mask,
+)
 
 ELEMENTWISE = {
     "relu": activations.ReLU(),
@@ -157,6 +167,7 @@ def test_twin_of_rejects_an_unmarked_function():
 
 def test_kernel_exp_is_within_one_ulp_of_the_true_value():
     import numba
+
     from numpy_nn.kernels.jit import exp
 
     @numba.njit(error_model="numpy")

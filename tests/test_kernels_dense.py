@@ -15,10 +15,11 @@ Tolerances, and why:
 """
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
 from kernel_twins import SETTINGS, assert_close_to_exp_scale, assert_same_array, on_both_paths
+
 from numpy_nn import activations, backend
 from numpy_nn.kernels.flat import grad_buffer, set_grad_buffer
 from numpy_nn.layers import Dense

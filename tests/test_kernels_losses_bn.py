@@ -17,10 +17,11 @@ slightly different grouping, so it is compared to 16 ulp of the largest of them.
 """
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
 from kernel_twins import SETTINGS, on_both_paths
+
 from numpy_nn import backend, losses
 from numpy_nn.layers import BatchNormalization
 

@@ -17,29 +17,29 @@ from numpy_nn import backend
 from numpy_nn.kernels.flat import FlatParameters, grad_buffer, packed_parameters
 from numpy_nn.variables import Variable
 
-O = nn.optimizers
+opt = nn.optimizers
 OPTIMIZERS = {
-    "sgd": lambda **k: O.SGD(0.1, **k),
-    "momentum": lambda **k: O.SGD(0.1, momentum=0.9, **k),
-    "nesterov": lambda **k: O.SGD(0.1, momentum=0.9, nesterov=True, **k),
-    "adagrad": lambda **k: O.Adagrad(0.1, **k),
-    "rmsprop": lambda **k: O.RMSprop(0.01, **k),
-    "rmsprop_momentum": lambda **k: O.RMSprop(0.01, momentum=0.5, **k),
-    "rmsprop_centered": lambda **k: O.RMSprop(0.01, centered=True, **k),
-    "rmsprop_centered_momentum": lambda **k: O.RMSprop(0.01, centered=True, momentum=0.5, **k),
-    "adam": lambda **k: O.Adam(0.01, **k),
-    "amsgrad": lambda **k: O.Adam(0.01, amsgrad=True, **k),
-    "adamw": lambda **k: O.AdamW(0.01, **k),
-    "adamax": lambda **k: O.Adamax(0.01, **k),
-    "nadam": lambda **k: O.Nadam(0.01, **k),
+    "sgd": lambda **k: opt.SGD(0.1, **k),
+    "momentum": lambda **k: opt.SGD(0.1, momentum=0.9, **k),
+    "nesterov": lambda **k: opt.SGD(0.1, momentum=0.9, nesterov=True, **k),
+    "adagrad": lambda **k: opt.Adagrad(0.1, **k),
+    "rmsprop": lambda **k: opt.RMSprop(0.01, **k),
+    "rmsprop_momentum": lambda **k: opt.RMSprop(0.01, momentum=0.5, **k),
+    "rmsprop_centered": lambda **k: opt.RMSprop(0.01, centered=True, **k),
+    "rmsprop_centered_momentum": lambda **k: opt.RMSprop(0.01, centered=True, momentum=0.5, **k),
+    "adam": lambda **k: opt.Adam(0.01, **k),
+    "amsgrad": lambda **k: opt.Adam(0.01, amsgrad=True, **k),
+    "adamw": lambda **k: opt.AdamW(0.01, **k),
+    "adamax": lambda **k: opt.Adamax(0.01, **k),
+    "nadam": lambda **k: opt.Nadam(0.01, **k),
     # Keras 2's versions have no fused kernels: the twin must hand them to the reference
-    "legacy_sgd": lambda **k: O.legacy.SGD(0.1, momentum=0.9, decay=0.1, **k),
-    "legacy_adagrad": lambda **k: O.legacy.Adagrad(0.1, **k),
-    "legacy_rmsprop": lambda **k: O.legacy.RMSprop(0.01, centered=True, **k),
-    "legacy_rmsprop_momentum": lambda **k: O.legacy.RMSprop(0.01, momentum=0.5, **k),
-    "legacy_adam": lambda **k: O.legacy.Adam(0.01, amsgrad=True, **k),
-    "legacy_adamax": lambda **k: O.legacy.Adamax(0.01, **k),
-    "legacy_nadam": lambda **k: O.legacy.Nadam(0.01, **k),
+    "legacy_sgd": lambda **k: opt.legacy.SGD(0.1, momentum=0.9, decay=0.1, **k),
+    "legacy_adagrad": lambda **k: opt.legacy.Adagrad(0.1, **k),
+    "legacy_rmsprop": lambda **k: opt.legacy.RMSprop(0.01, centered=True, **k),
+    "legacy_rmsprop_momentum": lambda **k: opt.legacy.RMSprop(0.01, momentum=0.5, **k),
+    "legacy_adam": lambda **k: opt.legacy.Adam(0.01, amsgrad=True, **k),
+    "legacy_adamax": lambda **k: opt.legacy.Adamax(0.01, **k),
+    "legacy_nadam": lambda **k: opt.legacy.Nadam(0.01, **k),
 }
 CLIPPING = {"none": {}, "clipnorm": {"clipnorm": 0.5}, "global_clipnorm": {"global_clipnorm": 0.5},
             "clipvalue": {"clipvalue": 0.01}}
@@ -99,14 +99,14 @@ def test_fused_update_equals_the_reference(name, clipping, dtype):
 
 @pytest.mark.parametrize("in_place", [True, False])
 def test_gradients_may_arrive_in_place_or_as_new_arrays(in_place):
-    make = lambda: O.Adam(0.01)  # noqa: E731
+    make = lambda: opt.Adam(0.01)  # noqa: E731
     assert_same_state(train("numpy", make, np.float32),
                       train("numba", make, np.float32, in_place=in_place))
 
 
 def test_schedules_and_keras2_decay_reach_the_kernels_unchanged():
-    schedule = O.schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
-    for make in (lambda: O.SGD(schedule, momentum=0.9), lambda: O.Adam(lr=0.01, decay=0.1)):
+    schedule = opt.schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
+    for make in (lambda: opt.SGD(schedule, momentum=0.9), lambda: opt.Adam(lr=0.01, decay=0.1)):
         assert_same_state(train("numpy", make, np.float32, steps=6),
                           train("numba", make, np.float32, steps=6))
 
@@ -114,7 +114,7 @@ def test_schedules_and_keras2_decay_reach_the_kernels_unchanged():
 def test_values_become_views_of_one_buffer_that_stays_in_sync():
     backend.set_kernel_path("numba")
     model = nn.models.Sequential([nn.layers.Dense(4, input_shape=(3,)), nn.layers.Dense(2)])
-    model.compile(loss="mse", optimizer=O.Adam())
+    model.compile(loss="mse", optimizer=opt.Adam())
     x, y = np.ones((5, 3), np.float32), np.zeros((5, 2), np.float32)
     model.train_on_batch(x, y)
     pack = packed_parameters(model.optimizer)
@@ -141,16 +141,16 @@ def _transfer_learning_run(path):
     model_a = nn.models.Sequential([nn.layers.Dense(8, activation="elu", input_shape=(6,)),
                                     nn.layers.Dense(5, activation="selu"),
                                     nn.layers.Dense(3, activation="softmax")])
-    model_a.compile(loss="sparse_categorical_crossentropy", optimizer=O.Nadam(0.01))
+    model_a.compile(loss="sparse_categorical_crossentropy", optimizer=opt.Nadam(0.01))
     model_a.fit(x, y, epochs=2, verbose=0)
     model_b = nn.models.Sequential(model_a.layers[:-1] + [nn.layers.Dense(3, activation="softmax")])
     for layer in model_b.layers[:-1]:
         layer.trainable = False
-    model_b.compile(loss="sparse_categorical_crossentropy", optimizer=O.SGD(0.1, momentum=0.9))
+    model_b.compile(loss="sparse_categorical_crossentropy", optimizer=opt.SGD(0.1, momentum=0.9))
     model_b.fit(x, y, epochs=2, verbose=0)
     for layer in model_b.layers[:-1]:
         layer.trainable = True
-    model_b.compile(loss="sparse_categorical_crossentropy", optimizer=O.Adam(0.01))
+    model_b.compile(loss="sparse_categorical_crossentropy", optimizer=opt.Adam(0.01))
     model_b.fit(x, y, epochs=2, verbose=0)
     model_a.fit(x, y, epochs=1, verbose=0)
     backend.set_kernel_path("numpy")
@@ -165,7 +165,7 @@ def test_shared_and_refrozen_variables_rebuild_the_buffers_without_losing_state(
 
 def test_optimizer_state_round_trips_on_the_numba_path():
     """get_state/set_state see the slots (now views) and a resumed run continues identically."""
-    make = lambda: O.Adam(0.01, amsgrad=True)  # noqa: E731
+    make = lambda: opt.Adam(0.01, amsgrad=True)  # noqa: E731
     uninterrupted = train("numba", make, np.float32, steps=6)
     backend.set_kernel_path("numba")
     rng = np.random.default_rng(0)
@@ -194,7 +194,7 @@ def test_optimizer_state_round_trips_on_the_numba_path():
 
 def test_fallbacks_to_the_reference():
     """A user's optimizer subclass, and variables of mixed dtypes, take the reference path."""
-    class HalfSGD(O.SGD):
+    class HalfSGD(opt.SGD):
         def update_step(self, gradient, variable, learning_rate):
             super().update_step(gradient / 2, variable, learning_rate)
 
@@ -204,7 +204,7 @@ def test_fallbacks_to_the_reference():
     for path in ("numpy", "numba"):
         backend.set_kernel_path(path)
         variables = [Variable(np.ones(3, np.float32)), Variable(np.ones(2, np.float64))]
-        optimizer = O.Adam(0.1)
+        optimizer = opt.Adam(0.1)
         optimizer.apply([np.ones(3, np.float32), np.ones(2)], variables)
         assert packed_parameters(optimizer) is None
         assert not FlatParameters.can_hold(optimizer, variables)

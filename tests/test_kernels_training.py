@@ -34,27 +34,27 @@ import numpy_nn as nn
 from numpy_nn import backend
 
 L = nn.layers
-O = nn.optimizers
+opt = nn.optimizers
 
 MODELS = {
     "leaky_relu_nadam": (lambda: [
         L.Flatten(input_shape=[28, 28]), L.Dense(64, kernel_initializer="he_normal"),
         L.LeakyReLU(alpha=0.2), L.Dense(32, kernel_initializer="he_normal"), L.LeakyReLU(),
-        L.Dense(10, activation="softmax")], lambda: O.Nadam(1e-3)),
+        L.Dense(10, activation="softmax")], lambda: opt.Nadam(1e-3)),
     "batch_norm_dropout_nesterov": (lambda: [
         L.Flatten(input_shape=[28, 28]), L.BatchNormalization(),
         L.Dense(64, use_bias=False, kernel_initializer="he_normal"), L.BatchNormalization(),
         L.Activation("elu"), L.Dropout(0.2), L.Dense(32, activation="relu"),
         L.BatchNormalization(), L.Dense(10, activation="softmax")],
-        lambda: O.SGD(0.01, momentum=0.9, nesterov=True)),
+        lambda: opt.SGD(0.01, momentum=0.9, nesterov=True)),
     "selu_alpha_dropout_momentum_clipnorm": (lambda: [
         L.Flatten(input_shape=[28, 28])] + [
         L.Dense(32, activation="selu", kernel_initializer="lecun_normal") for _ in range(5)] + [
         L.AlphaDropout(0.1), L.Dense(10, activation="softmax")],
-        lambda: O.SGD(1e-2, momentum=0.9, clipnorm=1.0)),
+        lambda: opt.SGD(1e-2, momentum=0.9, clipnorm=1.0)),
     "prelu_rmsprop": (lambda: [
         L.Flatten(input_shape=[28, 28]), L.Dense(48), L.PReLU(),
-        L.Dense(10, activation="softmax")], lambda: O.RMSprop(1e-3, momentum=0.5)),
+        L.Dense(10, activation="softmax")], lambda: opt.RMSprop(1e-3, momentum=0.5)),
 }
 
 
@@ -98,7 +98,7 @@ def test_switching_path_in_the_middle_of_training(fashion_small):
     (x, y), _ = fashion_small
     nn.utils.set_random_seed(0)
     model = nn.models.Sequential(MODELS["leaky_relu_nadam"][0]())
-    model.compile(loss="sparse_categorical_crossentropy", optimizer=O.Adam())
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=opt.Adam())
     losses = []
     for path in ("numba", "numpy", "numba"):
         backend.set_kernel_path(path)

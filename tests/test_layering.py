@@ -192,7 +192,7 @@ def test_no_function_local_imports_of_numpy_nn_modules():
 def test_imports_go_down_the_layers():
     upward = []
     for module, targets in GRAPH.items():
-        for target, local, line in targets:
+        for target, _local, line in targets:
             if layer_of(target) > layer_of(module):
                 upward.append(f"{module}:{line} imports {target} "
                               f"({LAYERS[layer_of(module)][0]} -> {LAYERS[layer_of(target)][0]})")

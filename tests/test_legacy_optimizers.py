@@ -13,10 +13,19 @@ them in float32 variables, which the legacy classes copy (tested on its own belo
 """
 import numpy as np
 import pytest
-from test_optimizers import (AdamaxRef, AdamRef, Reference, RMSpropRef, SGDRef,
-                             assert_histories_equal, clip, gradient_sequence, initial_weights,
-                             run_engine,
-                             run_reference)
+from test_optimizers import (
+    AdamaxRef,
+    AdamRef,
+    Reference,
+    RMSpropRef,
+    SGDRef,
+    assert_histories_equal,
+    clip,
+    gradient_sequence,
+    initial_weights,
+    run_engine,
+    run_reference,
+)
 
 import numpy_nn as nn
 from numpy_nn import backend

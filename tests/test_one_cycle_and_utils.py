@@ -1,12 +1,11 @@
 """OneCycleScheduler's rate curve, the learning-rate finder, and MC-dropout predictions."""
 import numpy as np
 import pytest
+from test_callbacks import RecordRates, tiny_data, tiny_model
 
 import numpy_nn as keras
 from numpy_nn.callbacks import OneCycleScheduler
 from numpy_nn.utils import find_learning_rate, mc_predict
-
-from test_callbacks import RecordRates, tiny_data, tiny_model
 
 
 class ChapterOneCycle:
@@ -167,6 +166,7 @@ def test_plot_lr_vs_loss_draws(tmp_path):
     matplotlib = pytest.importorskip("matplotlib", reason="plotting is optional")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from numpy_nn.utils import plot_lr_vs_loss
 
     ax = plot_lr_vs_loss([1e-4, 1e-3, 1e-2, 1e-1], [2.0, 1.5, 1.0, 3.0])

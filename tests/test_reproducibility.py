@@ -88,8 +88,8 @@ def test_other_work_in_between_does_not_matter():
 
 def test_a_fresh_process_gets_the_same_bits():
     here = os.path.dirname(os.path.abspath(__file__))
-    code = ("import sys; sys.path.insert(0, %r); import test_reproducibility as t; "
-            "print(t.fingerprint(t.train(42)))" % here)
+    code = (f"import sys; sys.path.insert(0, {here!r}); import test_reproducibility as t; "
+            "print(t.fingerprint(t.train(42)))")
     env = dict(os.environ, PYTHONHASHSEED="random")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=300, check=True)

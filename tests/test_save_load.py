@@ -70,7 +70,8 @@ def test_save_load_round_trip_is_exact_and_training_resumes_identically(tmp_path
     assert os.listdir(tmp_path) == ["model.keras"], "no temporary files are left behind"
     loaded = load_model(path)
 
-    assert [type(l).__name__ for l in loaded.layers] == [type(l).__name__ for l in model.layers]
+    assert ([type(layer).__name__ for layer in loaded.layers]
+            == [type(layer).__name__ for layer in model.layers])
     assert loaded.get_config() == model.get_config()
     assert [v.path for v in loaded.weights] == [v.path for v in model.weights]
     assert len(loaded.trainable_weights) == len(model.trainable_weights)
@@ -119,7 +120,8 @@ def test_weights_only_and_uncompiled_models(tmp_path):
 def test_clone_model_has_the_same_architecture_and_fresh_weights():
     model = every_layer_model("sgd")
     clone = clone_model(model)
-    assert [l.get_config() for l in clone.layers] == [l.get_config() for l in model.layers]
+    assert ([layer.get_config() for layer in clone.layers]
+            == [layer.get_config() for layer in model.layers])
     assert [w.shape for w in clone.get_weights()] == [w.shape for w in model.get_weights()]
     assert not np.array_equal(clone.get_weights()[0], model.get_weights()[0])
     assert not any(a is b for a, b in zip(clone.layers, model.layers))

@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 
 import numpy_nn as keras
-from numpy_nn.optimizers.schedules import (ExponentialDecay, InverseTimeDecay,
-                                           PiecewiseConstantDecay, deserialize, serialize)
+from numpy_nn.optimizers.schedules import (
+    ExponentialDecay,
+    InverseTimeDecay,
+    PiecewiseConstantDecay,
+    deserialize,
+    serialize,
+)
 from numpy_nn.variables import Variable
 
 

@@ -21,7 +21,7 @@ def layer_statistics(activation, n_layers=1000):
         means = np.mean(Z, axis=0).mean()
         stds = np.std(Z, axis=0).mean()
         if layer % 100 == 0:
-            print("Layer {}: mean {:.2f}, std deviation {:.2f}".format(layer, means, stds))
+            print(f"Layer {layer}: mean {means:.2f}, std deviation {stds:.2f}")
             printed[layer] = (means, stds)
     return printed
 

@@ -5,11 +5,10 @@ undone when a layer refuses the input shape.
 """
 import numpy as np
 import pytest
+from test_callbacks import tiny_data, tiny_model
 
 import numpy_nn as keras
 from numpy_nn.callbacks import Callback
-
-from test_callbacks import tiny_data, tiny_model
 
 
 class HookRecorder(Callback):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import numpy_nn as nn
-from numpy_nn import backend, layers
+from numpy_nn import layers
 from numpy_nn.callbacks import Callback
 
 

@@ -30,9 +30,15 @@ elif os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
                   "TF_ENABLE_ONEDNN_OPTS=0 before importing TensorFlow for exact comparisons.",
                   stacklevel=2)
 
-from tf_backend.compile import (keras_floatx, loss_from_keras, loss_to_keras,  # noqa: E402
-                                optimizer_from_keras, optimizer_to_keras, schedule_from_keras,
-                                schedule_to_keras)
+from tf_backend.compile import (  # noqa: E402
+    keras_floatx,
+    loss_from_keras,
+    loss_to_keras,
+    optimizer_from_keras,
+    optimizer_to_keras,
+    schedule_from_keras,
+    schedule_to_keras,
+)
 from tf_backend.convert import UntranslatableError, from_keras, to_keras  # noqa: E402
 from tf_backend.files import load_keras, save_keras  # noqa: E402
 from tf_backend.runner import SideBySideResult, train_side_by_side  # noqa: E402

@@ -71,7 +71,8 @@ _max_derivative_cache: dict = {}
 
 
 def _max_derivative(function):
-    """:math:`\\max_t |f'(t)|` over :math:`t \\in [-10, 10]` (a fine grid), cached per activation."""
+    """:math:`\\max_t |f'(t)|` over :math:`t \\in [-10, 10]` (a fine grid), cached per
+    activation."""
     key = (type(function).__name__, repr(sorted(function.get_config().items())))
     if key not in _max_derivative_cache:
         t = np.linspace(-10.0, 10.0, 20001)

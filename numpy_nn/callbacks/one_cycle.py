@@ -10,7 +10,8 @@ uses
 
     \eta_i = \begin{cases}
       \eta_0 + (\eta_\max - \eta_0)\,\dfrac{i}{h} & i < h \quad\text{(warm-up)}\\[4pt]
-      \eta_\max + (\eta_0 - \eta_\max)\,\dfrac{i - h}{h} & h \le i < 2h \quad\text{(cool-down)}\\[4pt]
+      \eta_\max + (\eta_0 - \eta_\max)\,\dfrac{i - h}{h}
+        & h \le i < 2h \quad\text{(cool-down)}\\[4pt]
       \max\!\Big(\eta_0 + (\eta_\text{end} - \eta_0)\,\dfrac{i - 2h}{T - 2h},\ \eta_\text{end}\Big)
         & i \ge 2h \quad\text{(annihilation)}
     \end{cases}

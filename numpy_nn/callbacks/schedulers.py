@@ -56,7 +56,8 @@ class LearningRateScheduler(Callback):
     each epoch ``logs["learning_rate"]`` holds the rate, so ``history.history
     ["learning_rate"]`` is the schedule actually followed.
 
-    The chapter's exponential scheduling, :math:`\eta(\text{epoch}) = \eta_0\,0.1^{\text{epoch}/s}`::
+    The chapter's exponential scheduling,
+    :math:`\eta(\text{epoch}) = \eta_0\,0.1^{\text{epoch}/s}`::
 
         def exponential_decay_fn(epoch):
             return 0.01 * 0.1 ** (epoch / 20)

@@ -20,8 +20,14 @@ import warnings
 
 import numpy as np
 
-from numpy_nn.datasets._files import (DatasetNotFoundError, data_dir_candidates, download,
-                                      download_cache_dir, keras_cache_dir, not_found_message)
+from numpy_nn.datasets._files import (
+    DatasetNotFoundError,
+    data_dir_candidates,
+    download,
+    download_cache_dir,
+    keras_cache_dir,
+    not_found_message,
+)
 
 ORIGIN = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 ARCHIVE_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
@@ -33,7 +39,8 @@ BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 class _ArraysOnlyUnpickler(pickle.Unpickler):
     """Unpickles the CIFAR batch dicts and refuses every other global (no code execution)."""
 
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"),
+                ("numpy._core.multiarray", "_reconstruct"),
                 ("numpy", "ndarray"), ("numpy", "dtype")}
 
     def find_class(self, module, name):

@@ -16,8 +16,14 @@ import os
 
 import numpy as np
 
-from numpy_nn.datasets._files import (DatasetNotFoundError, data_dir_candidates, download,
-                                      download_cache_dir, keras_cache_dir, not_found_message)
+from numpy_nn.datasets._files import (
+    DatasetNotFoundError,
+    data_dir_candidates,
+    download,
+    download_cache_dir,
+    keras_cache_dir,
+    not_found_message,
+)
 
 FILES = {
     "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",

@@ -1,9 +1,9 @@
 """The results store: one JSON file per task in a folder, written atomically.
 
-``<folder>/<task id>.json`` holds the task's record (see :func:`numpy_nn.experiments.worker.execute`):
-configuration, seed, framework, library versions, the host name and process id of the worker
-that ran it, the per-epoch history, final metrics, seconds per epoch, and ``status`` ``"ok"``
-or ``"failed"`` with the traceback.
+``<folder>/<task id>.json`` holds the task's record
+(see :func:`numpy_nn.experiments.worker.execute`): configuration, seed, framework, library
+versions, the host name and process id of the worker that ran it, the per-epoch history, final
+metrics, seconds per epoch, and ``status`` ``"ok"`` or ``"failed"`` with the traceback.
 
 Nothing is ever half-written: a record is written to a temporary file in the same folder,
 flushed and fsync'ed, then renamed over its final name (``os.replace`` is atomic), so a

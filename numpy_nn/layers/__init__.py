@@ -7,8 +7,8 @@
 * :mod:`.regularization` — Dropout, AlphaDropout
 """
 from numpy_nn import _registry
-from numpy_nn.layers.base import Layer
 from numpy_nn.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from numpy_nn.layers.base import Layer
 from numpy_nn.layers.core import Dense, Flatten, Input, InputLayer
 from numpy_nn.layers.normalization import BatchNormalization
 from numpy_nn.layers.regularization import AlphaDropout, Dropout

@@ -14,11 +14,21 @@ import os
 from numpy_nn.errors import ModelFileError
 from numpy_nn.models.sequential import Sequential
 from numpy_nn.saving.archive import MAX_BYTES
-from numpy_nn.saving.checkpoints import (restore_checkpoint, restore_training_state,
-                                         save_checkpoint, training_state)
-from numpy_nn.saving.model_file import (assign_weights, build_architecture,
-                                        compile_from_manifest, load_weights, read_model_file,
-                                        save_model, save_weights)
+from numpy_nn.saving.checkpoints import (
+    restore_checkpoint,
+    restore_training_state,
+    save_checkpoint,
+    training_state,
+)
+from numpy_nn.saving.model_file import (
+    assign_weights,
+    build_architecture,
+    compile_from_manifest,
+    load_weights,
+    read_model_file,
+    save_model,
+    save_weights,
+)
 
 __all__ = ["ModelFileError", "save_model", "save_weights", "load_model", "load_weights",
            "clone_model", "read_model_file", "save_checkpoint", "restore_checkpoint",

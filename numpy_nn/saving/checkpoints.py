@@ -16,8 +16,12 @@ from numpy_nn import optimizers as optimizers_module
 from numpy_nn._checks import is_int
 from numpy_nn.errors import ModelFileError
 from numpy_nn.saving.archive import MAX_BYTES
-from numpy_nn.saving.model_file import (assign_weights, read_model_file, save_model,
-                                        set_optimizer_state)
+from numpy_nn.saving.model_file import (
+    assign_weights,
+    read_model_file,
+    save_model,
+    set_optimizer_state,
+)
 
 
 def _seeded_generators(model):

@@ -36,8 +36,14 @@ from numpy_nn._checks import is_int
 from numpy_nn.errors import ModelFileError
 from numpy_nn.layers import LAYER_CLASSES
 from numpy_nn.layers.base import weight_budget
-from numpy_nn.saving.archive import (MANIFEST, MAX_BYTES, open_archive, read_group,
-                                     read_manifest, write_archive)
+from numpy_nn.saving.archive import (
+    MANIFEST,
+    MAX_BYTES,
+    open_archive,
+    read_group,
+    read_manifest,
+    write_archive,
+)
 
 FORMAT_NAME = "numpy_nn.model"
 FORMAT_VERSION = 1
