@@ -151,15 +151,41 @@ def check_gradients(layer_or_model, x, y=None, *, training=False, loss=None, h=1
         :class:`ParameterCheck` per parameter (``"input"`` first); ``print(result)`` shows
         the table. A wrong backward pass gives ``passed=False``; nothing is raised for it.
     """
+    x = np.array(x, dtype=np.float64)
+    if x.ndim < 1 or x.shape[0] == 0:
+        raise ValueError(f"check_gradients: x must be a non-empty batch, got shape {x.shape}")
+    layers, output_loss = _float64_copy(layer_or_model, x, y, loss)
+    passes = _Passes(layers, x, None if y is None else np.asarray(y), output_loss, training,
+                     seed)
+    parameters = [v for layer in layers for v in layer.trainable_weights]
+    rng_state = backend.get_rng_state()         # the passes reseed it; the caller's comes back
+    try:
+        if output_loss is None:
+            passes.upstream = (np.random.default_rng(seed).normal(size=passes.forward().shape)
+                               if upstream is None else np.asarray(upstream, dtype=np.float64))
+        analytic = passes.analytic(parameters)
+        numerical = {"input": _numerical_gradient(passes.scalar_loss, x, h)}
+        for variable in parameters:
+            numerical[variable.path] = _numerical_gradient(passes.scalar_loss, variable.value, h)
+    finally:
+        backend.set_rng_state(rng_state)
+    rows = [_compare(name, analytic[name], numeric, tolerance)
+            for name, numeric in numerical.items()]
+    worst = max(row.relative_error for row in rows)
+    return GradientCheckResult(all(row.passed for row in rows), worst, tolerance, rows)
+
+
+def _float64_copy(layer_or_model, x, y, loss):
+    """A built float64 copy of the layer or model's layers, and the loss for ``y`` (or None)."""
+    output_loss = None
     if isinstance(layer_or_model, Layer):
         layers = [copy.deepcopy(layer_or_model)]
-        output_loss = None
-    elif hasattr(layer_or_model, "layers") and hasattr(layer_or_model, "_forward"):
+    elif isinstance(getattr(layer_or_model, "layers", None), list) and hasattr(
+            layer_or_model, "build"):
         model = copy.deepcopy(layer_or_model)
         if not model.built:
-            model.build((None,) + np.shape(x)[1:])
+            model.build((None,) + x.shape[1:])
         layers = model.layers
-        output_loss = None
         if y is not None:
             if loss is None and model.loss is None:
                 raise ValueError("check_gradients: y was given but the model is not compiled; "
@@ -168,85 +194,79 @@ def check_gradients(layer_or_model, x, y=None, *, training=False, loss=None, h=1
     else:
         raise TypeError(f"check_gradients: layer_or_model must be a numpy_nn Layer or "
                         f"Sequential model, got {type(layer_or_model).__name__}")
-    x = np.array(x, dtype=np.float64)
-    if x.ndim < 1 or x.shape[0] == 0:
-        raise ValueError(f"check_gradients: x must be a non-empty batch, got shape {x.shape}")
     if not layers[0].built:
         layers[0].build((None,) + x.shape[1:])
     _to_float64(layers)
     for index in range(1, len(layers)):          # a model copy is built already
         if not layers[index].built:
             layers[index].build(layers[index - 1].output_shape)
-    if y is not None:
-        y = np.asarray(y)
-    parameters = [v for layer in layers for v in layer.trainable_weights]
-    rng_state = backend.get_rng_state()
-    # layers that own a generator (Dropout(seed=...), say) get it rewound before each pass
-    own_generators = [(layer, name, copy.deepcopy(value)) for layer in layers
-                      for name, value in vars(layer).items()
-                      if isinstance(value, np.random.Generator)]
+    return layers, output_loss
 
-    def forward():
-        if training:
-            backend.set_random_seed(seed)
-            for layer, name, generator in own_generators:
+
+class _Passes:
+    """The forward pass, the scalar being differentiated, and the analytic backward pass.
+
+    The scalar is the loss of ``y`` when there is one, else :math:`\\sum y \\odot u`. With
+    ``training=True`` every forward pass reseeds the engine's generator and rewinds the
+    generators that layers own (``Dropout(seed=...)``), so every pass draws the same mask.
+    """
+
+    def __init__(self, layers, x, y, output_loss, training, seed):
+        self.layers, self.x, self.y, self.output_loss = layers, x, y, output_loss
+        self.training, self.seed, self.upstream = training, seed, None
+        self.own_generators = [(layer, name, copy.deepcopy(value)) for layer in layers
+                               for name, value in vars(layer).items()
+                               if isinstance(value, np.random.Generator)]
+
+    def forward(self):
+        if self.training:
+            backend.set_random_seed(self.seed)
+            for layer, name, generator in self.own_generators:
                 setattr(layer, name, copy.deepcopy(generator))
-        out = x
-        for layer in layers:
-            out = _call(layer, out, training)
+        out = self.x
+        for layer in self.layers:
+            out = _call(layer, out, self.training)
         return out
 
-    out = forward()
-    if output_loss is None and upstream is None:
-        upstream = np.random.default_rng(seed).normal(size=out.shape)
-    if upstream is not None:
-        upstream = np.asarray(upstream, dtype=np.float64)
+    def _loss_and_grad(self, y_pred):
+        return self.output_loss.value_and_grad(self.y, y_pred, self.layers[-1].output_logits,
+                                               None)
 
-    def scalar_loss():
-        y_pred = forward()
-        if output_loss is None:
-            return float(np.sum(y_pred * upstream))
-        value, _, _ = output_loss.value_and_grad(y, y_pred, layers[-1].output_logits, None)
-        return float(value)
+    def scalar_loss(self):
+        y_pred = self.forward()
+        if self.output_loss is None:
+            return float(np.sum(y_pred * self.upstream))
+        return float(self._loss_and_grad(y_pred)[0])
 
-    try:
-        # analytic pass: the layers' own backward, from the output down to the input
-        y_pred = forward()
-        if output_loss is None:
-            grad, from_logits = upstream, False
+    def analytic(self, parameters):
+        """The layers' own backward, from the output down to the input."""
+        y_pred = self.forward()
+        if self.output_loss is None:
+            grad, from_logits = self.upstream, False
         else:
-            _, grad, from_logits = output_loss.value_and_grad(y, y_pred,
-                                                              layers[-1].output_logits, None)
-        for index in range(len(layers) - 1, -1, -1):
-            layer = layers[index]
-            if from_logits and index == len(layers) - 1:
-                grad = layer.backward_from_logits(grad, True)
-            else:
-                grad = layer.backward(grad, True)
-        analytic = {"input": np.array(grad, dtype=np.float64)}
+            _, grad, from_logits = self._loss_and_grad(y_pred)
+        last = len(self.layers) - 1
+        for index in range(last, -1, -1):
+            layer = self.layers[index]
+            grad = (layer.backward_from_logits(grad, True) if from_logits and index == last
+                    else layer.backward(grad, True))
+        gradients = {"input": np.array(grad, dtype=np.float64)}
         for variable in parameters:
-            analytic[variable.path] = (np.zeros_like(variable.value) if variable.grad is None
-                                       else np.array(variable.grad, dtype=np.float64))
-        numerical = {"input": _numerical_gradient(scalar_loss, x, h)}
-        for variable in parameters:
-            numerical[variable.path] = _numerical_gradient(scalar_loss, variable.value, h)
-    finally:
-        backend.set_rng_state(rng_state)
+            gradients[variable.path] = (np.zeros_like(variable.value) if variable.grad is None
+                                        else np.array(variable.grad, dtype=np.float64))
+        return gradients
 
-    rows = []
-    for name, numeric in numerical.items():
-        exact = analytic[name]
-        if exact.shape != numeric.shape:
-            rows.append(ParameterCheck(name, numeric.shape, float("inf"), float("inf"), (),
-                                       exact, numeric, passed=False))
-            continue
-        difference = np.abs(exact - numeric)
-        worst = np.unravel_index(int(np.argmax(difference)), difference.shape) \
-            if difference.size else ()
-        error = _relative_error(exact, numeric)
-        rows.append(ParameterCheck(name, tuple(numeric.shape), error,
-                                   float(difference.max()) if difference.size else 0.0,
-                                   tuple(int(i) for i in worst), exact, numeric,
-                                   passed=bool(error <= tolerance)))
-    worst = max(row.relative_error for row in rows)
-    return GradientCheckResult(all(row.passed for row in rows), worst, tolerance, rows)
+
+def _compare(name, exact, numeric, tolerance):
+    """One row of the result: the analytic gradient ``exact`` against ``numeric``."""
+    if exact.shape != numeric.shape:
+        return ParameterCheck(name, numeric.shape, float("inf"), float("inf"), (), exact,
+                              numeric, passed=False)
+    difference = np.abs(exact - numeric)
+    worst = (np.unravel_index(int(np.argmax(difference)), difference.shape)
+             if difference.size else ())
+    error = _relative_error(exact, numeric)
+    return ParameterCheck(name, tuple(numeric.shape), error,
+                          float(difference.max()) if difference.size else 0.0,
+                          tuple(int(i) for i in worst), exact, numeric,
+                          passed=bool(error <= tolerance))

@@ -336,34 +336,43 @@ def plot_layer_statistics(statistics, quantities=QUANTITIES, kind="lines", axes=
             extra.set_visible(False)
     fig = axes[0].figure
     columns = list(range(len(statistics.layer_names))) if layers is None else list(layers)
-    layer_index = np.arange(len(columns))
     chosen = list(range(len(statistics.steps))) if records is None else list(records)
     for ax, q in zip(axes, quantities):
         values = history[q][:, columns]
         if kind == "heatmap":
-            shown = np.abs(values) if q in _LOG_SCALE else values
-            finite = shown[np.isfinite(shown) & (shown > 0)] if q in _LOG_SCALE else None
-            norm = (colors.LogNorm(vmin=finite.min(), vmax=finite.max())
-                    if q in _LOG_SCALE and finite is not None and finite.size else None)
-            image = ax.imshow(shown, aspect="auto", interpolation="nearest", norm=norm,
-                              cmap="viridis")
-            fig.colorbar(image, ax=ax)
-            ax.set_ylabel("record (epoch)" if statistics.every == "epoch" else "record")
+            _draw_heatmap(ax, q, values, statistics.every, colors)
         else:
-            for rank, i in enumerate(chosen):
-                if label is not None:        # one run among several: its colour, one legend entry
-                    line_label = label if rank == len(chosen) - 1 else None
-                else:
-                    line_label = f"epoch {statistics.epochs[i]}, batch {statistics.steps[i]}"
-                shade = 0.35 + 0.65 * (rank + 1) / len(chosen)
-                ax.plot(layer_index, values[i], color=color, label=line_label,
-                        alpha=shade if color is not None else None)
-            if q in _LOG_SCALE:
-                ax.set_yscale("log")
-            ax.grid(True, alpha=0.3)
+            _draw_lines(ax, q, values, statistics, chosen, label, color)
         ax.set_title(_TITLES[q])
         ax.set_xlabel("layer" if layers is None else "layer (of those drawn)")
     if kind == "lines" and (label or len(chosen) <= 6):
         axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _draw_heatmap(ax, quantity, values, every, colors):
+    """Records down, layers across; norms on a log colour scale."""
+    shown = np.abs(values) if quantity in _LOG_SCALE else values
+    finite = shown[np.isfinite(shown) & (shown > 0)] if quantity in _LOG_SCALE else None
+    norm = (colors.LogNorm(vmin=finite.min(), vmax=finite.max())
+            if finite is not None and finite.size else None)
+    image = ax.imshow(shown, aspect="auto", interpolation="nearest", norm=norm, cmap="viridis")
+    ax.figure.colorbar(image, ax=ax)
+    ax.set_ylabel("record (epoch)" if every == "epoch" else "record")
+
+
+def _draw_lines(ax, quantity, values, statistics, chosen, label, color):
+    """One line per chosen record across the layers, later records darker."""
+    layer_index = np.arange(values.shape[1])
+    for rank, i in enumerate(chosen):
+        if label is not None:        # one run among several: its colour, one legend entry
+            line_label = label if rank == len(chosen) - 1 else None
+        else:
+            line_label = f"epoch {statistics.epochs[i]}, batch {statistics.steps[i]}"
+        shade = 0.35 + 0.65 * (rank + 1) / len(chosen)
+        ax.plot(layer_index, values[i], color=color, label=line_label,
+                alpha=shade if color is not None else None)
+    if quantity in _LOG_SCALE:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
