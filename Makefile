@@ -26,7 +26,7 @@ help:
 	@echo "make demo        train the chapter's first model on Fashion-MNIST"
 	@echo "make test        create .venv, install, run unit + parity tests"
 	@echo "make parity      parity report against Keras 3 (writes parity_tests/report.md)"
-	@echo "make bench-quick / bench        CPU benchmarks vs Keras"
+	@echo "make bench-quick / bench        CPU benchmarks vs Keras (TF, JAX) and PyTorch"
 	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras"
 	@echo "make examples-quick  run every chapter example with --quick (figures in examples/results/)"
 
@@ -77,10 +77,21 @@ reproduce-quick: $(STAMP)
 	$(REPRODUCE) --quick
 
 # Benchmarks run TensorFlow at its default (oneDNN on), not the parity setting above.
-bench: $(STAMP)
+# The peers (PyTorch, Keras on JAX) are the optional bench-peers extra; PyTorch from its CPU
+# index (PyPI's Linux wheel is the CUDA build). Without network or wheels the benchmark still
+# runs, and its report names the engines it skipped and why.
+PEERS_STAMP := $(VENV)/.installed-peers
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+
+$(PEERS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench-peers]' --extra-index-url $(TORCH_CPU_INDEX) \
+	    && touch $(PEERS_STAMP) \
+	    || echo "bench-peers not installed: PyTorch and Keras-on-JAX will be skipped"
+
+bench: $(PEERS_STAMP)
 	$(PY) -m benchmarks.run
 
-bench-quick: $(STAMP)
+bench-quick: $(PEERS_STAMP)
 	$(PY) -m benchmarks.run --quick
 
 clean:

@@ -13,7 +13,9 @@
   ``ru_maxrss``: Linux carries the parent's peak over through ``fork``/``exec`` into the
   child's ``ru_maxrss``, so a child of a large benchmark process would report the parent's
   size. The current RSS after each stage (import, data, first step, epoch) shows where it
-  goes. The numpy_nn processes also report whether TensorFlow was ever imported.
+  goes. The numpy_nn processes also report whether TensorFlow was ever imported. The *budget*
+  is what training needs to hold at least: the images and labels, the weights and the
+  optimizer's variables (``optimizer.variables``), in bytes.
 """
 from __future__ import annotations
 
@@ -79,7 +81,11 @@ model.fit(x[:32], y[:32], batch_size=32, epochs=1, verbose=0)
 stages["after the first step"] = rss_mb()
 model.fit(x, y, batch_size=32, epochs=1, verbose=0)
 stages["after one epoch"] = rss_mb()
-print(json.dumps({{"peak_rss_mb": rss_mb("VmHWM"),
+optimizer_state = getattr(model.optimizer, "variables", [])
+optimizer_state = optimizer_state() if callable(optimizer_state) else optimizer_state
+budget = (x.nbytes + np.asarray(y).nbytes + sum(np.asarray(w).nbytes for w in model.weights)
+          + sum(np.asarray(v).nbytes for v in optimizer_state))
+print(json.dumps({{"peak_rss_mb": rss_mb("VmHWM"), "budget_mb": budget / 2**20,
                   "rss_mb": stages, "samples": len(x),
                   "tensorflow_imported": "tensorflow" in sys.modules}}))
 """
