@@ -17,6 +17,12 @@ cores available; its better median counts as "Keras 3 / TF". Every fit's CPU tim
 recorded; a contender whose CPU-seconds per wall-second exceed the cores it was given is
 flagged in the report.
 
+**A shared machine.** Only one worker computes at any moment (the harness waits for each
+reply), and with ``nice`` below 0 every worker runs in a scheduling group of its own ahead of
+other jobs' processes, all engines alike: on a machine whose other jobs keep the cores busy, an engine that hands work
+between threads (each wake-up is scheduled ahead of a busy process) would otherwise gain
+over one that computes in one thread, and the figures would measure the scheduler.
+
 **Step time.** Each repetition of a contender times two epochs with its user-facing call: one
 over all N steps' samples, :math:`T_N`, and one over the first batch, :math:`T_1`. A call
 costs a fixed set-up (Keras: data adapter, iterator, callbacks) plus a time per step, so
@@ -111,16 +117,19 @@ def contenders_for(engines, threads, cores):
 class Worker:
     """A :mod:`benchmarks.worker` subprocess speaking JSON lines."""
 
-    def __init__(self, contender, threads, env, cpus):
+    def __init__(self, contender, threads, env, cpus, nice=0):
         self.contender, self.threads = contender, threads
         self.label = f"{contender.key} ({threads} thread{'s' if threads > 1 else ''})"
         command = [sys.executable, "-m", "benchmarks.worker", "--engine", contender.engine,
                    "--threads", str(threads)]
         if contender.pinned:
             command += ["--pin", ",".join(str(c) for c in cpus[:threads])]
+        if nice:
+            command += ["--nice", str(nice)]
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, env=engine_env(env, contender.engine, threads),
+            start_new_session=bool(nice),      # its own scheduling group (see worker)
             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         self.versions = self._read()["versions"]
 
@@ -181,7 +190,7 @@ def engine_env(env, engine, threads):
 
 
 def run_training_grid(models, batches, samples_for, repetitions, thread_counts, engines,
-                      tf_onednn="default", log=print):
+                      tf_onednn="default", nice=0, log=print):
     """Measure every (model, batch) cell at every thread count, interleaved; return
     ``(cells, versions, failures)``: one result per (model, batch, threads), the versions each
     worker reported, and ``{contender key: error}`` for contenders that failed in a cell."""
@@ -190,7 +199,7 @@ def run_training_grid(models, batches, samples_for, repetitions, thread_counts, 
     workers = {}
     for threads in thread_counts:
         for contender in contenders_for(engines, threads, len(cpus)):
-            workers[(contender.key, threads)] = Worker(contender, threads, env, cpus)
+            workers[(contender.key, threads)] = Worker(contender, threads, env, cpus, nice)
     cells, failures = [], {}
     try:
         for model in models:
@@ -206,7 +215,8 @@ def run_training_grid(models, batches, samples_for, repetitions, thread_counts, 
                         failures.setdefault(name[0], str(error))
                         log(f"  {worker.label}, {model}, batch {batch}: {error}")
                         if worker.process.poll() is not None:     # it died: restart it
-                            workers[name] = Worker(worker.contender, name[1], env, cpus)
+                            workers[name] = Worker(worker.contender, name[1], env, cpus,
+                                                   nice)
                 steps = prepared[active[0]]["steps"]
                 if steps < 2:
                     raise ValueError(f"{model}, batch {batch}: a cell needs at least 2 steps "

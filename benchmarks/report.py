@@ -99,7 +99,11 @@ def method_lines(results):
         "`--xla_cpu_multi_thread_eigen=false` at one thread). TensorFlow is also timed "
         "unpinned wherever the threads given are fewer than the cores (pinned, its helper "
         "threads share the one core), and its better figure is the one shown and compared "
-        "(marked *unpinned* when it is that one).",
+        "(marked *unpinned* when it is that one)."
+        + (f" The workers ran at scheduling priority (nice) "
+           f"{'/'.join(str(n) for n in results['machine']['worker_nice'])}, ahead of the "
+           f"other jobs on this machine, every engine alike."
+           if any(results["machine"].get("worker_nice") or []) else ""),
         "",
         f"Each repetition times two calls per engine, one epoch over the first training "
         f"images ({samples}) and one over the first batch; their difference over N - 1 "

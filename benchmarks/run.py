@@ -53,6 +53,10 @@ def machine_description(thread_counts, tf_onednn, mode, versions):
     blas = next((f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')} "
                  f"kernels)" for p in numpy_blas + blas_libraries), "unknown")
     found = {}
+    nice = sorted({info.get("nice") for info in (versions or {}).values()
+                   if info.get("nice") is not None})
+    if nice:
+        found["worker_nice"] = nice
     for info in (versions or {}).values():
         for key in ("numba", "tensorflow", "keras", "jax", "torch"):
             if info.get(key):
@@ -82,6 +86,9 @@ def main(argv=None):
                         "training,kernels,cold_start,peak_rss,allocations")
     parser.add_argument("--tf-onednn", default="default", choices=["default", "0", "1"],
                         help="TF_ENABLE_ONEDNN_OPTS for Keras ('default' leaves it unset)")
+    parser.add_argument("--nice", type=int, default=-15,
+                        help="the workers' scheduling priority (default -15: ahead of other "
+                             "jobs on a shared machine, every engine alike; 0 to leave it)")
     parser.add_argument("--output", default=None, help="results directory")
     parser.add_argument("--no-readme", action="store_true", help="do not touch README.md")
     parser.add_argument("--from-json", default=None,
@@ -141,7 +148,7 @@ def main(argv=None):
         print("Training step time (interleaved):")
         results["training"], versions, failures = run_training_grid(
             models, batches, lambda batch: batch * config["steps"].get(batch, 10),
-            repetitions, thread_counts, engines, args.tf_onednn)
+            repetitions, thread_counts, engines, args.tf_onednn, args.nice)
     env = worker_env(args.tf_onednn)
     if "allocations" not in skip:
         print("Allocations per steady training step:")

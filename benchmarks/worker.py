@@ -57,6 +57,32 @@ def cpu_seconds():
     return time.process_time()
 
 
+def set_priority(nice):
+    """Run this process (and the threads it starts) at scheduling priority ``nice``. Linux
+    schedules each session's processes as one group (autogroup) when that is enabled, and a
+    process's own nice value then only ranks it within its session, so the harness starts
+    every worker in a session of its own and the group's nice is set too."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    except OSError:
+        pass                            # not permitted: versions() reports what it is
+    try:
+        with open("/proc/self/autogroup", "w", encoding="ascii") as group:
+            group.write(str(nice))
+    except OSError:
+        pass
+
+
+def priority():
+    """``{"nice": process nice, "autogroup": the session group's line}``."""
+    try:
+        with open("/proc/self/autogroup", encoding="ascii") as group:
+            autogroup = group.read().strip()
+    except OSError:
+        autogroup = None
+    return {"nice": os.getpriority(os.PRIO_PROCESS, 0), "autogroup": autogroup}
+
+
 class Engine:
     def __init__(self, name, threads):
         self.name = name
@@ -83,7 +109,8 @@ class Engine:
 
     def versions(self):
         info = {"numpy": np.__version__, "engine": self.name,
-                "affinity": sorted(os.sched_getaffinity(0))}
+                "affinity": sorted(os.sched_getaffinity(0)),
+                **priority()}
         if self.name.startswith("keras"):
             info.update(keras=self.lib.__version__, backend=self.lib.backend.backend())
             if self.name == "keras_tf":
@@ -215,9 +242,14 @@ def main():
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--pin", default="",
                         help="comma-separated CPU ids this process may run on (empty: any)")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="scheduling priority (negative: ahead of other jobs; needs the "
+                             "privilege to raise it, else it stays as it is)")
     args = parser.parse_args()
     if args.pin:                       # before any library starts a thread: all inherit it
         os.sched_setaffinity(0, {int(cpu) for cpu in args.pin.split(",")})
+    if args.nice:
+        set_priority(args.nice)
     engine = Engine(args.engine, args.threads)
     reply = sys.stdout
     sys.stdout = sys.stderr            # anything the libraries print must not reach the pipe
