@@ -34,8 +34,8 @@ def main(argv=None):
                         help="training steps per timed call (default: 2048 samples' worth, "
                              "at least 3)")
     parser.add_argument("--engines", default=None,
-                        help="comma-separated subset of numpy,numba,keras_tf,keras_jax,torch,"
-                             "torch_compile (default: all installed)")
+                        help="comma-separated subset of numpy,numba,fused,keras_tf,keras_jax,"
+                             "torch,torch_compile (default: all installed)")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
     sys.path.insert(0, ROOT)
@@ -59,13 +59,13 @@ def main(argv=None):
         parser.error(f"--repetitions: expected at least 2 (for an interval), got "
                      f"{args.repetitions}")
     peers, skipped = available_peers()
-    engines = ["numpy", "numba"] + peers
+    engines = ["numpy", "numba", "fused"] + peers
     if args.engines:
         wanted = [e for e in args.engines.split(",") if e]
         unknown = [e for e in wanted if e not in engines and e not in skipped]
         if unknown:
             parser.error(f"--engines: unknown {unknown}; expected some of "
-                         f"numpy,numba,keras_tf,keras_jax,torch,torch_compile")
+                         f"numpy,numba,fused,keras_tf,keras_jax,torch,torch_compile")
         engines = [e for e in engines if e in wanted]
 
     def samples_for(batch):

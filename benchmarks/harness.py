@@ -19,9 +19,10 @@ flagged in the report.
 
 **A shared machine.** Only one worker computes at any moment (the harness waits for each
 reply), and with ``nice`` below 0 every worker runs in a scheduling group of its own ahead of
-other jobs' processes, all engines alike: on a machine whose other jobs keep the cores busy, an engine that hands work
-between threads (each wake-up is scheduled ahead of a busy process) would otherwise gain
-over one that computes in one thread, and the figures would measure the scheduler.
+other jobs' processes, all engines alike: on a machine whose other jobs keep the cores busy,
+an engine that hands work between threads (each wake-up is scheduled ahead of a busy
+process) would otherwise gain over one that computes in one thread, and the figures would
+measure the scheduler.
 
 **Step time.** Each repetition of a contender times two epochs with its user-facing call: one
 over all N steps' samples, :math:`T_N`, and one over the first batch, :math:`T_1`. A call
@@ -54,7 +55,8 @@ import sys
 from dataclasses import dataclass
 
 PEERS = ("keras_tf", "keras_jax", "torch", "torch_compile")
-TITLES = {"numpy": "numpy_nn NumPy", "numba": "numpy_nn Numba", "keras_tf": "Keras 3 / TF",
+TITLES = {"numpy": "numpy_nn NumPy", "numba": "numpy_nn Numba",
+          "fused": "numpy_nn fused step", "keras_tf": "Keras 3 / TF",
           "keras_tf@unpinned": "Keras 3 / TF (unpinned)", "keras_jax": "Keras 3 / JAX",
           "torch": "PyTorch eager", "torch_compile": "torch.compile", "floor": "GEMM floor"}
 # two-sided 95% quantiles of Student's t, by degrees of freedom
@@ -212,7 +214,7 @@ def run_training_grid(models, batches, samples_for, repetitions, thread_counts, 
                                                     samples=samples)
                         active.append(name)
                     except RuntimeError as error:
-                        failures.setdefault(name[0], str(error))
+                        failures.setdefault(name[0], {}).setdefault(model, str(error))
                         log(f"  {worker.label}, {model}, batch {batch}: {error}")
                         if worker.process.poll() is not None:     # it died: restart it
                             workers[name] = Worker(worker.contender, name[1], env, cpus,
@@ -295,7 +297,7 @@ def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=
     ratios = {}
     if "numba" in steps:
         for key in steps:
-            if key.split("@")[0] in PEERS or key == "numpy":
+            if key.split("@")[0] in PEERS or key in ("numpy", "fused"):
                 ratios[f"{key}/numba"] = ratio_interval(steps[key], steps["numba"])
         if "floor" in steps:
             ratios["numba/floor"] = ratio_interval(steps["numba"], steps["floor"])
@@ -310,6 +312,10 @@ def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=
             ratios["best_peer/numba"] = ratio_interval(best_steps, steps["numba"])
             if "numpy" in steps:
                 ratios["best_peer/numpy"] = ratio_interval(best_steps, steps["numpy"])
+            if "fused" in steps:
+                ratios["best_peer/fused"] = ratio_interval(best_steps, steps["fused"])
+                if "floor" in steps:
+                    ratios["fused/floor"] = ratio_interval(steps["fused"], steps["floor"])
     cell["ratios"] = ratios
     cpu = {key: s["cpu_step"] for key, s in series.items() if s.get("cpu_step")}
     if "numba" in cpu:

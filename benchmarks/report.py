@@ -21,7 +21,8 @@ TARGETS = {
 MODEL_TITLES = {"leaky_relu_mlp": "LeakyReLU 300-100 MLP", "batch_norm_mlp": "BN 300-100 MLP",
                 "selu_100": "SELU, 100 hidden layers", "elu_20x100_cifar": "ELU 20x100, CIFAR-10"}
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-COLUMNS = ("numpy", "numba", "keras_tf", "keras_jax", "torch", "torch_compile", "floor")
+COLUMNS = ("numpy", "numba", "fused", "keras_tf", "keras_jax", "torch", "torch_compile",
+           "floor")
 
 
 def _mark(ok):
@@ -74,7 +75,14 @@ def machine_lines(results):
     if skipped or failed:
         lines += ["", "Engines not measured: " + "; ".join(
             [f"{TITLES.get(k, k)}: {v}" for k, v in skipped.items()]
-            + [f"{TITLES.get(k, k)} failed: {v}" for k, v in failed.items()]) + "."]
+            + [f"{TITLES.get(k, k)} on {model_title(model)}: {error}"
+               for k, by_model in failed.items() for model, error in by_model.items()]) + "."]
+    compiled = [c for c in results.get("training", []) if "torch_compile" in c["step_ms"]]
+    if compiled:
+        lines += ["", f"torch.compile worked on this CPU (TorchInductor's C++ code generation) "
+                      f"and was measured in {len(compiled)} of "
+                      f"{len(results['training'])} cells; its compile time is part of its "
+                      f"untimed warm-up."]
     if m.get("synthetic_data"):
         lines += ["", f"**Data:** {', '.join(m['synthetic_data'])} not found on this machine; "
                       f"every engine trained on the same random images of the same shapes."]
@@ -119,31 +127,36 @@ def method_lines(results):
 
 # ---------------------------------------------------------------- tables
 def training_table(cells):
-    header = ("| model | batch | " + " | ".join(TITLES[c] + " (ms)" for c in COLUMNS)
-              + " | best peer | best peer / Numba | Numba / floor |")
-    rows = [header, "|---|---:|" + "---:|" * len(COLUMNS) + "---|---:|---:|"]
+    columns = [k for k in COLUMNS if k != "fused" or any("fused" in c["step_ms"] for c in cells)]
+    fused = "fused" in columns
+    header = ("| model | batch | " + " | ".join(TITLES[c] + " (ms)" for c in columns)
+              + " | best peer | best peer / Numba | Numba / floor |"
+              + (" best peer / fused step | fused step / floor |" if fused else ""))
+    rows = [header, "|---|---:|" + "---:|" * len(columns) + "---|---:|---:|"
+            + ("---:|---:|" if fused else "")]
     for c in cells:
         r = c["ratios"]
         best = TITLES.get(c.get("best_peer"), "–")
         rows.append(f"| {model_title(c['model'])} | {c['batch']} | "
-                    + " | ".join(_step(c, k) for k in COLUMNS)
+                    + " | ".join(_step(c, k) for k in columns)
                     + f" | {best} | "
-                    + (_ci(r["best_peer/numba"]) if "best_peer/numba" in r else "–") + " | "
-                    + (_ci(r["numba/floor"]) if "numba/floor" in r else "–") + " |")
+                    + " | ".join(_ci(r[k]) if k in r else "–" for k in (
+                        ["best_peer/numba", "numba/floor"]
+                        + (["best_peer/fused", "fused/floor"] if fused else []))) + " |")
     return rows
 
 
 def peer_ratio_table(cells):
     peers = [p for p in PEERS if any(p in c["step_ms"] or (p == "keras_tf" and "keras_tf"
                                                              in c["step_ms"]) for c in cells)]
-    rows = ["| model | batch | NumPy path / Numba | " + " | ".join(
-        f"{TITLES[p]} / Numba" for p in peers) + " |",
-        "|---|---:|---:|" + "---:|" * len(peers)]
+    ours = ["numpy"] + (["fused"] if any("fused" in c["step_ms"] for c in cells) else [])
+    rows = ["| model | batch | " + " | ".join(
+        f"{TITLES[p]} / Numba" for p in ours + peers) + " |",
+        "|---|---:|" + "---:|" * len(ours + peers)]
     for c in cells:
         r = c["ratios"]
-        keys = [_tf_key(c) if p == "keras_tf" else p for p in peers]
+        keys = ours + [_tf_key(c) if p == "keras_tf" else p for p in peers]
         rows.append(f"| {model_title(c['model'])} | {c['batch']} | "
-                    + (_ci(r["numpy/numba"]) if "numpy/numba" in r else "–") + " | "
                     + " | ".join(_ci(r[f"{k}/numba"]) if f"{k}/numba" in r else "–"
                                  for k in keys) + " |")
     return rows
@@ -222,22 +235,24 @@ def _cells(results, threads=None, model=None, batch=None):
 def target_checks(results):
     """``[(target, measured, met)]``, every one computed from the results."""
     checks = []
-    for threads, key in ((1, "best_peer_1_thread"), (2, "best_peer_2_threads")):
-        need = TARGETS[key]
-        for c in _cells(results, threads):
-            r = c["ratios"].get("best_peer/numba")
-            if r:
-                checks.append((f"Numba >= {need:g}x the best peer, {model_title(c['model'])}, "
-                               f"batch {c['batch']}, {threads} thread(s)",
-                               f"{_ci(r)} vs {TITLES[c['best_peer']]}", r["ratio"] >= need))
-    for batch, key in ((32, "floor_batch_32"), (1024, "floor_batch_1024")):
-        need = TARGETS[key]
-        for c in _cells(results, 1, batch=batch):
-            r = c["ratios"].get("numba/floor")
-            if r:
-                checks.append((f"Numba step <= {need:g}x the GEMM floor, "
-                               f"{model_title(c['model'])}, batch {batch}, 1 thread",
-                               _ci(r), r["ratio"] <= need))
+    for ours, label in (("numba", "Numba"), ("fused", "Fused step")):
+        for threads, key in ((1, "best_peer_1_thread"), (2, "best_peer_2_threads")):
+            need = TARGETS[key]
+            for c in _cells(results, threads):
+                r = c["ratios"].get(f"best_peer/{ours}")
+                if r:
+                    checks.append((f"{label} >= {need:g}x the best peer, "
+                                   f"{model_title(c['model'])}, batch {c['batch']}, "
+                                   f"{threads} thread(s)",
+                                   f"{_ci(r)} vs {TITLES[c['best_peer']]}", r["ratio"] >= need))
+        for batch, key in ((32, "floor_batch_32"), (1024, "floor_batch_1024")):
+            need = TARGETS[key]
+            for c in _cells(results, 1, batch=batch):
+                r = c["ratios"].get(f"{ours}/floor")
+                if r:
+                    checks.append((f"{label} step <= {need:g}x the GEMM floor, "
+                                   f"{model_title(c['model'])}, batch {batch}, 1 thread",
+                                   _ci(r), r["ratio"] <= need))
     need = TARGETS["two_thread_speedup"]
     for c in _cells(results, batch=1024):
         r = c.get("thread_speedup", {}).get("numba")
@@ -249,15 +264,16 @@ def target_checks(results):
         if label.startswith("numpy_nn") and rss.get("budget_mb"):
             ratio = rss["peak_rss_mb"] / rss["budget_mb"]
             checks.append((f"Peak RSS <= {TARGETS['peak_rss_over_budget']:g}x (dataset + "
-                           f"model + optimizer state), {label}",
+                           f"model + optimizer state) for {label}, one Fashion-MNIST epoch",
                            f"{ratio:.2f}x ({rss['peak_rss_mb']:.0f} MB / "
                            f"{rss['budget_mb']:.0f} MB)",
                            ratio <= TARGETS["peak_rss_over_budget"]))
     for a in results.get("allocations", []):
-        if a["engine"] != "numba":
+        if a["engine"] not in ("numba", "fused"):
             continue
         count = a["numpy_count_per_step"] + (a["numba_count_per_step"] or 0)
-        checks.append((f"No allocation in the steady training step, Numba path, "
+        label = "Numba path" if a["engine"] == "numba" else "fused step"
+        checks.append((f"No allocation in the steady training step ({label}), "
                        f"{model_title(a['model'])}, batch {a['batch']}",
                        f"{count:.0f} per step ({a['numpy_bytes_per_step'] / 1e3:,.0f} kB "
                        f"of NumPy buffers)", count == 0))
@@ -275,29 +291,39 @@ def targets_summary(checks):
 
 
 # ---------------------------------------------------------------- summary sentences
+def _summary_sentence(results, threads, ours, label):
+    cells = [c for c in _cells(results, threads) if f"best_peer/{ours}" in c["ratios"]]
+    if not cells:
+        return None
+    ratios = [c["ratios"][f"best_peer/{ours}"] for c in cells]
+    faster = [c for c, r in zip(cells, ratios) if r["low"] > 1]
+    slower = [c for c, r in zip(cells, ratios) if r["high"] < 1]
+    worst = min(zip(cells, ratios), key=lambda p: p[1]["ratio"])
+    best = max(zip(cells, ratios), key=lambda p: p[1]["ratio"])
+    return (f"At {threads} thread(s), {label} is faster than the fastest peer with 95% "
+            f"confidence in {len(faster)} of {len(cells)} cells and slower in {len(slower)} "
+            f"(the rest are within the interval); the best peer's step time over its own "
+            f"ranges from {worst[1]['ratio']:.2f}x ({model_title(worst[0]['model'])}, batch "
+            f"{worst[0]['batch']}, vs {TITLES[worst[0]['best_peer']]}) to "
+            f"{best[1]['ratio']:.2f}x ({model_title(best[0]['model'])}, batch "
+            f"{best[0]['batch']}, vs {TITLES[best[0]['best_peer']]}).")
+
+
 def summary_lines(results):
     lines = []
     for threads in thread_counts(results):
-        cells = [c for c in _cells(results, threads) if "best_peer/numba" in c["ratios"]]
-        if not cells:
-            continue
-        ratios = [c["ratios"]["best_peer/numba"] for c in cells]
-        faster = [c for c, r in zip(cells, ratios) if r["low"] > 1]
-        slower = [c for c, r in zip(cells, ratios) if r["high"] < 1]
-        worst = min(zip(cells, ratios), key=lambda p: p[1]["ratio"])
-        best = max(zip(cells, ratios), key=lambda p: p[1]["ratio"])
+        for ours, label in (("numba", "the Numba path (`fit`)"),
+                            ("fused", "the fused step (`FusedTrainer.fit`, where it applies)")):
+            sentence = _summary_sentence(results, threads, ours, label)
+            if sentence:
+                lines.append(sentence)
+        cells = [c for c in _cells(results, threads) if c.get("best_peer")]
         winners = {}
         for c in cells:
             winners[TITLES[c["best_peer"]]] = winners.get(TITLES[c["best_peer"]], 0) + 1
-        lines.append(
-            f"At {threads} thread(s), the Numba path is faster than the fastest peer with 95% "
-            f"confidence in {len(faster)} of {len(cells)} cells and slower in {len(slower)} "
-            f"(the rest are within the interval); the ratio (best peer's step time over "
-            f"Numba's) ranges from {worst[1]['ratio']:.2f}x ({model_title(worst[0]['model'])}, "
-            f"batch {worst[0]['batch']}, vs {TITLES[worst[0]['best_peer']]}) to "
-            f"{best[1]['ratio']:.2f}x ({model_title(best[0]['model'])}, batch "
-            f"{best[0]['batch']}, vs {TITLES[best[0]['best_peer']]}). The fastest peer was "
-            + ", ".join(f"{name} in {n} cell(s)" for name, n in winners.items()) + ".")
+        if winners:
+            lines.append(f"At {threads} thread(s) the fastest peer was " + ", ".join(
+                f"{name} in {n} of {len(cells)} cells" for name, n in winners.items()) + ".")
         flagged = sorted({k for c in _cells(results, threads) for k in c["over_cores"]})
         if flagged:
             lines.append(f"At {threads} thread(s), CPU-seconds per wall-second exceeded the "

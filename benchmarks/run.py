@@ -22,12 +22,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
 ALL_MODELS = "leaky_relu_mlp,batch_norm_mlp,selu_100,elu_20x100_cifar"
 
-FULL = {"batches": (32, 128, 1024), "repetitions": 7, "steps": {32: 60, 128: 24, 1024: 6},
-        "threads": (1, 2), "micro_repetitions": 5, "cold_repetitions": 1,
-        "allocation_steps": {32: 20, 128: 10, 1024: 4}}
+FULL = {"batches": (32, 128, 1024), "repetitions": 7, "steps": {32: 30, 128: 12, 1024: 4},
+        "threads": (1, 2), "micro_repetitions": 3, "cold_repetitions": 1,
+        "allocation_steps": {32: 20, 128: 10, 1024: 4}, "allocation_batches": (32, 1024)}
 QUICK = {"batches": (32, 1024), "repetitions": 3, "steps": {32: 20, 128: 10, 1024: 3},
          "threads": (1,), "micro_repetitions": 3, "cold_repetitions": 1,
-         "allocation_steps": {32: 10, 128: 5, 1024: 3}}
+         "allocation_steps": {32: 10, 128: 5, 1024: 3}, "allocation_batches": (32, 1024)}
 
 
 def _cpu_name():
@@ -80,8 +80,9 @@ def main(argv=None):
     parser.add_argument("--batches", default=None, help="comma-separated batch sizes")
     parser.add_argument("--repetitions", type=int, default=None)
     parser.add_argument("--engines", default=None,
-                        help="comma-separated engines (default: numpy, numba and every peer "
-                             "installed): numpy,numba,keras_tf,keras_jax,torch,torch_compile")
+                        help="comma-separated engines (default: numpy, numba, fused and every "
+                             "peer installed): numpy,numba,fused,keras_tf,keras_jax,torch,"
+                             "torch_compile")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: "
                         "training,kernels,cold_start,peak_rss,allocations")
     parser.add_argument("--tf-onednn", default="default", choices=["default", "0", "1"],
@@ -123,7 +124,7 @@ def main(argv=None):
         parser.error(f"--models: unknown {unknown}; expected some of {sorted(MODELS)}")
     skip = set(filter(None, args.skip.split(",")))
     peers, skipped = available_peers()
-    engines = ["numpy", "numba"] + peers
+    engines = ["numpy", "numba", "fused"] + peers
     if args.engines:
         wanted = [e for e in args.engines.split(",") if e]
         skipped.update({e: "not asked for (--engines)" for e in engines if e not in wanted})
@@ -144,24 +145,36 @@ def main(argv=None):
           f"load average {load_before}" + "".join(f"\n  skipped {k}: {v}"
                                                  for k, v in skipped.items()))
     versions, failures = None, {}
+    os.makedirs(output, exist_ok=True)
+    partial = os.path.join(output, "benchmarks.partial.json")
+
+    def save_partial():               # a later part failing or killed loses only that part
+        from benchmarks import report
+        report.write_text(partial, json.dumps(results, indent=1))
+
     if "training" not in skip:
         print("Training step time (interleaved):")
         results["training"], versions, failures = run_training_grid(
             models, batches, lambda batch: batch * config["steps"].get(batch, 10),
             repetitions, thread_counts, engines, args.tf_onednn, args.nice)
+        save_partial()
     env = worker_env(args.tf_onednn)
     if "allocations" not in skip:
         print("Allocations per steady training step:")
         results["allocations"] = measure_allocations(
             [(engine, model, batch, config["allocation_steps"].get(batch, 4))
-             for engine in ("numba", "numpy") if engine in engines
-             for model in models for batch in batches], env)
+             for engine in ("numba", "numpy", "fused") if engine in engines
+             for model in models for batch in config["allocation_batches"]
+             if batch in batches], env)
+        save_partial()
     if "peak_rss" not in skip:
         print("Peak memory (fresh processes):")
         results["peak_rss"] = measure_peak_rss(thread_counts[0], env)
+        save_partial()
     if "kernels" not in skip:
         print("Kernels vs their NumPy twins:")
         results["kernels"] = run_microbenchmarks(config["micro_repetitions"])
+        save_partial()
     if "cold_start" not in skip:
         print("Cold start (fresh processes):")
         results["cold_start"] = measure_cold_start(thread_counts[0], env,
@@ -171,8 +184,9 @@ def main(argv=None):
         synthetic_data=missing, skipped_engines=skipped, failed_engines=failures,
         load_before=load_before, load_after=_load(),
         seconds=round(time.perf_counter() - started, 1))
-    os.makedirs(output, exist_ok=True)
     write_reports(results, output, update_readme=not args.quick and not args.no_readme)
+    if os.path.exists(partial):
+        os.remove(partial)
     print(f"Wrote {output}/benchmarks.{{json,md}} and throughput.png in "
           f"{results['machine']['seconds']:.0f} s (load average after: "
           f"{results['machine']['load_after']}).")

@@ -3,6 +3,9 @@
 Engines:
 
 * ``numpy``, ``numba`` — numpy_nn on each kernel path (never imports TensorFlow);
+* ``fused`` — numpy_nn's opt-in whole-step trainer
+  (:class:`numpy_nn.kernels.fused_step.FusedTrainer`, compiled element-wise passes, no
+  allocation per step) for the networks it supports, trained with its ``fit``;
 * ``keras_tf`` — Keras 3 on TensorFlow's CPU backend;
 * ``keras_jax`` — Keras 3 on JAX (``KERAS_BACKEND=jax``, set by the harness before the worker
   starts; ``fit`` then compiles the whole training step with ``jax.jit``);
@@ -47,8 +50,8 @@ import time
 
 import numpy as np
 
-ENGINES = ("numpy", "numba", "keras_tf", "keras_jax", "torch", "torch_compile")
-NUMPY_NN_ENGINES = ("numpy", "numba")
+ENGINES = ("numpy", "numba", "fused", "keras_tf", "keras_jax", "torch", "torch_compile")
+NUMPY_NN_ENGINES = ("numpy", "numba", "fused")
 
 
 def cpu_seconds():
@@ -83,6 +86,16 @@ def priority():
     return {"nice": os.getpriority(os.PRIO_PROCESS, 0), "autogroup": autogroup}
 
 
+class _FusedFit:
+    """The fused trainer behind the worker's ``trainer.fit(x, y, batch)`` call."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+
+    def fit(self, x, y, batch_size):
+        return self.trainer.fit(x, y, batch_size=batch_size, epochs=1, shuffle=True)
+
+
 class Engine:
     def __init__(self, name, threads):
         self.name = name
@@ -103,7 +116,7 @@ class Engine:
             self.lib = torch
         else:
             import numpy_nn
-            numpy_nn.backend.set_kernel_path(name)
+            numpy_nn.backend.set_kernel_path("numba" if name == "fused" else name)
             self.lib = numpy_nn
         self.model = None
 
@@ -166,7 +179,11 @@ class Engine:
                 self.lib.backend.clear_session()
                 self.lib.utils.set_random_seed(42)
             nn_model, spec, (self.x, self.y) = self._numpy_nn_model(model)
-            if self.name in NUMPY_NN_ENGINES:
+            if self.name == "fused":
+                from numpy_nn.kernels.fused_step import FusedTrainer
+                self.model = nn_model
+                self.trainer = _FusedFit(FusedTrainer(nn_model, compiled=True))
+            elif self.name in NUMPY_NN_ENGINES:
                 self.model = nn_model
             elif self.name.startswith("keras"):
                 from tf_backend import to_keras
@@ -189,7 +206,7 @@ class Engine:
                 "steps": math.ceil(len(self.x) / batch)}
 
     def parameter_count(self):
-        if self.trainer is not None:
+        if self.trainer is not None and self.name.startswith("torch"):
             return int(sum(p.numel() for p in self.trainer.module.parameters()))
         return int(sum(int(np.prod(w.shape)) for w in self.model.weights))
 

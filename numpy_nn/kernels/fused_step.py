@@ -207,15 +207,30 @@ class FusedTrainer:
     """Train a supported numpy_nn ``Sequential`` (see the module docstring) with whole steps
     in preallocated buffers: ``FusedTrainer(model).fit(x, y, batch_size=32, epochs=1)``."""
 
-    def __init__(self, model):
+    def __init__(self, model, compiled=None):
+        """``compiled``: run the element-wise passes as Numba loops
+        (:mod:`.fused_numba`); ``None`` (default) follows ``backend.kernel_path()``."""
+        from numpy_nn import backend
         self.model = model
         self.units = _plan(model)
+        self.compiled = backend.kernel_path() == "numba" if compiled is None else compiled
+        if self.compiled:
+            from numpy_nn.kernels import fused_numba
+            self._numba = fused_numba
         self.dtype = self.units[0].kernel.value.dtype
         self.inputs = self.units[0].kernel.value.shape[0]
         self._buffers = {}
         self._rate = None           # fixed for one fit() call (read when it starts)
         for unit in self.units:
             unit.constants()
+            c = unit.c
+            name = unit.activation.name
+            unit.kind = (0, 1, 2, 3, 4)[_ACTIVATIONS.index(name)] if name in _ACTIVATIONS \
+                else -1
+            # the kernels' scalar arguments, as scalars of the weights' dtype
+            unit.p = {"leaky_relu": c["slope"], "elu": c["alpha"],
+                      "selu": c["scale_alpha"]}.get(name, c["zero"])[()]
+            unit.scale = c["scale"][()]
 
     def buffers(self, n):
         if n not in self._buffers:
@@ -229,7 +244,8 @@ class FusedTrainer:
         b = self.buffers(len(x))
         np.copyto(b.x, x)
         np.copyto(b.labels, labels)
-        self._one_hot(b)
+        if not self.compiled:
+            self._one_hot(b)
         return self._step(b, b.x, b.labels)
 
     @staticmethod
@@ -238,6 +254,8 @@ class FusedTrainer:
         np.copyto(b.onehot, b.is_label)
 
     def _step(self, b, x, labels):
+        if self.compiled:
+            return self._compiled_step(b, x, labels)
         units, last = self.units, len(self.units) - 1
         # forward: z = x W; z += b; a = f(z)
         inputs = x
@@ -287,6 +305,38 @@ class FusedTrainer:
         optimizer.iterations += 1
         return b.loss.item(), correct
 
+    def _compiled_step(self, b, x, labels):
+        """:meth:`_step` with each element-wise pass one Numba loop (:mod:`.fused_numba`)."""
+        kernels, units, last = self._numba, self.units, len(self.units) - 1
+        inputs = x
+        for i, unit in enumerate(units):
+            np.matmul(inputs, unit.kernel.value, out=b.z[i])
+            if i < last:
+                kernels.bias_activation(b.z[i], unit.bias.value, unit.kind, unit.p,
+                                        unit.scale, b.a[i])
+                inputs = b.a[i]
+        correct = kernels.softmax_cross_entropy(b.z[last], units[last].bias.value, labels,
+                                                b.count[()], b.delta[last], b.per_sample)
+        np.sum(b.per_sample, dtype=self.dtype, out=b.loss)
+        np.divide(b.loss, b.count, out=b.loss)
+        for i in range(last, -1, -1):
+            below = x if i == 0 else b.a[i - 1]
+            np.matmul(below.T, b.delta[i], out=b.grad_kernel[i])
+            np.sum(b.delta[i], axis=0, out=b.grad_bias[i])
+            if i > 0:
+                np.matmul(b.delta[i], units[i].kernel.value.T, out=b.delta[i - 1])
+                unit = units[i - 1]
+                kernels.activation_backward(b.z[i - 1], b.a[i - 1], b.delta[i - 1], unit.kind,
+                                            unit.p, unit.scale)
+        optimizer = self.model.optimizer
+        rate = (self._rate if self._rate is not None
+                else optimizer.current_learning_rate(self.dtype))[()]
+        for i, unit in enumerate(units):
+            kernels.sgd(unit.kernel.value, b.grad_kernel[i], rate)
+            kernels.sgd(unit.bias.value, b.grad_bias[i], rate)
+        optimizer.iterations += 1
+        return b.loss.item(), correct
+
     def fit(self, x, y, batch_size=32, epochs=1, shuffle=True, seed=None):
         """Train ``epochs`` epochs; returns ``{"loss": [...], "accuracy": [...]}`` per epoch
         (the loss averaged over samples, as Keras's loss tracker does)."""
@@ -312,7 +362,8 @@ class FusedTrainer:
                     index = order[start:start + n]
                     np.take(x, index, axis=0, out=b.x)
                     np.take(labels, index, out=b.labels)
-                self._one_hot(b)
+                if not self.compiled:
+                    self._one_hot(b)
                 loss, right = self._step(b, b.x, b.labels)
                 total += loss * n
                 correct += right
