@@ -284,15 +284,8 @@ class FusedTrainer:
         np.divide(g, b.row_sum, out=g)
         np.subtract(g, b.onehot, out=g)
         np.divide(g, b.count, out=g)
-        # backward: grad W = a^T delta, grad b = sum delta, delta_prev = f'(z) (delta W^T)
-        for i in range(last, -1, -1):
-            below = x if i == 0 else b.a[i - 1]
-            np.matmul(below.T, b.delta[i], out=b.grad_kernel[i])
-            np.sum(b.delta[i], axis=0, out=b.grad_bias[i])
-            if i > 0:
-                np.matmul(b.delta[i], units[i].kernel.value.T, out=b.delta[i - 1])
-                _backward_activation(units[i - 1], b.z[i - 1], b.a[i - 1],
-                                     b.delta[i - 1], b.mask[i - 1], b.temp[i - 1])
+        self._backward(b, x, lambda i: _backward_activation(
+            units[i], b.z[i], b.a[i], b.delta[i], b.mask[i], b.temp[i]))
         # SGD: w -= grad * learning_rate, after the whole backward pass
         optimizer = self.model.optimizer
         rate = self._rate if self._rate is not None else \
@@ -304,6 +297,18 @@ class FusedTrainer:
             np.subtract(unit.bias.value, b.grad_bias[i], out=unit.bias.value)
         optimizer.iterations += 1
         return b.loss.item(), correct
+
+    def _backward(self, b, x, activation_backward):
+        """grad W = a^T delta, grad b = sum delta, then delta below = f'(z) (delta W^T), from
+        the output down; ``activation_backward(i)`` applies layer i's f' to ``b.delta[i]``."""
+        units = self.units
+        for i in range(len(units) - 1, -1, -1):
+            below = x if i == 0 else b.a[i - 1]
+            np.matmul(below.T, b.delta[i], out=b.grad_kernel[i])
+            np.sum(b.delta[i], axis=0, out=b.grad_bias[i])
+            if i > 0:
+                np.matmul(b.delta[i], units[i].kernel.value.T, out=b.delta[i - 1])
+                activation_backward(i - 1)
 
     def _compiled_step(self, b, x, labels):
         """:meth:`_step` with each element-wise pass one Numba loop (:mod:`.fused_numba`)."""
@@ -319,15 +324,8 @@ class FusedTrainer:
                                                 b.count[()], b.delta[last], b.per_sample)
         np.sum(b.per_sample, dtype=self.dtype, out=b.loss)
         np.divide(b.loss, b.count, out=b.loss)
-        for i in range(last, -1, -1):
-            below = x if i == 0 else b.a[i - 1]
-            np.matmul(below.T, b.delta[i], out=b.grad_kernel[i])
-            np.sum(b.delta[i], axis=0, out=b.grad_bias[i])
-            if i > 0:
-                np.matmul(b.delta[i], units[i].kernel.value.T, out=b.delta[i - 1])
-                unit = units[i - 1]
-                kernels.activation_backward(b.z[i - 1], b.a[i - 1], b.delta[i - 1], unit.kind,
-                                            unit.p, unit.scale)
+        self._backward(b, x, lambda i: kernels.activation_backward(
+            b.z[i], b.a[i], b.delta[i], units[i].kind, units[i].p, units[i].scale))
         optimizer = self.model.optimizer
         rate = (self._rate if self._rate is not None
                 else optimizer.current_learning_rate(self.dtype))[()]
