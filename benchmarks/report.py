@@ -302,7 +302,7 @@ def _summary_sentence(results, threads, ours, label):
     best = max(zip(cells, ratios), key=lambda p: p[1]["ratio"])
     return (f"At {threads} thread(s), {label} is faster than the fastest peer with 95% "
             f"confidence in {len(faster)} of {len(cells)} cells and slower in {len(slower)} "
-            f"(the rest are within the interval); the best peer's step time over its own "
+            f"(the rest are within the interval); the best peer's step time divided by ours "
             f"ranges from {worst[1]['ratio']:.2f}x ({model_title(worst[0]['model'])}, batch "
             f"{worst[0]['batch']}, vs {TITLES[worst[0]['best_peer']]}) to "
             f"{best[1]['ratio']:.2f}x ({model_title(best[0]['model'])}, batch "
@@ -317,6 +317,20 @@ def summary_lines(results):
             sentence = _summary_sentence(results, threads, ours, label)
             if sentence:
                 lines.append(sentence)
+        if threads == 1:
+            cpu = [(c, c["cpu_ratios"][f"{c['best_peer']}/numba"])
+                   for c in _cells(results, 1) if c.get("best_peer")
+                   and f"{c['best_peer']}/numba" in c.get("cpu_ratios", {})]
+            if cpu:
+                low = min(cpu, key=lambda p: p[1]["ratio"])
+                high = max(cpu, key=lambda p: p[1]["ratio"])
+                lines.append(
+                    f"Counted in CPU time per step instead (which other processes disturb "
+                    f"far less), the same peer's cost over the Numba path's at 1 thread "
+                    f"ranges from {low[1]['ratio']:.2f}x ({model_title(low[0]['model'])}, "
+                    f"batch {low[0]['batch']}) to {high[1]['ratio']:.2f}x "
+                    f"({model_title(high[0]['model'])}, batch {high[0]['batch']}), above 1 "
+                    f"in {sum(r['ratio'] > 1 for _, r in cpu)} of {len(cpu)} cells.")
         cells = [c for c in _cells(results, threads) if c.get("best_peer")]
         winners = {}
         for c in cells:
@@ -354,6 +368,13 @@ def limit_notes(results):
                 if peer_floor < need:
                     text += (", below the target: the GEMMs themselves (OpenBLAS here) "
                              "limit this cell")
+            floor_gain = c.get("thread_speedup", {}).get("floor")
+            if floor_gain and floor_gain["ratio"] < 1:
+                text += (f". With {c['threads']} threads the GEMMs alone take "
+                         f"{1 / floor_gain['ratio']:.2f}x as long as with "
+                         f"{c['speedup_over']} ({_ci(floor_gain)} speed-up): OpenBLAS's threads "
+                         f"wait for each other at every product while other processes hold "
+                         f"the cores")
             notes.append(text + ".")
     allocations = {(a["model"], a["batch"]): a for a in results.get("allocations", [])
                    if a["engine"] == "numba"}
