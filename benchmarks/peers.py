@@ -166,6 +166,16 @@ def optimizer_to_torch(optimizer, parameters):
                          f"Nadam)")
 
 
+def torch_tensors(x, y):
+    """The images as a float tensor sharing ``x``'s memory, and the labels as the int64 class
+    indices of shape ``(N,)`` that ``CrossEntropyLoss`` takes (CIFAR-10's come as ``(N, 1)``,
+    which Keras accepts as they are)."""
+    import torch
+    labels = np.asarray(y)
+    return (torch.from_numpy(np.ascontiguousarray(x)),
+            torch.from_numpy(labels.reshape(len(labels)).astype(np.int64)))
+
+
 class TorchTrainer:
     """One epoch the way a PyTorch user writes it: shuffle the sample indices, then for each
     batch ``zero_grad``, forward, loss, ``backward``, ``step``, and count correct predictions

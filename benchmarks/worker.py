@@ -191,14 +191,13 @@ class Engine:
             else:
                 import torch
 
-                from benchmarks.peers import TorchTrainer, to_torch
+                from benchmarks.peers import TorchTrainer, to_torch, torch_tensors
                 torch.manual_seed(42)
                 if hasattr(torch, "_dynamo"):
                     torch._dynamo.reset()        # a fresh compile per cell
                 self.trainer = TorchTrainer(*to_torch(nn_model),
                                             compiled=self.name == "torch_compile")
-                self.x = torch.from_numpy(np.ascontiguousarray(self.x))
-                self.y = torch.from_numpy(np.asarray(self.y).astype(np.int64))
+                self.x, self.y = torch_tensors(self.x, self.y)
         self.fit()                                    # warm-up, not reported
         self.fit(steps=1)
         self._prepare_floor()

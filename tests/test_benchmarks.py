@@ -125,6 +125,15 @@ def test_torch_translation_refuses_what_it_cannot_translate():
         to_torch(model)
 
 
+def test_cifar_labels_reach_pytorch_as_class_indices():
+    pytest.importorskip("torch", reason="PyTorch is in the optional bench-peers extra")
+    from benchmarks.peers import torch_tensors
+    x, y = models.synthetic_images("cifar10")[0]
+    xt, yt = torch_tensors(x[:6].astype(np.float32), y[:6].reshape(6, 1))
+    assert tuple(yt.shape) == (6,) and str(yt.dtype) == "torch.int64"
+    assert yt.tolist() == y[:6].tolist() and tuple(xt.shape) == (6, 32, 32, 3)
+
+
 def test_the_torch_loop_trains_one_epoch_of_a_dropout_network():
     torch = pytest.importorskip("torch", reason="PyTorch is in the optional bench-peers extra")
     import numpy_nn
