@@ -77,6 +77,11 @@ def machine_lines(results):
             [f"{TITLES.get(k, k)}: {v}" for k, v in skipped.items()]
             + [f"{TITLES.get(k, k)} on {model_title(model)}: {error}"
                for k, by_model in failed.items() for model, error in by_model.items()]) + "."]
+    for again in m.get("remeasured", []):
+        lines += ["", f"The cells of {', '.join(model_title(x) for x in again['models'])} were "
+                      f"measured again in a run of their own ({again['date']}, load average "
+                      f"{again['load_before']} before, {again['load_after']} after), every "
+                      f"engine interleaved as in the main run: {again['reason']}."]
     compiled = [c for c in results.get("training", []) if "torch_compile" in c["step_ms"]]
     if compiled:
         lines += ["", f"torch.compile worked on this CPU (TorchInductor's C++ code generation) "
