@@ -358,8 +358,10 @@ class FusedTrainer:
                     np.copyto(b.labels, labels[start:start + n])
                 else:
                     index = order[start:start + n]
-                    np.take(x, index, axis=0, out=b.x)
-                    np.take(labels, index, out=b.labels)
+                    # mode="clip": with the default "raise", take buffers its output (a new
+                    # array per batch); these indices are in range by construction
+                    np.take(x, index, axis=0, out=b.x, mode="clip")
+                    np.take(labels, index, out=b.labels, mode="clip")
                 if not self.compiled:
                     self._one_hot(b)
                 loss, right = self._step(b, b.x, b.labels)
