@@ -78,7 +78,7 @@ def machine_lines(results):
             + [f"{TITLES.get(k, k)} on {model_title(model)}: {error}"
                for k, by_model in failed.items() for model, error in by_model.items()]) + "."]
     for again in m.get("remeasured", []):
-        lines += ["", f"The cells of {', '.join(model_title(x) for x in again['models'])} were "
+        lines += ["", f"{again['what']} were "
                       f"measured again in a run of their own ({again['date']}, load average "
                       f"{again['load_before']} before, {again['load_after']} after), every "
                       f"engine interleaved as in the main run: {again['reason']}."]
@@ -240,13 +240,14 @@ def _cells(results, threads=None, model=None, batch=None):
 def target_checks(results):
     """``[(target, measured, met)]``, every one computed from the results."""
     checks = []
-    for ours, label in (("numba", "Numba"), ("fused", "Fused step")):
+    for ours, label in (("numba", "Numba"), ("fused", "Fused")):
         for threads, key in ((1, "best_peer_1_thread"), (2, "best_peer_2_threads")):
             need = TARGETS[key]
             for c in _cells(results, threads):
                 r = c["ratios"].get(f"best_peer/{ours}")
                 if r:
-                    checks.append((f"{label} >= {need:g}x the best peer, "
+                    checks.append((f"{label} {'path' if ours == 'numba' else 'step'} >= "
+                                   f"{need:g}x the best peer, "
                                    f"{model_title(c['model'])}, batch {c['batch']}, "
                                    f"{threads} thread(s)",
                                    f"{_ci(r)} vs {TITLES[c['best_peer']]}", r["ratio"] >= need))
@@ -450,7 +451,13 @@ def markdown(results):
                   "Counted in a fresh process per row: NumPy data buffers through a counting "
                   "NumPy memory handler, Numba's runtime allocations through its statistics "
                   "(`NUMBA_NRT_STATS=1`); an N-step epoch minus a one-step one, over N - 1, "
-                  "after a warm-up epoch.", ""] + allocation_table(results) + [""]
+                  "after a warm-up epoch. Numba's count includes the small record its runtime "
+                  "makes for every array passed into a compiled function (measured: 2 for one "
+                  "call updating a weight from its gradient), which holds no array data.", ""]
+        again = results["machine"].get("allocations_remeasured")
+        if again:
+            lines += [f"Counted again on {again['date']}: {again['reason']}.", ""]
+        lines += allocation_table(results) + [""]
     if results.get("peak_rss"):
         stages = list(next(iter(results["peak_rss"].values()))["rss_mb"])
         lines += ["## Memory (one epoch of Fashion-MNIST, each engine in its own process)", "",

@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
 ALL_MODELS = "leaky_relu_mlp,batch_norm_mlp,selu_100,elu_20x100_cifar"
 
-FULL = {"batches": (32, 128, 1024), "repetitions": 7, "steps": {32: 30, 128: 12, 1024: 4},
+FULL = {"batches": (32, 128, 1024), "repetitions": 7, "steps": {32: 30, 128: 12, 1024: 12},
         "threads": (1, 2), "micro_repetitions": 3, "cold_repetitions": 1,
         "allocation_steps": {32: 20, 128: 10, 1024: 4}, "allocation_batches": (32, 1024)}
 QUICK = {"batches": (32, 1024), "repetitions": 3, "steps": {32: 20, 128: 10, 1024: 3},

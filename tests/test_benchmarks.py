@@ -294,7 +294,7 @@ def test_every_result_sentence_comes_from_the_numbers(tmp_path):
     checks = report.target_checks(results)
     # 1 thread: Keras-on-JAX is the best peer at 1.27x: below the 1.5x target, and the note
     # says how far the peer is from the floor
-    leaky_32 = next(t for t in checks if t[0].startswith("Numba >= 1.5x the best peer, "
+    leaky_32 = next(t for t in checks if t[0].startswith("Numba path >= 1.5x the best peer, "
                                                         "LeakyReLU 300-100 MLP, batch 32,"))
     assert leaky_32[2] is False and "1.27x" in leaky_32[1] and "Keras 3 / JAX" in leaky_32[1]
     assert "runs at 1.62x that floor" in text
