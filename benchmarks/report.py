@@ -290,7 +290,7 @@ def targets_summary(checks):
     """One generated sentence per target family: how many cells met it."""
     families = {}
     for target, _, ok in checks:
-        family = target.split(",")[0]
+        family = re.split(r",(?![^(]*\))", target)[0]     # the first comma outside brackets
         families.setdefault(family, []).append(ok)
     return [f"{family}: met in {sum(oks)} of {len(oks)} cells." for family, oks in
             families.items()]
