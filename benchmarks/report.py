@@ -367,7 +367,11 @@ def limit_notes(results):
                     f"Numba {r['best_peer/numba']['ratio']:.2f}x {TITLES[best]} (target "
                     f"{need:g}x). The Numba step is {r['numba/floor']['ratio']:.2f}x the GEMM "
                     f"floor ({overhead:.3f} ms per step outside the GEMMs)")
-            if peer_floor is not None:
+            if peer_floor is not None and peer_floor < 1:
+                text += (f"; {TITLES[best]} takes {peer_floor:.2f}x the time of those GEMMs "
+                         f"alone: its own matrix products outrun NumPy's BLAS here, so no "
+                         f"engine built on these GEMMs can reach the target in this cell")
+            elif peer_floor is not None:
                 text += (f"; {TITLES[best]} runs at {peer_floor:.2f}x that floor, so an "
                          f"engine spending nothing outside these GEMMs would be "
                          f"{peer_floor:.2f}x faster than it")
@@ -391,7 +395,8 @@ def limit_notes(results):
                 a = allocations.get((c["model"], batch))
                 extra = (f"; the step allocates {a['numpy_count_per_step']:.0f} NumPy buffers "
                          f"({a['numpy_bytes_per_step'] / 1e3:,.0f} kB) and "
-                         f"{a['numba_count_per_step'] or 0:.0f} Numba arrays"
+                         f"{a['numba_count_per_step'] or 0:.0f} times through Numba's "
+                         f"runtime"
                          if a else "")
                 notes.append(f"{model_title(c['model'])}, batch {batch}, 1 thread: "
                              f"{c['step_ms']['numba'] - c['step_ms']['floor']:.3f} ms per "
@@ -411,14 +416,19 @@ def limit_notes(results):
         if label.startswith("numpy_nn") and rss.get("budget_mb") and \
                 rss["peak_rss_mb"] > TARGETS["peak_rss_over_budget"] * rss["budget_mb"]:
             stages = rss["rss_mb"]
+            first_step = stages["after the first step"] - stages["after loading the data"]
+            transient = rss["peak_rss_mb"] - max(stages.values())
             notes.append(f"{label}: peak RSS {rss['peak_rss_mb']:.0f} MB against "
-                         f"{rss['budget_mb']:.0f} MB of data, weights and optimizer state; "
-                         f"the process holds {stages['after import']:.0f} MB after its "
-                         f"imports (the interpreter, NumPy" + (", Numba and LLVM"
-                                                              if "Numba" in label else "")
-                         + f"), {stages['after loading the data']:.0f} MB with the data "
-                         f"loaded and {stages['after the first step']:.0f} MB after the "
-                         f"first step.")
+                         f"{rss['budget_mb']:.0f} MB of data, weights and optimizer state. "
+                         f"The process holds {stages['after import']:.0f} MB after its "
+                         f"imports (the interpreter and NumPy) and "
+                         f"{stages['after loading the data']:.0f} MB with the data loaded; "
+                         f"the first step adds {first_step:.0f} MB"
+                         + (" (Numba and LLVM load and compile there)" if "Numba" in label
+                            else "")
+                         + f"; the peak is {transient:.0f} MB above every stage's figure, "
+                         f"so it is transient (between the stages measured, e.g. while the "
+                         f"loader holds the uint8 images beside their float32 copy).")
     return notes
 
 

@@ -306,7 +306,7 @@ def test_every_result_sentence_comes_from_the_numbers(tmp_path):
                      "300-100 MLP, batch 32": False,
                      "No allocation in the steady training step (fused step), LeakyReLU "
                      "300-100 MLP, batch 32": True}
-    assert "peak RSS 400 MB against 200 MB" in text
+    assert "peak RSS 400 MB against 200 MB" in text and "the first step adds 60 MB" in text
     assert "met in 0 of 4 cells" in "\n".join(report.targets_summary(checks))
     assert "numpy_nn fused step on BN 300-100 MLP: Unsupported: BN" in text
     assert "(nice) -15" in text
