@@ -36,6 +36,9 @@ def main(argv=None):
     parser.add_argument("--engines", default=None,
                         help="comma-separated subset of numpy,numba,fused,keras_tf,keras_jax,"
                              "torch,torch_compile (default: all installed)")
+    parser.add_argument("--nice", type=int, default=-15,
+                        help="the workers' scheduling priority, as for make bench (default -15: "
+                             "ahead of other jobs, every engine alike; 0 to leave it)")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
     sys.path.insert(0, ROOT)
@@ -77,7 +80,7 @@ def main(argv=None):
         print(f"skipped {engine}: {reason}")
     cells, versions, failures = run_training_grid(
         [model], sorted(args.batch), samples_for, args.repetitions, tuple(args.threads),
-        engines, log=lambda line: print(line, flush=True))
+        engines, nice=args.nice, log=lambda line: print(line, flush=True))
     results = {"training": cells,
                "machine": {**machine_description(args.threads, "default", "user", versions),
                            "skipped_engines": skipped, "failed_engines": failures,
