@@ -51,8 +51,9 @@ model = build(MODELS["leaky_relu_mlp"], lib)
 x = np.random.default_rng(0).random((32, 28, 28), dtype=np.float32)
 y = np.arange(32) % 10
 model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+kernel_path = getattr(getattr(lib, "backend", None), "kernel_path", lambda: None)()
 print(json.dumps({{"import_seconds": imported, "first_step_seconds": time.perf_counter() - start,
-                  "kernel_path": getattr(getattr(lib, "backend", None), "kernel_path", lambda: None)()}}))
+                  "kernel_path": kernel_path}}))
 """
 
 PEAK_RSS = """
