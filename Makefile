@@ -28,7 +28,7 @@ help:
 	@echo "make lint        ruff (configured in pyproject.toml)"
 	@echo "make check-numpy-only  install, import and train in a throwaway venv with NumPy alone"
 	@echo "make parity      parity report against Keras 3 (writes parity_tests/report.md)"
-	@echo "make bench-quick / bench        CPU benchmarks vs Keras"
+	@echo "make bench-quick / bench        CPU benchmarks vs Keras (TF, JAX) and PyTorch"
 	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras, over"
 	@echo "                 seeds (SEEDS=5 SCHEDULER=tcp://HOST:8786 WORKERS=N)"
 	@echo "make search-quick  hyper-parameter search of the chapter's MLP (scikit-learn wrapper)"
@@ -124,10 +124,21 @@ search-quick: $(STAMP)
 	$(PY) -m examples.hyperparameter_search --quick
 
 # Benchmarks run TensorFlow at its default (oneDNN on), not the parity setting above.
-bench: $(STAMP)
+# The peers (PyTorch, Keras on JAX) are the optional bench-peers extra. PyTorch is pinned to a
+# CPU-capable release; PIP_EXTRA_INDEX_URL can point pip at PyTorch's CPU wheels (its install
+# page gives the address). Without the peers the benchmark still runs, and its report names the
+# engines it skipped and why.
+PEERS_STAMP := $(VENV)/.installed-peers
+
+$(PEERS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench-peers]' \
+	    && touch $(PEERS_STAMP) \
+	    || echo "bench-peers not installed: PyTorch and Keras-on-JAX will be skipped"
+
+bench: $(PEERS_STAMP)
 	$(PY) -m benchmarks.run
 
-bench-quick: $(STAMP)
+bench-quick: $(PEERS_STAMP)
 	$(PY) -m benchmarks.run --quick
 
 clean:

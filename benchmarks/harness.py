@@ -1,73 +1,148 @@
-r"""Training throughput, measured A/B interleaved across engines in separate processes.
+r"""Training throughput, measured interleaved across engines, each in its own process.
 
-For every (model, batch size) cell, each engine's worker (:mod:`benchmarks.worker`) builds the
-model and warms up; then the repetitions alternate between engines — ``numpy``, ``numba``,
-``keras`` and the matmul ``floor`` — in a rotating order, so that a burst of load from
-another process hits all of them alike.
+**Contenders.** numpy_nn on its two kernel paths (``numpy``, ``numba``) and the peers a user
+would pick instead: Keras 3 on TensorFlow (``keras_tf``), Keras 3 on JAX (``keras_jax``),
+PyTorch eager (``torch``) and ``torch.compile`` (``torch_compile``); plus the matmul
+``floor`` timed inside the ``numba`` worker. Each runs in its own :mod:`benchmarks.worker`
+process, at every thread count asked for, all alive at once, so that one cell's repetitions
+rotate through every (contender, thread count) and a burst of load from another process hits
+all of them alike.
 
-Each repetition of an engine times two ``fit`` epochs: one over all N steps' samples,
-:math:`T_N`, and one over the first batch, :math:`T_1`. A ``fit`` call costs a fixed set-up
-(Keras: data adapter, iterator, callbacks; about 30 ms here) plus a time per step, so
+**Fairness.** A worker given N threads is pinned (``os.sched_setaffinity``) to N of the cores
+this process may use, and has every thread pool of its engine limited to N (see
+:mod:`benchmarks.worker`). Pinning can handicap an engine whose helper threads then share one
+core with its compute thread (TensorFlow: its pools idle on a pinned core), so TensorFlow is
+also measured unpinned (``keras_tf@unpinned``) whenever the threads given are fewer than the
+cores available; its better median counts as "Keras 3 / TF". Every fit's CPU time is
+recorded; a contender whose CPU-seconds per wall-second exceed the cores it was given is
+flagged in the report.
+
+**A shared machine.** Only one worker computes at any moment (the harness waits for each
+reply), and with ``nice`` below 0 every worker runs in a scheduling group of its own ahead of
+other jobs' processes, all engines alike: on a machine whose other jobs keep the cores busy,
+an engine that hands work between threads (each wake-up is scheduled ahead of a busy
+process) would otherwise gain over one that computes in one thread, and the figures would
+measure the scheduler.
+
+**Step time.** Each repetition of a contender times two epochs with its user-facing call: one
+over all N steps' samples, :math:`T_N`, and one over the first batch, :math:`T_1`. A call
+costs a fixed set-up (Keras: data adapter, iterator, callbacks) plus a time per step, so
 
 .. math::
     t_\text{step} = \frac{T_N - T_1}{N - 1}, \qquad t_\text{set-up} = T_1 - t_\text{step}
 
-Throughputs and ratios use :math:`t_\text{step}` (steady training speed, not diluted by how
-many steps the benchmark happens to time per call); the set-up is reported beside it and added
-back once into the time of a full epoch. Reported per cell: the median of each figure, and
-every ratio as the median of the per-repetition ratios (engine A's repetition i against engine
-B's repetition i), which cancels most of the drift of a shared machine.
+**CPU time per step.** The same difference of the two calls' CPU times (all the process's
+threads) gives CPU-seconds per step. On a machine shared with other jobs a process waits for
+a core without using CPU, so this figure moves far less with the load than the wall time; it
+counts a spinning thread's waiting as work, so for more than one thread it is no measure of
+speed. The report gives the wall-time ratios (what a user waits for) and, at one thread, the
+CPU-time ratios beside them.
 
-**OpenBLAS kernel variants.** NumPy's OpenBLAS chooses its GEMM kernels for the CPU when it is
-loaded, unless ``OPENBLAS_CORETYPE`` names a core type (an environment may pin one, e.g.
-``Haswell``'s AVX2 kernels on an AVX-512 machine). The primary measurements run every engine
-in the environment as it is. With ``variants=("default", "skylakex")`` every engine also runs
-in a second set of workers started with ``OPENBLAS_CORETYPE=SkylakeX`` (OpenBLAS's AVX-512
-kernels; the variable is read once, when NumPy loads OpenBLAS, so it is set in the worker's
-environment before it starts). Keras runs under both settings too: TensorFlow multiplies
-matrices with its own kernels (Eigen / oneDNN), so its figures should not change, and the
-report shows whether they do. Default and variant workers of each engine are timed one right
-after the other in every repetition (which goes first alternates), so their ratio is as
-interleaved as the rest.
+**Ratios and intervals.** Every ratio between two contenders (or thread counts) is computed
+repetition by repetition (A's repetition i over B's repetition i, timed in the same rotation)
+and reported as the geometric mean of those ratios with a 95% confidence interval: the
+t-interval of the mean log ratio, exponentiated.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+from dataclasses import dataclass
 
-ENGINES = ("numpy", "numba", "keras")
-#: label -> OPENBLAS_CORETYPE given to the workers (None: the environment as it is)
-BLAS_VARIANTS = {"default": None, "skylakex": "SkylakeX"}
+PEERS = ("keras_tf", "keras_jax", "torch", "torch_compile")
+TITLES = {"numpy": "numpy_nn NumPy", "numba": "numpy_nn Numba",
+          "fused": "numpy_nn fused step", "keras_tf": "Keras 3 / TF",
+          "keras_tf@unpinned": "Keras 3 / TF (unpinned)", "keras_jax": "Keras 3 / JAX",
+          "torch": "PyTorch eager", "torch_compile": "torch.compile", "floor": "GEMM floor"}
+# two-sided 95% quantiles of Student's t, by degrees of freedom
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+        9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120,
+        17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021,
+        60: 2.000}
 
 
-def timing_name(name, variant="default"):
-    """Key of an engine's (or the floor's) timings: ``numba``, ``numba@skylakex``, ..."""
-    return name if variant == "default" else f"{name}@{variant}"
+def t95(degrees):
+    known = [d for d in _T95 if d <= degrees]
+    return _T95[max(known)] if known else float("inf")
+
+
+def ratio_interval(numerators, denominators):
+    """``{"ratio", "low", "high"}``: geometric mean of the paired ratios a_i / b_i and its 95%
+    t-interval (computed on the logs). With one pair the interval is unbounded."""
+    logs = [math.log(a / b) for a, b in zip(numerators, denominators) if a > 0 and b > 0]
+    if not logs:
+        return {"ratio": float("nan"), "low": float("nan"), "high": float("nan"), "n": 0}
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return {"ratio": math.exp(mean), "low": 0.0, "high": float("inf"), "n": len(logs)}
+    half = t95(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+    return {"ratio": math.exp(mean), "low": math.exp(mean - half),
+            "high": math.exp(mean + half), "n": len(logs)}
+
+
+@dataclass(frozen=True)
+class Contender:
+    key: str             # "keras_tf@unpinned"
+    engine: str          # the worker's --engine
+    pinned: bool = True
+
+
+def available_peers():
+    """``(peers, skipped)``: the peer engines importable here, and for the others why not."""
+    import importlib.util
+    skipped = {}
+    need = {"keras_tf": ("tensorflow", "keras"), "keras_jax": ("jax", "keras"),
+            "torch": ("torch",), "torch_compile": ("torch",)}
+    for engine, modules in need.items():
+        missing = [m for m in modules if importlib.util.find_spec(m) is None]
+        if missing:
+            skipped[engine] = (f"{', '.join(missing)} not installed (pip install "
+                               f"'numpy_nn[{'tf' if engine == 'keras_tf' else 'bench-peers'}]')")
+    if "torch_compile" not in skipped and not (shutil.which("cc") or shutil.which("gcc")):
+        skipped["torch_compile"] = "no C compiler on PATH (torch.compile's CPU code generator " \
+                                   "needs one)"
+    return [p for p in PEERS if p not in skipped], skipped
+
+
+def contenders_for(engines, threads, cores):
+    chosen = [Contender(engine, engine) for engine in engines]
+    if "keras_tf" in engines and threads < cores:
+        chosen.append(Contender("keras_tf@unpinned", "keras_tf", pinned=False))
+    return chosen
 
 
 class Worker:
     """A :mod:`benchmarks.worker` subprocess speaking JSON lines."""
 
-    def __init__(self, engine, threads, env):
-        self.engine = engine
+    def __init__(self, contender, threads, env, cpus, nice=0):
+        self.contender, self.threads = contender, threads
+        self.label = f"{contender.key} ({threads} thread{'s' if threads > 1 else ''})"
+        command = [sys.executable, "-m", "benchmarks.worker", "--engine", contender.engine,
+                   "--threads", str(threads)]
+        if contender.pinned:
+            command += ["--pin", ",".join(str(c) for c in cpus[:threads])]
+        if nice:
+            command += ["--nice", str(nice)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.worker", "--engine", engine,
-             "--threads", str(threads)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, env=env, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, env=engine_env(env, contender.engine, threads),
+            start_new_session=bool(nice),      # its own scheduling group (see worker)
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         self.versions = self._read()["versions"]
 
     def _read(self):
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"benchmark worker '{self.engine}' exited "
+            raise RuntimeError(f"benchmark worker {self.label} exited "
                                f"(code {self.process.poll()})")
         reply = json.loads(line)
         if "error" in reply:
-            raise RuntimeError(f"benchmark worker '{self.engine}': {reply['error']}")
+            raise RuntimeError(f"benchmark worker {self.label}: {reply['error']}")
         return reply
 
     def ask(self, **command):
@@ -78,134 +153,204 @@ class Worker:
     def close(self):
         try:
             self.ask(cmd="quit")
-        except (RuntimeError, BrokenPipeError, ValueError):
+        except (RuntimeError, BrokenPipeError, ValueError, OSError):
             pass
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
-def worker_env(tf_onednn, variant="default"):
-    """The workers' environment: TF_ENABLE_ONEDNN_OPTS as asked ("default" removes it, so
-    TensorFlow uses its own default, oneDNN on for x86), quiet TensorFlow logs, and for a BLAS
-    variant its OPENBLAS_CORETYPE."""
+def worker_env(tf_onednn):
+    """The workers' common environment: TF_ENABLE_ONEDNN_OPTS as asked ("default" removes
+    it, so TensorFlow uses its own default, oneDNN on for x86) and quiet TensorFlow logs."""
     env = dict(os.environ)
     env.pop("TF_ENABLE_ONEDNN_OPTS", None)
     if tf_onednn != "default":
         env["TF_ENABLE_ONEDNN_OPTS"] = tf_onednn
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if BLAS_VARIANTS[variant] is not None:
-        env["OPENBLAS_CORETYPE"] = BLAS_VARIANTS[variant]
     return env
 
 
-def median_ratio(numerators, denominators):
-    return statistics.median(a / b for a, b in zip(numerators, denominators))
+def engine_env(env, engine, threads):
+    """One worker's environment: every OpenMP/BLAS pool at ``threads``; Keras's backend; for
+    JAX, XLA's CPU thread pool (XLA reads its flags when it starts, hence the environment)."""
+    env = dict(env)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = str(threads)
+    if engine.startswith("keras"):
+        env["KERAS_BACKEND"] = "jax" if engine == "keras_jax" else "tensorflow"
+    if engine == "keras_jax":
+        flags = [f for f in env.get("XLA_FLAGS", "").split() if "eigen" not in f
+                 and "intra_op" not in f]
+        # one thread: XLA's Eigen pool off (XLA takes no thread-count flag; a pinned process
+        # with N > 1 cores gets XLA's default pool, sized to the cores it may use)
+        if threads == 1:
+            flags.append("--xla_cpu_multi_thread_eigen=false")
+        env["XLA_FLAGS"] = " ".join(flags)
+    return env
 
 
-def run_training_grid(models, batches, samples_for, repetitions, threads, tf_onednn,
-                      variants=("default",), log=print):
-    """Measure every (model, batch) cell; return the list of cell results and, per worker, the
-    versions and BLAS it reported (``{"numba": ..., "numba@skylakex": ...}``)."""
-    workers = {timing_name(engine, variant): Worker(engine, threads,
-                                                    worker_env(tf_onednn, variant))
-               for variant in variants for engine in ENGINES}
-    # each engine's variants side by side, so a default/variant pair is timed back to back
-    groups = [[timing_name(name, variant) for variant in variants]
-              for name in ENGINES + ("floor",)]
-    order = [name for group in groups for name in group]
-    cells = []
+def run_training_grid(models, batches, samples_for, repetitions, thread_counts, engines,
+                      tf_onednn="default", nice=0, log=print):
+    """Measure every (model, batch) cell at every thread count, interleaved; return
+    ``(cells, versions, failures)``: one result per (model, batch, threads), the versions each
+    worker reported, and ``{contender key: error}`` for contenders that failed in a cell."""
+    cpus = sorted(os.sched_getaffinity(0))
+    env = worker_env(tf_onednn)
+    workers = {}
+    for threads in thread_counts:
+        for contender in contenders_for(engines, threads, len(cpus)):
+            workers[(contender.key, threads)] = Worker(contender, threads, env, cpus, nice)
+    cells, failures = [], {}
     try:
         for model in models:
             for batch in batches:
                 samples = samples_for(batch)
-                prepared = {name: worker.ask(cmd="prepare", model=model, batch=batch,
-                                             samples=samples)
-                            for name, worker in workers.items()}
-                steps = prepared["numpy"]["steps"]
+                prepared, active = {}, []
+                for name, worker in workers.items():
+                    try:
+                        prepared[name] = worker.ask(cmd="prepare", model=model, batch=batch,
+                                                    samples=samples)
+                        active.append(name)
+                    except RuntimeError as error:
+                        failures.setdefault(name[0], {}).setdefault(model, str(error))
+                        log(f"  {worker.label}, {model}, batch {batch}: {error}")
+                        if worker.process.poll() is not None:     # it died: restart it
+                            workers[name] = Worker(worker.contender, name[1], env, cpus,
+                                                   nice)
+                steps = prepared[active[0]]["steps"]
                 if steps < 2:
                     raise ValueError(f"{model}, batch {batch}: a cell needs at least 2 steps "
                                      f"per fit to separate set-up from step time, got {steps}")
-                timings = {name: [] for name in order}
-                setups = {name: [] for name in order if name.split("@")[0] != "floor"}
+                floors = [name for name in active if name[0] == "numba"]
+                timed = active + [("floor", name[1]) for name in floors]
+                series = {name: {"step": [], "setup": [], "cpu_per_wall": [], "cpu_step": []}
+                          for name in timed}
                 for repetition in range(repetitions):
-                    # rotate the engines, and alternate which variant of a pair goes first
-                    shift = repetition % len(groups)
-                    sequence = [name for group in groups[shift:] + groups[:shift]
-                                for name in (group[::-1] if repetition % 2 else group)]
-                    for name in sequence:
-                        if name.split("@")[0] == "floor":
-                            numpy_worker = workers[name.replace("floor", "numpy", 1)]
-                            timings[name].append(
-                                numpy_worker.ask(cmd="floor")["seconds"] / steps)
-                        else:
-                            whole = workers[name].ask(cmd="fit")["seconds"]
-                            first_batch = workers[name].ask(cmd="fit", steps=1)["seconds"]
-                            step = (whole - first_batch) / (steps - 1)
-                            timings[name].append(step)
-                            setups[name].append(first_batch - step)
-                cell = summarize(model, batch, samples, steps, timings, setups, prepared,
-                                 variants)
-                cell["threads"] = threads
-                cells.append(cell)
-                log(f"  {threads} thread(s) {model:18s} batch {batch:5d}: " + "  ".join(
-                    f"{name} {1e3 * statistics.median(timings[name]):.3f} ms" for name in order)
-                    + f"  | numba/keras x{cell['ratios']['keras_over_numba']:.2f}"
-                    + f"  numba/floor x{cell['ratios']['numba_over_floor']:.2f}"
-                    + "".join(f"  [{variant}: numba/keras x"
-                              f"{cell['blas_variants'][variant]['ratios']['keras_over_numba']:.2f}"
-                              f" floor gain x"
-                              f"{cell['blas_variants'][variant]['gain_over_default']['floor']:.2f}]"
-                              for variant in variants[1:]))
+                    shift = repetition % len(timed)
+                    for name in timed[shift:] + timed[:shift]:
+                        record = series[name]
+                        if name[0] == "floor":
+                            reply = workers[("numba", name[1])].ask(cmd="floor")
+                            record["step"].append(reply["seconds"] / steps)
+                            record["cpu_step"].append(reply["cpu_seconds"] / steps)
+                            record["cpu_per_wall"].append(reply["cpu_seconds"]
+                                                          / reply["seconds"])
+                            continue
+                        whole = workers[name].ask(cmd="fit")
+                        first = workers[name].ask(cmd="fit", steps=1)
+                        step = (whole["seconds"] - first["seconds"]) / (steps - 1)
+                        record["step"].append(step)
+                        record["setup"].append(first["seconds"] - step)
+                        record["cpu_per_wall"].append(whole["cpu_seconds"] / whole["seconds"])
+                        record["cpu_step"].append((whole["cpu_seconds"] - first["cpu_seconds"])
+                                                  / (steps - 1))
+                for threads in thread_counts:
+                    cell = summarize(model, batch, samples, steps, threads,
+                                     {key: value for (key, t), value in series.items()
+                                      if t == threads},
+                                     prepared.get(("numba", threads), {}).get("parameters"))
+                    cells.append(cell)
+                    log(cell_line(cell))
+                add_thread_speedups(cells[-len(thread_counts):], series)
     finally:
-        versions = {name: worker.versions for name, worker in workers.items()}
+        versions = {f"{key}/{threads}": worker.versions
+                    for (key, threads), worker in workers.items()}
         for worker in workers.values():
             worker.close()
-    return cells, versions
+    return cells, versions, failures
 
 
-def _figures(timings, setups, batch, epoch_steps, variant="default"):
-    """Medians, throughputs and pairwise ratios of one BLAS variant (``timings``: seconds per
-    step; ``setups``: seconds of fixed cost per ``fit`` call)."""
-    series = {name: timings[timing_name(name, variant)] for name in ENGINES + ("floor",)}
-    step = {name: statistics.median(values) for name, values in series.items()}
-    setup = {name: statistics.median(setups[timing_name(name, variant)]) for name in ENGINES}
-    return {
-        "step_ms": {name: 1e3 * value for name, value in step.items()},
-        "samples_per_second": {name: batch / value for name, value in step.items()},
-        "fit_setup_ms": {name: 1e3 * value for name, value in setup.items()},
-        "epoch_seconds": {name: value * epoch_steps + setup.get(name, 0.0)
-                          for name, value in step.items()},
-        "overhead_ms": {name: 1e3 * statistics.median(
-            a - b for a, b in zip(series[name], series["floor"])) for name in ENGINES},
-        "ratios": {
-            "keras_over_numba": median_ratio(series["keras"], series["numba"]),
-            "keras_over_numpy": median_ratio(series["keras"], series["numpy"]),
-            "numpy_over_numba": median_ratio(series["numpy"], series["numba"]),
-            "numba_over_floor": median_ratio(series["numba"], series["floor"]),
-            "numpy_over_floor": median_ratio(series["numpy"], series["floor"]),
-            "keras_over_floor": median_ratio(series["keras"], series["floor"]),
-        },
-        "spread": {name: max(values) / min(values) for name, values in series.items()},
-    }
+def best_peer_series(steps):
+    """``(key, series)`` of the fastest peer by median step time, TensorFlow counting as the
+    better of its pinned and unpinned runs (None when no peer was measured)."""
+    candidates = [k for k in steps if k.split("@")[0] in PEERS]
+    if not candidates:
+        return None, None
+    key = min(candidates, key=lambda k: statistics.median(steps[k]))
+    return key, steps[key]
 
 
-def summarize(model, batch, samples, steps, timings, setups, prepared, variants=("default",)):
-    """One cell: the figures of the environment's own BLAS at the top level, and those of each
-    other variant under ``blas_variants`` with its speed-up over the default per engine
-    (``gain_over_default``, default time / variant time, repetition by repetition)."""
-    from benchmarks.models import MODELS
-    epoch_samples = 45_000 if MODELS[model].dataset == "cifar10" else 55_000
-    epoch_steps = -(-epoch_samples // batch)
-    cell = {"model": model, "batch": batch, "samples_per_fit": samples, "steps_per_fit": steps,
-            "repetitions": len(timings["numpy"]),
-            "parameters": prepared["numpy"]["parameters"],
-            **_figures(timings, setups, batch, epoch_steps),
-            "epoch_samples": epoch_samples,
-            "raw_step_seconds": timings, "raw_fit_setup_seconds": setups}
-    if len(variants) > 1:
-        cell["blas_variants"] = {
-            variant: {**_figures(timings, setups, batch, epoch_steps, variant),
-                      "gain_over_default": {
-                          name: median_ratio(timings[name], timings[timing_name(name, variant)])
-                          for name in ENGINES + ("floor",)}}
-            for variant in variants[1:]}
+def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=None):
+    """One cell's figures from each contender's per-repetition ``series``."""
+    steps = {key: s["step"] for key, s in series.items()}
+    cell = {"model": model, "batch": batch, "threads": threads, "samples_per_fit": samples,
+            "steps_per_fit": steps_per_fit, "parameters": parameters,
+            "repetitions": min(len(v) for v in steps.values()),
+            "step_ms": {k: 1e3 * statistics.median(v) for k, v in steps.items()},
+            "samples_per_second": {k: batch / statistics.median(v) for k, v in steps.items()},
+            "fit_setup_ms": {k: 1e3 * statistics.median(s["setup"])
+                             for k, s in series.items() if s["setup"]},
+            "cpu_per_wall": {k: statistics.median(s["cpu_per_wall"])
+                             for k, s in series.items()},
+            "cpu_step_ms": {k: 1e3 * statistics.median(s["cpu_step"])
+                            for k, s in series.items() if s.get("cpu_step")},
+            "spread": {k: max(v) / min(v) for k, v in steps.items() if min(v) > 0},
+            "raw": series}
+    cell["over_cores"] = sorted(k for k, v in cell["cpu_per_wall"].items()
+                                if v > threads * 1.05 + 0.02)
+    # TensorFlow: the better of pinned and unpinned counts
+    tf = [k for k in ("keras_tf", "keras_tf@unpinned") if k in steps]
+    if tf:
+        cell["keras_tf_counted"] = min(tf, key=lambda k: statistics.median(steps[k]))
+    ratios = {}
+    if "numba" in steps:
+        for key in steps:
+            if key.split("@")[0] in PEERS or key in ("numpy", "fused"):
+                ratios[f"{key}/numba"] = ratio_interval(steps[key], steps["numba"])
+        if "floor" in steps:
+            ratios["numba/floor"] = ratio_interval(steps["numba"], steps["floor"])
+            if "numpy" in steps:
+                ratios["numpy/floor"] = ratio_interval(steps["numpy"], steps["floor"])
+            for key in steps:
+                if key.split("@")[0] in PEERS:
+                    ratios[f"{key}/floor"] = ratio_interval(steps[key], steps["floor"])
+        best, best_steps = best_peer_series(steps)
+        if best:
+            cell["best_peer"] = best
+            ratios["best_peer/numba"] = ratio_interval(best_steps, steps["numba"])
+            if "numpy" in steps:
+                ratios["best_peer/numpy"] = ratio_interval(best_steps, steps["numpy"])
+            if "fused" in steps:
+                ratios["best_peer/fused"] = ratio_interval(best_steps, steps["fused"])
+                if "floor" in steps:
+                    ratios["fused/floor"] = ratio_interval(steps["fused"], steps["floor"])
+    cell["ratios"] = ratios
+    cpu = {key: s["cpu_step"] for key, s in series.items() if s.get("cpu_step")}
+    if "numba" in cpu:
+        cell["cpu_ratios"] = {f"{key}/numba": ratio_interval(cpu[key], cpu["numba"])
+                              for key in cpu if key != "numba"}
+        if "floor" in cpu:
+            cell["cpu_ratios"]["numba/floor"] = ratio_interval(cpu["numba"], cpu["floor"])
     return cell
+
+
+def add_thread_speedups(cells, series):
+    """On the cell with the most threads: each numpy_nn path's and each peer's 1-thread time
+    over its N-thread time, repetition by repetition (both timed in the same rotation)."""
+    counts = sorted(c["threads"] for c in cells)
+    if len(counts) < 2:
+        return
+    low, high = counts[0], counts[-1]
+    target = next(c for c in cells if c["threads"] == high)
+    target["speedup_over"] = low
+    target["thread_speedup"] = {
+        key: ratio_interval(series[(key, low)]["step"], series[(key, high)]["step"])
+        for (key, threads) in series if threads == high and (key, low) in series}
+
+
+def cell_line(cell):
+    ratios = cell["ratios"]
+    parts = [f"{key} {value:.3f}" for key, value in cell["step_ms"].items()]
+    text = (f"  {cell['threads']} thread(s) {cell['model']:18s} batch {cell['batch']:5d} "
+            f"(ms/step): " + "  ".join(parts))
+    if "best_peer/numba" in ratios:
+        r = ratios["best_peer/numba"]
+        text += (f"  | best peer {cell['best_peer']} / numba x{r['ratio']:.2f} "
+                 f"[{r['low']:.2f}, {r['high']:.2f}]")
+    if "numba/floor" in ratios:
+        text += f"  numba/floor x{ratios['numba/floor']['ratio']:.2f}"
+    if cell["over_cores"]:
+        text += f"  OVER CORES: {', '.join(cell['over_cores'])}"
+    return text

@@ -70,7 +70,7 @@ def _optimizer_case(make_optimizer, shapes, rng):
 
 def cases(rng):
     """``{name: {operation: callable or {path: callable}}}``."""
-    O = nn.optimizers
+    opt = nn.optimizers
     dropout_x = rng.standard_normal((32, 300), dtype=np.float32)
     keep = rng.random((32, 300)) >= 0.2
     alpha_x = rng.standard_normal((32, 100), dtype=np.float32)
@@ -93,21 +93,21 @@ def cases(rng):
             "apply": lambda: apply_dropout_mask(dropout_x, keep, np.float32(1.25))},
         "AlphaDropout(0.1) mask 32x100": {
             "forward": lambda: apply_alpha_dropout_mask(alpha_x, alpha_keep, a, alpha_p, b)},
-        "SGD, MLP (266,610 params)": _optimizer_case(lambda: O.SGD(1e-3), MLP_SHAPES, rng),
-        "SGD momentum": _optimizer_case(lambda: O.SGD(1e-3, momentum=0.9), MLP_SHAPES, rng),
+        "SGD, MLP (266,610 params)": _optimizer_case(lambda: opt.SGD(1e-3), MLP_SHAPES, rng),
+        "SGD momentum": _optimizer_case(lambda: opt.SGD(1e-3, momentum=0.9), MLP_SHAPES, rng),
         "SGD Nesterov": _optimizer_case(
-            lambda: O.SGD(1e-3, momentum=0.9, nesterov=True), MLP_SHAPES, rng),
-        "Adagrad": _optimizer_case(lambda: O.Adagrad(1e-3), MLP_SHAPES, rng),
-        "RMSprop": _optimizer_case(lambda: O.RMSprop(1e-3), MLP_SHAPES, rng),
+            lambda: opt.SGD(1e-3, momentum=0.9, nesterov=True), MLP_SHAPES, rng),
+        "Adagrad": _optimizer_case(lambda: opt.Adagrad(1e-3), MLP_SHAPES, rng),
+        "RMSprop": _optimizer_case(lambda: opt.RMSprop(1e-3), MLP_SHAPES, rng),
         "RMSprop centered+momentum": _optimizer_case(
-            lambda: O.RMSprop(1e-3, centered=True, momentum=0.9), MLP_SHAPES, rng),
-        "Adam": _optimizer_case(lambda: O.Adam(1e-3), MLP_SHAPES, rng),
-        "Adam amsgrad": _optimizer_case(lambda: O.Adam(1e-3, amsgrad=True), MLP_SHAPES, rng),
-        "Adamax": _optimizer_case(lambda: O.Adamax(1e-3), MLP_SHAPES, rng),
-        "Nadam": _optimizer_case(lambda: O.Nadam(1e-3), MLP_SHAPES, rng),
-        "Adam clipnorm=1": _optimizer_case(lambda: O.Adam(1e-3, clipnorm=1.0), MLP_SHAPES, rng),
-        "SGD, SELU-100 (202 arrays)": _optimizer_case(lambda: O.SGD(1e-3), SELU_100_SHAPES, rng),
-        "Nadam, SELU-100 (202 arrays)": _optimizer_case(lambda: O.Nadam(1e-3), SELU_100_SHAPES,
+            lambda: opt.RMSprop(1e-3, centered=True, momentum=0.9), MLP_SHAPES, rng),
+        "Adam": _optimizer_case(lambda: opt.Adam(1e-3), MLP_SHAPES, rng),
+        "Adam amsgrad": _optimizer_case(lambda: opt.Adam(1e-3, amsgrad=True), MLP_SHAPES, rng),
+        "Adamax": _optimizer_case(lambda: opt.Adamax(1e-3), MLP_SHAPES, rng),
+        "Nadam": _optimizer_case(lambda: opt.Nadam(1e-3), MLP_SHAPES, rng),
+        "Adam clipnorm=1": _optimizer_case(lambda: opt.Adam(1e-3, clipnorm=1.0), MLP_SHAPES, rng),
+        "SGD, SELU-100 (202 arrays)": _optimizer_case(lambda: opt.SGD(1e-3), SELU_100_SHAPES, rng),
+        "Nadam, SELU-100 (202 arrays)": _optimizer_case(lambda: opt.Nadam(1e-3), SELU_100_SHAPES,
                                                         rng),
     }
 

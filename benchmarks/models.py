@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -168,3 +170,32 @@ def missing_datasets(names):
         except DatasetNotFoundError:
             missing.append(name)
     return missing
+
+
+def dense_plan(model):
+    """``(shapes, needs_input_gradient)`` of a built numpy_nn model: ``(inputs, units)`` of
+    every Dense layer in order, and the indices of those whose input gradient backpropagation
+    needs (all but the first, unless a layer with weights lies below the first Dense)."""
+    from numpy_nn import layers as L
+    shapes, needs, weights_below = [], [], False
+    for layer in model.layers:
+        if isinstance(layer, L.Dense):
+            kernel = np.asarray(layer.kernel)
+            if shapes or weights_below:
+                needs.append(len(shapes))
+            shapes.append((int(kernel.shape[0]), int(kernel.shape[1])))
+        elif not shapes and layer.weights:
+            weights_below = True
+    return shapes, needs
+
+
+def random_data(model, samples, seed=0):
+    """``(x, y)``: ``samples`` random float32 inputs of a built numpy_nn classifier's input
+    shape and random labels among its outputs (for timing a user's model, whose data we do
+    not have; the speed of these networks does not depend on the values)."""
+    rng = np.random.default_rng(seed)
+    input_shape = tuple(model.layers[0].input_shape[1:])
+    classes = int(model.layers[-1].output_shape[-1])
+    x = rng.standard_normal((samples, *input_shape), dtype=np.float32)
+    return x, rng.integers(0, classes, size=samples).astype(np.uint8 if classes <= 256
+                                                              else np.int64)

@@ -13,7 +13,9 @@
   ``ru_maxrss``: Linux carries the parent's peak over through ``fork``/``exec`` into the
   child's ``ru_maxrss``, so a child of a large benchmark process would report the parent's
   size. The current RSS after each stage (import, data, first step, epoch) shows where it
-  goes. The numpy_nn processes also report whether TensorFlow was ever imported.
+  goes. The numpy_nn processes also report whether TensorFlow was ever imported. The *budget*
+  is what training needs to hold at least: the images and labels, the weights and the
+  optimizer's variables (``optimizer.variables``), in bytes.
 """
 from __future__ import annotations
 
@@ -49,8 +51,9 @@ model = build(MODELS["leaky_relu_mlp"], lib)
 x = np.random.default_rng(0).random((32, 28, 28), dtype=np.float32)
 y = np.arange(32) % 10
 model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+kernel_path = getattr(getattr(lib, "backend", None), "kernel_path", lambda: None)()
 print(json.dumps({{"import_seconds": imported, "first_step_seconds": time.perf_counter() - start,
-                  "kernel_path": getattr(getattr(lib, "backend", None), "kernel_path", lambda: None)()}}))
+                  "kernel_path": kernel_path}}))
 """
 
 PEAK_RSS = """
@@ -75,11 +78,21 @@ x, y = load_dataset("fashion_mnist")
 stages["after loading the data"] = rss_mb()
 lib.utils.set_random_seed(42)
 model = build(MODELS["leaky_relu_mlp"], lib)
-model.fit(x[:32], y[:32], batch_size=32, epochs=1, verbose=0)
+if ENGINE == "fused":
+    from numpy_nn.kernels.fused_step import FusedTrainer
+    trainer = FusedTrainer(model, compiled=True)
+    fit = lambda x, y: trainer.fit(x, y, batch_size=32, epochs=1)
+else:
+    fit = lambda x, y: model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+fit(x[:32], y[:32])
 stages["after the first step"] = rss_mb()
-model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+fit(x, y)
 stages["after one epoch"] = rss_mb()
-print(json.dumps({{"peak_rss_mb": rss_mb("VmHWM"),
+optimizer_state = getattr(model.optimizer, "variables", [])
+optimizer_state = optimizer_state() if callable(optimizer_state) else optimizer_state
+budget = (x.nbytes + np.asarray(y).nbytes + sum(np.asarray(w).nbytes for w in model.weights)
+          + sum(np.asarray(v).nbytes for v in optimizer_state))
+print(json.dumps({{"peak_rss_mb": rss_mb("VmHWM"), "budget_mb": budget / 2**20,
                   "rss_mb": stages, "samples": len(x),
                   "tensorflow_imported": "tensorflow" in sys.modules}}))
 """
@@ -100,7 +113,7 @@ def _child(code, env):
 def _engine_env(base_env, engine, cache_dir=None):
     env = dict(base_env)
     if engine != "keras":
-        env["NUMPY_NN_KERNELS"] = engine
+        env["NUMPY_NN_KERNELS"] = "numba" if engine == "fused" else engine
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
     return env
@@ -140,6 +153,7 @@ def measure_cold_start(threads, base_env, repetitions=3, log=print):
 def measure_peak_rss(threads, base_env, log=print):
     results = {}
     for label, engine in (("numpy_nn (NumPy path)", "numpy"), ("numpy_nn (Numba path)", "numba"),
+                          ("numpy_nn (fused step, Numba)", "fused"),
                           ("Keras 3 (TensorFlow CPU)", "keras")):
         results[label] = _child(PEAK_RSS.format(engine=engine, threads=threads),
                                 _engine_env(base_env, engine))

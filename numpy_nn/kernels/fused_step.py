@@ -1,0 +1,376 @@
+r"""A whole training step of a Dense network in preallocated buffers (opt-in).
+
+``model.fit`` runs each layer's ``call`` and ``backward``, the loss and the optimizer as
+separate objects, and every one of them returns new arrays: a step of the chapter's
+784-300-100-10 MLP allocates about 90 NumPy buffers on the NumPy path. :class:`FusedTrainer`
+runs the *same arithmetic* — the same NumPy operations on the same operands in the same order
+— into buffers allocated once per batch size, so a steady-state step allocates no array at
+all, and it takes a few Python calls per layer instead of a dispatch through the layer,
+loss, metric and optimizer objects.
+
+For each Dense layer :math:`l` (kernel :math:`W_l`, bias :math:`b_l`, activation :math:`f_l`):
+
+.. math::
+    z_l = a_{l-1} W_l + b_l, \qquad a_l = f_l(z_l)
+
+and at the softmax output, with :math:`n` samples and one-hot labels :math:`Y`, the sparse
+categorical cross-entropy from the logits and its gradient
+(:class:`numpy_nn.losses.SparseCategoricalCrossentropy`):
+
+.. math::
+    L = \frac1n \sum_i \Big(\log\sum_j e^{z_{ij}} - z_{i y_i}\Big), \qquad
+    \delta_L = \frac{\operatorname{softmax}(z_L) - Y}{n}
+
+then backward :math:`\nabla W_l = a_{l-1}^\top \delta_l`,
+:math:`\nabla b_l = \sum_i \delta_{l,i}`, :math:`\delta_{l-1} = f'_{l-1} \odot (\delta_l W_l^\top)`,
+and plain SGD :math:`W \leftarrow W - \eta \nabla W` (after the whole backward pass, as
+``optimizer.apply`` does).
+
+Supported: ``Flatten``, ``Dense`` (with bias, no regularizer or constraint) whose activation
+is linear, ReLU, LeakyReLU, ELU or SELU, optionally followed by one ``ReLU`` / ``LeakyReLU`` /
+``ELU`` layer, a softmax output, ``sparse_categorical_crossentropy``, and ``SGD`` without
+momentum, decay, weight decay or clipping — the chapter's LeakyReLU and SELU networks.
+Anything else raises :class:`Unsupported` naming what; train such models with ``fit``.
+
+The weights are the model's own arrays, updated in place, so the model is trained exactly as
+by ``fit`` (``tests/test_fused_step.py`` checks it bit for bit against
+``model.train_on_batch`` on the NumPy path). The accuracy is counted from the logits (the
+softmax preserves their order).
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from numpy_nn import activations as A
+from numpy_nn import backend
+from numpy_nn import layers as L
+from numpy_nn.kernels import load_twins
+
+_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "selu")
+
+
+class Unsupported(ValueError):
+    """The model uses something :class:`FusedTrainer` does not implement."""
+
+
+class _Unit:
+    """One Dense layer and the activation applied to its output."""
+
+    def __init__(self, kernel, bias, activation):
+        self.kernel, self.bias, self.activation = kernel, bias, activation
+
+    def constants(self):
+        """The activation's scalars as 0-d arrays of the weights' dtype, made once (a Python
+        scalar in a ufunc call would become a new 0-d array on every step)."""
+        dtype = self.kernel.value.dtype
+        f = self.activation
+        values = {"zero": 0, "one": 1, "slope": getattr(f, "negative_slope", 0),
+                  "alpha": getattr(f, "alpha", 0) if f.name == "elu" else 0,
+                  "scale": A.SELU_SCALE, "scale_alpha": A.SELU_SCALE * A.SELU_ALPHA}
+        self.c = {k: np.asarray(v, dtype) for k, v in values.items()}
+
+
+def _plan(model):
+    if getattr(model.loss, "name", None) != "sparse_categorical_crossentropy":
+        raise Unsupported(f"FusedTrainer: loss {getattr(model.loss, 'name', None)!r}; only "
+                          f"'sparse_categorical_crossentropy' is fused")
+    optimizer = model.optimizer
+    if type(optimizer).__name__ != "SGD" or optimizer.momentum != 0:
+        raise Unsupported(f"FusedTrainer: optimizer {type(optimizer).__name__}; only SGD "
+                          f"without momentum is fused")
+    if isinstance(optimizer.get_config().get("learning_rate"), dict):
+        raise Unsupported("FusedTrainer: learning-rate schedules are not fused")
+    for option in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay"):
+        if getattr(optimizer, option, None):
+            raise Unsupported(f"FusedTrainer: SGD with {option} is not fused")
+    if getattr(optimizer, "decay", 0):
+        raise Unsupported("FusedTrainer: SGD with decay is not fused")
+    units = []
+    layers = [layer for layer in model.layers if not isinstance(layer, L.InputLayer)]
+    for index, layer in enumerate(layers):
+        where = f"layer '{layer.name}' ({type(layer).__name__})"
+        if not layer.trainable and layer.weights:
+            raise Unsupported(f"FusedTrainer: {where} is frozen")
+        if isinstance(layer, L.Flatten):
+            if units:
+                raise Unsupported(f"FusedTrainer: {where} after a Dense layer")
+            continue
+        if isinstance(layer, L.Dense):
+            if not layer.use_bias:
+                raise Unsupported(f"FusedTrainer: {where} without a bias")
+            if any(v.regularizer is not None or v.constraint is not None
+                   for v in (layer.kernel, layer.bias)):
+                raise Unsupported(f"FusedTrainer: {where} has a regularizer or constraint")
+            name = layer.activation.name
+            if name == "softmax":
+                if index != len(layers) - 1:
+                    raise Unsupported(f"FusedTrainer: {where}: softmax only on the output")
+            elif name not in _ACTIVATIONS:
+                raise Unsupported(f"FusedTrainer: {where}: activation {name!r}")
+            units.append(_Unit(layer.kernel, layer.bias, layer.activation))
+            continue
+        if isinstance(layer, (L.ReLU, L.LeakyReLU, L.ELU)) and units \
+                and units[-1].activation.name == "linear":
+            units[-1].activation = layer.function
+            continue
+        raise Unsupported(f"FusedTrainer: {where} is not fused")
+    if not units or units[-1].activation.name != "softmax":
+        raise Unsupported("FusedTrainer: the output must be a Dense softmax layer")
+    if units[0].kernel.value.dtype != np.float32 and units[0].kernel.value.dtype != np.float64:
+        raise Unsupported(f"FusedTrainer: weights of dtype {units[0].kernel.value.dtype}")
+    return units
+
+
+class _Buffers:
+    """Every array one step of batch size ``n`` needs, allocated once."""
+
+    def __init__(self, units, n, inputs, dtype):
+        self.n = n
+        self.x = np.empty((n, inputs), dtype)
+        self.labels = np.empty(n, np.intp)
+        classes = units[-1].kernel.value.shape[1]
+        self.classes = np.arange(classes)
+        self.is_label = np.empty((n, classes), bool)
+        self.onehot = np.zeros((n, classes), dtype)
+        self.z = [np.empty((n, u.kernel.value.shape[1]), dtype) for u in units]
+        # a linear unit's output is its z (the reference returns z itself)
+        self.a = [z if u.activation.name == "linear" else np.empty_like(z)
+                  for u, z in zip(units, self.z)]
+        self.mask = [np.empty(z.shape, bool) for z in self.z]
+        self.temp = [np.empty_like(z) for z in self.z]
+        self.delta = [np.empty_like(z) for z in self.z]
+        self.grad_kernel = [np.empty_like(u.kernel.value) for u in units]
+        self.grad_bias = [np.empty_like(u.bias.value) for u in units]
+        self.row_max = np.empty((n, 1), dtype)
+        self.row_sum = np.empty((n, 1), dtype)
+        self.per_sample = np.empty(n, dtype)
+        self.picked = np.empty(n, dtype)
+        self.predicted = np.empty(n, np.intp)
+        self.correct = np.empty(n, bool)
+        self.count = np.asarray(n, dtype)
+        self.loss = np.empty((), dtype)
+
+
+def _forward_activation(unit, z, a, mask):
+    """``a = f(z)`` with the reference's operations (:mod:`numpy_nn.activations`)."""
+    name, c = unit.activation.name, unit.c
+    if name == "linear":
+        return
+    if name == "relu":                  # np.maximum(x, 0)
+        np.maximum(z, c["zero"], out=a)
+    elif name == "leaky_relu":          # np.where(x > 0, x, x * slope)
+        np.greater(z, c["zero"], out=mask)
+        np.multiply(z, c["slope"], out=a)
+        np.copyto(a, z, where=mask)
+    elif name == "elu":                 # np.where(x > 0, x, alpha * (exp(min(x, 0)) - 1))
+        np.greater(z, c["zero"], out=mask)
+        np.minimum(z, c["zero"], out=a)
+        np.exp(a, out=a)
+        np.subtract(a, c["one"], out=a)
+        np.multiply(c["alpha"], a, out=a)
+        np.copyto(a, z, where=mask)
+    elif name == "selu":                # where(x > 0, scale x, scale alpha (exp(min(x,0)) - 1))
+        np.greater(z, c["zero"], out=mask)
+        np.minimum(z, c["zero"], out=a)
+        np.exp(a, out=a)
+        np.subtract(a, c["one"], out=a)
+        np.multiply(c["scale_alpha"], a, out=a)
+        np.multiply(c["scale"], z, out=z)   # z itself is not needed again after this
+        np.copyto(a, z, where=mask)
+
+
+def _backward_activation(unit, z, a, g, mask, temp):
+    """``g <- f'(z) * g`` in place, with the reference's operations."""
+    name, c = unit.activation.name, unit.c
+    if name == "linear":
+        return
+    if name == "relu":                  # np.where(x > 0, g, 0)
+        np.greater(z, c["zero"], out=mask)
+        np.logical_not(mask, out=mask)
+        np.copyto(g, c["zero"], where=mask)
+    elif name == "leaky_relu":          # np.where(x > 0, g, g * slope)
+        np.greater(z, c["zero"], out=mask)
+        np.logical_not(mask, out=mask)
+        np.multiply(g, c["slope"], out=g, where=mask)
+    elif name == "elu":                 # np.where(x > 0, g, g * (y + alpha))
+        np.greater(z, c["zero"], out=mask)
+        np.logical_not(mask, out=mask)
+        np.add(a, c["alpha"], out=temp)
+        np.multiply(g, temp, out=g, where=mask)
+    elif name == "selu":                # np.where(y < 0, g * (y + scale alpha), g * scale)
+        np.less(a, c["zero"], out=mask)
+        np.add(a, c["scale_alpha"], out=temp)
+        np.multiply(g, temp, out=temp)
+        np.multiply(g, c["scale"], out=g)
+        np.copyto(g, temp, where=mask)
+
+
+class FusedTrainer:
+    """Train a supported numpy_nn ``Sequential`` (see the module docstring) with whole steps
+    in preallocated buffers: ``FusedTrainer(model).fit(x, y, batch_size=32, epochs=1)``."""
+
+    def __init__(self, model, compiled=None):
+        """``compiled``: run the element-wise passes as Numba loops
+        (:mod:`.fused_numba`); ``None`` (default) follows ``backend.kernel_path()``."""
+        self.model = model
+        self.units = _plan(model)
+        self.compiled = backend.kernel_path() == "numba" if compiled is None else compiled
+        if self.compiled:            # Numba is optional: imported only when asked for
+            load_twins()             # the clear "pip install numpy_nn[numba]" error if absent
+            self._numba = importlib.import_module("numpy_nn.kernels.fused_numba")
+        self.dtype = self.units[0].kernel.value.dtype
+        self.inputs = self.units[0].kernel.value.shape[0]
+        self._buffers = {}
+        self._rate = None           # fixed for one fit() call (read when it starts)
+        for unit in self.units:
+            unit.constants()
+            c = unit.c
+            name = unit.activation.name
+            unit.kind = (0, 1, 2, 3, 4)[_ACTIVATIONS.index(name)] if name in _ACTIVATIONS \
+                else -1
+            # the kernels' scalar arguments, as scalars of the weights' dtype
+            unit.p = {"leaky_relu": c["slope"], "elu": c["alpha"],
+                      "selu": c["scale_alpha"]}.get(name, c["zero"])[()]
+            unit.scale = c["scale"][()]
+
+    def buffers(self, n):
+        if n not in self._buffers:
+            self._buffers[n] = _Buffers(self.units, n, self.inputs, self.dtype)
+        return self._buffers[n]
+
+    def train_step(self, x, labels):
+        """One SGD step on ``x`` (``(n, inputs)``, the model's dtype) and integer ``labels``
+        (``(n,)`` intp); returns ``(loss, correct predictions)``. Allocates nothing once the
+        buffers of this batch size exist."""
+        b = self.buffers(len(x))
+        np.copyto(b.x, x)
+        np.copyto(b.labels, labels)
+        if not self.compiled:
+            self._one_hot(b)
+        return self._step(b, b.x, b.labels)
+
+    @staticmethod
+    def _one_hot(b):
+        np.equal(b.labels[:, None], b.classes, out=b.is_label)
+        np.copyto(b.onehot, b.is_label)
+
+    def _step(self, b, x, labels):
+        if self.compiled:
+            return self._compiled_step(b, x, labels)
+        units, last = self.units, len(self.units) - 1
+        # forward: z = x W; z += b; a = f(z)
+        inputs = x
+        for i, unit in enumerate(units):
+            np.matmul(inputs, unit.kernel.value, out=b.z[i])
+            np.add(b.z[i], unit.bias.value, out=b.z[i])
+            if i < last:
+                _forward_activation(unit, b.z[i], b.a[i], b.mask[i])
+                inputs = b.a[i]
+        # loss from the logits: log-sum-exp minus the label's logit; gradient softmax - Y
+        z, g = b.z[last], b.delta[last]
+        np.max(z, axis=1, keepdims=True, out=b.row_max)
+        np.subtract(z, b.row_max, out=g)
+        np.exp(g, out=g)
+        np.sum(g, axis=1, keepdims=True, out=b.row_sum)
+        np.multiply(z, b.onehot, out=b.temp[last])      # the label's logit, zeros elsewhere
+        np.sum(b.temp[last], axis=1, out=b.picked)
+        np.log(b.row_sum[:, 0], out=b.per_sample)
+        np.add(b.row_max[:, 0], b.per_sample, out=b.per_sample)
+        np.subtract(b.per_sample, b.picked, out=b.per_sample)
+        np.sum(b.per_sample, dtype=self.dtype, out=b.loss)
+        np.divide(b.loss, b.count, out=b.loss)
+        np.argmax(z, axis=1, out=b.predicted)
+        np.equal(b.predicted, labels, out=b.correct)
+        correct = int(np.count_nonzero(b.correct))
+        np.divide(g, b.row_sum, out=g)
+        np.subtract(g, b.onehot, out=g)
+        np.divide(g, b.count, out=g)
+        self._backward(b, x, lambda i: _backward_activation(
+            units[i], b.z[i], b.a[i], b.delta[i], b.mask[i], b.temp[i]))
+        # SGD: w -= grad * learning_rate, after the whole backward pass
+        optimizer = self.model.optimizer
+        rate = self._rate if self._rate is not None else \
+            optimizer.current_learning_rate(self.dtype)
+        for i, unit in enumerate(units):
+            np.multiply(b.grad_kernel[i], rate, out=b.grad_kernel[i])
+            np.subtract(unit.kernel.value, b.grad_kernel[i], out=unit.kernel.value)
+            np.multiply(b.grad_bias[i], rate, out=b.grad_bias[i])
+            np.subtract(unit.bias.value, b.grad_bias[i], out=unit.bias.value)
+        optimizer.iterations += 1
+        return b.loss.item(), correct
+
+    def _backward(self, b, x, activation_backward):
+        """grad W = a^T delta, grad b = sum delta, then delta below = f'(z) (delta W^T), from
+        the output down; ``activation_backward(i)`` applies layer i's f' to ``b.delta[i]``."""
+        units = self.units
+        for i in range(len(units) - 1, -1, -1):
+            below = x if i == 0 else b.a[i - 1]
+            np.matmul(below.T, b.delta[i], out=b.grad_kernel[i])
+            np.sum(b.delta[i], axis=0, out=b.grad_bias[i])
+            if i > 0:
+                np.matmul(b.delta[i], units[i].kernel.value.T, out=b.delta[i - 1])
+                activation_backward(i - 1)
+
+    def _compiled_step(self, b, x, labels):
+        """:meth:`_step` with each element-wise pass one Numba loop (:mod:`.fused_numba`)."""
+        kernels, units, last = self._numba, self.units, len(self.units) - 1
+        inputs = x
+        for i, unit in enumerate(units):
+            np.matmul(inputs, unit.kernel.value, out=b.z[i])
+            if i < last:
+                kernels.bias_activation(b.z[i], unit.bias.value, unit.kind, unit.p,
+                                        unit.scale, b.a[i])
+                inputs = b.a[i]
+        correct = kernels.softmax_cross_entropy(b.z[last], units[last].bias.value, labels,
+                                                b.count[()], b.delta[last], b.per_sample)
+        np.sum(b.per_sample, dtype=self.dtype, out=b.loss)
+        np.divide(b.loss, b.count, out=b.loss)
+        self._backward(b, x, lambda i: kernels.activation_backward(
+            b.z[i], b.a[i], b.delta[i], units[i].kind, units[i].p, units[i].scale))
+        optimizer = self.model.optimizer
+        rate = (self._rate if self._rate is not None
+                else optimizer.current_learning_rate(self.dtype))[()]
+        for i, unit in enumerate(units):
+            kernels.sgd(unit.kernel.value, b.grad_kernel[i], rate)
+            kernels.sgd(unit.bias.value, b.grad_bias[i], rate)
+        optimizer.iterations += 1
+        return b.loss.item(), correct
+
+    def fit(self, x, y, batch_size=32, epochs=1, shuffle=True, seed=None):
+        """Train ``epochs`` epochs; returns ``{"loss": [...], "accuracy": [...]}`` per epoch
+        (the loss averaged over samples, as Keras's loss tracker does)."""
+        x = np.asarray(x, self.dtype).reshape(len(x), -1)
+        labels = np.asarray(y).reshape(len(x)).astype(np.intp)
+        if x.shape[1] != self.inputs:
+            raise ValueError(f"FusedTrainer.fit: x has {x.shape[1]} features per sample, the "
+                             f"first Dense layer expects {self.inputs}")
+        rng = np.random.default_rng(seed)
+        history = {"loss": [], "accuracy": []}
+        count = len(x)
+        for _ in range(epochs):
+            self._rate = self.model.optimizer.current_learning_rate(self.dtype)
+            order = rng.permutation(count) if shuffle else None
+            total, correct = 0.0, 0
+            for start in range(0, count, batch_size):
+                n = min(batch_size, count - start)
+                b = self.buffers(n)
+                if order is None:
+                    np.copyto(b.x, x[start:start + n])
+                    np.copyto(b.labels, labels[start:start + n])
+                else:
+                    index = order[start:start + n]
+                    # mode="clip": with the default "raise", take buffers its output (a new
+                    # array per batch); these indices are in range by construction
+                    np.take(x, index, axis=0, out=b.x, mode="clip")
+                    np.take(labels, index, out=b.labels, mode="clip")
+                if not self.compiled:
+                    self._one_hot(b)
+                loss, right = self._step(b, b.x, b.labels)
+                total += loss * n
+                correct += right
+            self._rate = None
+            history["loss"].append(total / count)
+            history["accuracy"].append(correct / count)
+        return history
