@@ -255,6 +255,11 @@ class Optimizer:
         self.iterations = int(state["iterations"])
         if "learning_rate" in state and self.learning_rate_schedule is None:
             self.learning_rate = float(state["learning_rate"])
+        if not any("/" in key for key in state):
+            # saved before its first step (compiled, never trained): no slots to restore;
+            # they are built at the first step, as for a new optimizer
+            self.slots = {}
+            return
         self.build(variables)
         for index, variable in enumerate(variables):
             for slot, array in self.slots[variable].items():
