@@ -5,6 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
+PEERS_STAMP := $(VENV)/.installed-peers
 # The shared, offline copy of the datasets, when this checkout sits next to it; override with
 # NUMPY_NN_DATA_DIR=/path make ... (without either, the loaders look in Keras's cache and in
 # /usr/share/datasets, then download).
@@ -60,7 +61,9 @@ venv: $(STAMP)
 demo: $(CORE_STAMP)
 	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(PY) -m examples.demo
 
-test: $(STAMP) browser lint
+# The benchmark peers (PyTorch, JAX) are installed when they can be, so the tests of the
+# PyTorch translation run; where they cannot, those tests skip and say so.
+test: $(STAMP) $(PEERS_STAMP) browser lint
 	$(PY) -m pytest -q
 
 # ruff's rules and line length are in pyproject.toml ([tool.ruff]).
@@ -128,8 +131,6 @@ search-quick: $(STAMP)
 # CPU-capable release; PIP_EXTRA_INDEX_URL can point pip at PyTorch's CPU wheels (its install
 # page gives the address). Without the peers the benchmark still runs, and its report names the
 # engines it skipped and why.
-PEERS_STAMP := $(VENV)/.installed-peers
-
 $(PEERS_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench-peers]' \
 	    && touch $(PEERS_STAMP) \
