@@ -13,19 +13,19 @@ Replace ``keras`` by ``numpy_nn`` in the chapter's code::
                   optimizer=keras.optimizers.SGD(lr=1e-3), metrics=["accuracy"])
 """
 from numpy_nn import (
-                      activations,
-                      backend,
-                      callbacks,
-                      constraints,
-                      datasets,
-                      initializers,
-                      layers,
-                      losses,
-                      metrics,
-                      models,
-                      optimizers,
-                      regularizers,
-                      utils,
+    activations,
+    backend,
+    callbacks,
+    constraints,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
 )
 from numpy_nn.models import Sequential
 

@@ -28,9 +28,9 @@ from numpy_nn.callbacks.monitor import MonitorCallback
 from numpy_nn.callbacks.one_cycle import OneCycleScheduler
 from numpy_nn.callbacks.progress import ProgbarLogger
 from numpy_nn.callbacks.schedulers import (
-                                           ExponentialLearningRate,
-                                           LearningRateScheduler,
-                                           ReduceLROnPlateau,
+    ExponentialLearningRate,
+    LearningRateScheduler,
+    ReduceLROnPlateau,
 )
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "MonitorCallback",

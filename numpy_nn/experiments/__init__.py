@@ -17,27 +17,27 @@ guard)::
 or from the shell, ``python -m numpy_nn.experiments run grid.json --results DIR``.
 """
 from numpy_nn.experiments.runner import (
-           RunSummary,
-           make_executor,
-           resolve_scheduler,
-           run_grid,
+    RunSummary,
+    make_executor,
+    resolve_scheduler,
+    run_grid,
 )
 from numpy_nn.experiments.store import ResultsStore, deterministic_part
 from numpy_nn.experiments.tasks import Task, expand_grid, task_id
 from numpy_nn.experiments.worker import cached, execute, setup_worker, weights_digest
 
 __all__ = [
-           "ResultsStore",
-           "RunSummary",
-           "Task",
-           "cached",
-           "deterministic_part",
-           "execute",
-           "expand_grid",
-           "make_executor",
-           "resolve_scheduler",
-           "run_grid",
-           "setup_worker",
-           "task_id",
-           "weights_digest",
+    "ResultsStore",
+    "RunSummary",
+    "Task",
+    "cached",
+    "deterministic_part",
+    "execute",
+    "expand_grid",
+    "make_executor",
+    "resolve_scheduler",
+    "run_grid",
+    "setup_worker",
+    "task_id",
+    "weights_digest",
 ]

@@ -2,15 +2,15 @@
 :mod:`.trainer`, its input checks in :mod:`.validation`), and saving / loading / cloning /
 checkpointing (:mod:`.saving`, over the file format in :mod:`numpy_nn.saving`)."""
 from numpy_nn.models.saving import (
-                                    ModelFileError,
-                                    clone_model,
-                                    load_model,
-                                    load_weights,
-                                    restore_checkpoint,
-                                    restore_training_state,
-                                    save_checkpoint,
-                                    save_model,
-                                    save_weights,
+    ModelFileError,
+    clone_model,
+    load_model,
+    load_weights,
+    restore_checkpoint,
+    restore_training_state,
+    save_checkpoint,
+    save_model,
+    save_weights,
 )
 from numpy_nn.models.sequential import Sequential
 
