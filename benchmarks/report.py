@@ -426,9 +426,12 @@ def limit_notes(results):
                          f"the first step adds {first_step:.0f} MB"
                          + (" (Numba and LLVM load and compile there)" if "Numba" in label
                             else "")
-                         + f"; the peak is {transient:.0f} MB above every stage's figure, "
-                         f"so it is transient (between the stages measured, e.g. while the "
-                         f"loader holds the uint8 images beside their float32 copy).")
+                         + (f"; the peak is {transient:.0f} MB above every stage's figure, "
+                            f"so it is transient (between the stages measured, e.g. while the "
+                            f"loader holds the uint8 images beside their float32 copy)."
+                            if transient >= 1 else
+                            "; the peak is what the process holds once training runs, so "
+                            "the steady footprint itself is over the target."))
     return notes
 
 
