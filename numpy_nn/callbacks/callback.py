@@ -40,6 +40,10 @@ class Callback:
     def set_params(self, params):
         self.params = params
 
+    def set_peers(self, callbacks):
+        """Told every callback of the same call (itself included); a callback that works
+        with a sibling (LayerStatistics writing to TensorBoard) keeps what it needs."""
+
     def on_train_begin(self, logs=None): pass
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass

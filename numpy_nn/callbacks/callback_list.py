@@ -46,8 +46,7 @@ class CallbackList:
             if model is not None:
                 callback.set_model(model)
             callback.set_params(self.params)
-            if hasattr(callback, "set_peers"):      # a callback that works with its siblings
-                callback.set_peers(self.callbacks)
+            callback.set_peers(self.callbacks)
         self._batch_listeners = {hook: [c for c in self.callbacks if _overrides(c, names)]
                                  for hook, names in _BATCH_HOOKS.items()}
 
