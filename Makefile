@@ -107,11 +107,12 @@ test-unit: $(STAMP)
 # run on one-thread worker processes (WORKERS, default: one per core) or on a Dask cluster
 # (SCHEDULER=tcp://HOST:8786); finished tasks are records in RESULTS, and running the same
 # command again skips them (stop and resume at will; merge parts by copying record files).
-# SEEDS: seeds per framework (default 5, quick 3).
+# SEEDS: seeds per framework (default 5, quick 3). The default RESULTS folder is committed:
+# it holds the records behind the README's tables, so `make reproduce` continues that run.
 SEEDS     ?=
 SCHEDULER ?=
 WORKERS   ?=
-RESULTS   ?= examples/results/reproduce/records
+RESULTS   ?= examples/records/reproduce
 REPRODUCE := TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m examples.reproduce --readme README.md \
 	--results $(RESULTS) $(if $(SEEDS),--seeds $(SEEDS)) \
 	$(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))

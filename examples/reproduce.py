@@ -473,19 +473,44 @@ def run_task(config):
     kx.backend.clear_session()
     _seed = config["seed"]
     kx.utils.set_random_seed(_seed)
-    result = experiment.run(kx, data, n_epochs)
+    if config["framework"] == "numpy_nn":
+        previous = kx.backend.kernel_path()
+        kx.backend.set_kernel_path(config.get("kernels", "numpy"))
+        try:
+            result = experiment.run(kx, data, n_epochs)
+        finally:            # a task run in a caller's own process leaves its setting alone
+            kx.backend.set_kernel_path(previous)
+    else:
+        result = experiment.run(kx, data, n_epochs)
     # timings go to seconds_per_epoch only: metrics hold what a re-run must reproduce exactly
     return {"metrics": {"value": float(result.value), "epochs_run": result.epochs_run},
             "history": result.history, "seconds_per_epoch": result.seconds,
             "note": result.note}
 
 
-def make_tasks(experiments, framework_keys, seeds, quick):
+def task_config(experiment_key, framework, seed, quick, kernels):
+    """What one task carries to its worker. numpy_nn's kernel path is part of it (the Numba
+    twins agree with the NumPy reference within a few ulp, not bit for bit, so a record says
+    which one ran); Keras has no such choice."""
+    config = {"experiment": experiment_key, "framework": framework, "seed": seed,
+              "quick": quick}
+    if framework == "numpy_nn" and kernels != "numpy":
+        config["kernels"] = kernels
+    return config
+
+
+def make_tasks(experiments, framework_keys, seeds, quick, kernels="numpy"):
     from numpy_nn.experiments import Task
-    return [Task(ENTRY, {"experiment": e.key, "framework": framework, "seed": seed,
-                         "quick": quick},
+    return [Task(ENTRY, task_config(e.key, framework, seed, quick, kernels),
                  name=f"{e.key}/{framework}/seed={seed}")
             for e in experiments for seed in seeds for framework in framework_keys]
+
+
+def default_kernels():
+    """numpy_nn's Numba path when Numba is installed (the same algorithms, faster), else the
+    NumPy reference."""
+    import importlib.util
+    return "numba" if importlib.util.find_spec("numba") else "numpy"
 
 
 def available_frameworks(wanted):
@@ -505,8 +530,9 @@ def available_frameworks(wanted):
 
 
 # =============================================================================== table
-def collect(records, experiments, framework_keys, quick, seeds=None):
-    """{experiment key: {framework key: [ok records]}} for this table, and the failed ones."""
+def collect(records, experiments, framework_keys, quick, seeds=None, kernels="numpy"):
+    """{experiment key: {framework key: [ok records]}} for this table, and the failed ones
+    (numpy_nn records only of the ``kernels`` path, so a seed is never counted twice)."""
     wanted = {e.key for e in experiments}
     table = {e.key: {f: [] for f in framework_keys} for e in experiments}
     failed = []
@@ -515,6 +541,8 @@ def collect(records, experiments, framework_keys, quick, seeds=None):
         if (record.get("entry") != ENTRY or config.get("experiment") not in wanted
                 or config.get("framework") not in framework_keys
                 or bool(config.get("quick")) != quick
+                or (config.get("framework") == "numpy_nn"
+                    and config.get("kernels", "numpy") != kernels)
                 or (seeds is not None and config.get("seed") not in seeds)):
             continue
         if record.get("status") == "ok":
@@ -530,14 +558,14 @@ def format_number(experiment, value):
 
 def markdown_table(experiments, framework_keys, table, failed, quick, info):
     from numpy_nn.experiments.progress import last_line
-    from numpy_nn.experiments.stats import summarize, welch_test
+    from numpy_nn.experiments.stats import holm_adjust, summarize, welch_test
     names = [FRAMEWORK_NAMES[f] for f in framework_keys]
     both = framework_keys == ["numpy_nn", "keras"]
     header = ["experiment", "epochs", "metric"]
     for name in names:
         header += [f"{name} mean ± std (n)", f"{name} 95% CI"]
     if both:
-        header += ["difference", "Welch p"]
+        header += ["difference", "Welch p", "Holm p"]
     header += [f"{name} s/epoch" for name in names] + ["the chapter (Keras 2, one run)"]
     lines = [f"Run: `{info['command']}` on {info['machine']}, {info['date']}; "
              f"{info['timing']}. "
@@ -545,71 +573,101 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
                 "its numbers are not the chapter's." if quick else
                 "Full size, the chapter's epochs."),
              "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    significant, compared, seed_counts = [], 0, set()
+    rows, tests, seed_counts, short = [], [], set(), []
     for experiment in experiments:
-        row = [experiment.title, str(experiment.quick_epochs if quick else experiment.epochs),
-               experiment.metric]
+        cells = [experiment.title, str(experiment.quick_epochs if quick else experiment.epochs),
+                 experiment.metric]
         values, speeds = {}, []
         for framework in framework_keys:
             records = table[experiment.key][framework]
             values[framework] = [r["metrics"]["value"] for r in records]
             seed_counts.add(len(records))
-            summary = summarize(values[framework])
-            if summary.n == 0:
-                row += ["—", "—"]
-            elif summary.n == 1:
-                row += [f"{format_number(experiment, summary.mean)} (1)", "—"]
-            else:
-                row += [(f"{format_number(experiment, summary.mean)} ± "
-                        f"{format_number(experiment, summary.std)} ({summary.n})"),
-                        (f"[{format_number(experiment, summary.ci_low)}, "
-                        f"{format_number(experiment, summary.ci_high)}]")]
+            if len(records) < info["seeds"]:
+                short.append(f"{experiment.key} ({FRAMEWORK_NAMES[framework]}: {len(records)})")
+            cells += summary_cells(experiment, summarize(values[framework]))
             seconds = [statistics.median(r["seconds_per_epoch"]) for r in records
                        if r.get("seconds_per_epoch")]
             speeds.append(f"{statistics.median(seconds):.2f}" if seconds else "—")
-        if both:
-            test = welch_test(values["numpy_nn"], values["keras"])
-            if test.p_value == test.p_value:          # not NaN
-                compared += 1
-                sign = "+" if test.difference >= 0 else "-"
-                row += [sign + format_number(experiment, abs(test.difference)),
-                        f"{test.p_value:.3g}"]
-                if test.p_value < 0.05:
-                    significant.append((experiment, test))
-            else:
-                row += ["—", "—"]
-        row += speeds + [experiment.chapter or ""]
-        lines.append("| " + " | ".join(row) + " |")
-    counts = sorted(seed_counts)
-    seeds_text = (f"{counts[0]} seed{'s' if counts[0] != 1 else ''} per framework and row"
-                  if len(counts) == 1 else
-                  f"{counts[0]} to {counts[-1]} seeds per framework and row")
-    lines += ["", (f"Each cell summarises {seeds_text} (seeds {FIRST_SEED}, {FIRST_SEED + 1}, "
-              "...; the two frameworks draw different initial weights from the same seed): "
-              "mean ± sample standard deviation, and the 95% t confidence interval of the "
-              "mean. *difference* is numpy_nn's mean minus Keras's; *Welch p* is the "
-              "two-sided p-value of Welch's t-test (`scipy.stats.ttest_ind`, "
-              "`equal_var=False`). Results are validation accuracies unless the metric says "
-              "otherwise (the transfer row is the test error rate of model_B divided by that "
-              "of model_B_on_A). Seconds per epoch are medians over seeds of each run's "
-              "median epoch, training plus validation, one thread per worker process.")]
+        test = welch_test(values["numpy_nn"], values["keras"]) if both else None
+        rows.append((experiment, cells, speeds))
+        tests.append(test)
+    p_values = [t.p_value if t is not None else float("nan") for t in tests]
+    holm = holm_adjust(p_values) if both else p_values
+    compared = [(e, t, h) for (e, _, _), t, h in zip(rows, tests, holm) if t and h == h]
+    for (experiment, cells, speeds), test, adjusted in zip(rows, tests, holm):
+        if test is not None and adjusted == adjusted:      # a p-value exists (not NaN)
+            sign = "+" if test.difference >= 0 else "-"
+            cells += [sign + format_number(experiment, abs(test.difference)),
+                      f"{test.p_value:.3g}", f"{adjusted:.3g}"]
+        elif both:
+            cells += ["—", "—", "—"]
+        cells += speeds + [experiment.chapter or ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", legend(seed_counts)]
     if both:
-        lines.append("")
-        if significant:
-            described = "; ".join(
-                f"{e.title} (numpy_nn {'higher' if t.difference > 0 else 'lower'} by "
-                f"{format_number(e, abs(t.difference))}, p = {t.p_value:.3g})"
-                for e, t in significant)
-            lines.append(f"{len(significant)} of {compared} compared rows differ significantly "
-                         f"at p < 0.05: {described}. With {compared} rows tested at 0.05, about "
-                         f"{0.05 * compared:.1f} would be expected to do so by chance alone.")
-        else:
-            lines.append(f"None of the {compared} compared rows differs significantly at "
-                         "p < 0.05 (Welch's t-test).")
+        lines += ["", significance_text(compared)]
+    if short:
+        lines += ["", (f"Not yet at {info['seeds']} seeds per framework (seeds so far): "
+                       + ", ".join(short) + ". Running the same command again runs only the "
+                       "missing tasks.")]
     if failed:
         lines += ["", f"{len(failed)} task(s) failed and are left out: " + "; ".join(
             f"{r['name']} ({last_line(r.get('error'))[:100]})" for r in failed)]
     return "\n".join(lines)
+
+
+def summary_cells(experiment, summary):
+    """'mean ± std (n)' and '[low, high]' for one framework's values."""
+    if summary.n == 0:
+        return ["—", "—"]
+    if summary.n == 1:
+        return [f"{format_number(experiment, summary.mean)} (1)", "—"]
+    return [(f"{format_number(experiment, summary.mean)} ± "
+             f"{format_number(experiment, summary.std)} ({summary.n})"),
+            (f"[{format_number(experiment, summary.ci_low)}, "
+             f"{format_number(experiment, summary.ci_high)}]")]
+
+
+def legend(seed_counts):
+    counts = sorted(seed_counts)
+    seeds_text = (f"{counts[0]} seed{'s' if counts[0] != 1 else ''} per framework and row"
+                  if len(counts) == 1 else
+                  f"{counts[0]} to {counts[-1]} seeds per framework and row")
+    return (f"Each cell summarises {seeds_text} (seeds {FIRST_SEED}, {FIRST_SEED + 1}, "
+            "...; the two frameworks draw different initial weights from the same seed): "
+            "mean ± sample standard deviation, and the 95% t confidence interval of the "
+            "mean. *difference* is numpy_nn's mean minus Keras's; *Welch p* is the "
+            "two-sided p-value of Welch's t-test (`scipy.stats.ttest_ind`, "
+            "`equal_var=False`); *Holm p* is that p-value after Holm's correction for the "
+            "number of rows tested (`numpy_nn.experiments.stats.holm_adjust`), so that the "
+            "chance of calling any row different by accident stays at 5%. Results are "
+            "validation accuracies unless the metric says otherwise (the transfer row is the "
+            "test error rate of model_B divided by that of model_B_on_A). Seconds per epoch "
+            "are medians over seeds of each run's median epoch, training plus validation, one "
+            "thread per worker process.")
+
+
+def significance_text(compared):
+    """The sentences under the table, from (experiment, Welch test, Holm p) of each row."""
+    def describe(pairs, key):
+        return "; ".join(
+            f"{e.title} (numpy_nn {'higher' if t.difference > 0 else 'lower'} by "
+            f"{format_number(e, abs(t.difference))}, {key} = "
+            f"{(t.p_value if key == 'p' else h):.3g})" for e, t, h in pairs)
+    if not compared:
+        return "No row has enough seeds on both sides for a test yet."
+    n = len(compared)
+    raw = [(e, t, h) for e, t, h in compared if t.p_value < 0.05]
+    held = [(e, t, h) for e, t, h in compared if h < 0.05]
+    if not raw:
+        return f"None of the {n} compared rows differs significantly at p < 0.05 (Welch's t-test)."
+    text = (f"{len(raw)} of {n} compared rows differ at p < 0.05 before correction: "
+            f"{describe(raw, 'p')}. With {n} rows tested at 0.05, about {0.05 * n:.1f} would "
+            "be expected to do so by chance alone. ")
+    if held:
+        return text + (f"After Holm's correction, {len(held)} still differ: "
+                       f"{describe(held, 'Holm p')}.")
+    return text + "After Holm's correction, none does."
 
 
 def write_into_readme(readme, table, block):
@@ -635,13 +693,16 @@ def main(argv=None):
                         "quick: 3)")
     parser.add_argument("--only", help="comma-separated experiment keys: "
                         + ", ".join(e.key for e in EXPERIMENTS))
+    parser.add_argument("--kernels", choices=("numba", "numpy"),
+                        help="numpy_nn's kernel path (default: numba when Numba is installed, "
+                             "else numpy)")
     parser.add_argument("--frameworks", default="numpy_nn,keras",
                         help="comma-separated, from numpy_nn and keras (default: both)")
     parser.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:8786 (default: "
                         "$DASK_SCHEDULER_ADDRESS, else local worker processes)")
     parser.add_argument("--workers", type=int, help="local worker processes (default: cores)")
-    parser.add_argument("--results", default=os.path.join(common.EXAMPLES_DIR, "results",
-                                                          "reproduce", "records"),
+    parser.add_argument("--results", default=os.path.join(common.EXAMPLES_DIR, "records",
+                                                          "reproduce"),
                         help="the results folder: one record per task; re-runs skip the "
                              "finished ones; copy parts' records here to merge them")
     parser.add_argument("--table-only", action="store_true",
@@ -664,34 +725,38 @@ def main(argv=None):
         unknown = set(keys) - {e.key for e in EXPERIMENTS}
         if unknown:
             parser.error(f"unknown experiment(s) {sorted(unknown)}")
-        experiments = [e for e in EXPERIMENTS if e.key in keys]
+        by_key = {e.key: e for e in EXPERIMENTS}
+        experiments = [by_key[key] for key in dict.fromkeys(keys)]    # run in the order given
     framework_keys = available_frameworks(args.frameworks.split(","))
     seeds = list(range(FIRST_SEED, FIRST_SEED + n_seeds))
+    kernels = args.kernels or default_kernels()
 
     from numpy_nn.experiments import ResultsStore, resolve_scheduler, run_grid
     store = ResultsStore(args.results)
     command = "python -m examples.reproduce" + (" --quick" if quick else "") + \
-        f" --seeds {n_seeds}" + (f" --only {args.only}" if args.only else "")
+        f" --seeds {n_seeds} --kernels {kernels}" + (f" --only {args.only}" if args.only else "")
     if args.table_only:
         timing = "built from the records in the results folder"
         records = list(store.records())
-        table, failed = collect(records, experiments, framework_keys, quick)
+        table, failed = collect(records, experiments, framework_keys, quick, kernels=kernels)
     else:
-        summary = run_grid(make_tasks(experiments, framework_keys, seeds, quick), store,
+        summary = run_grid(make_tasks(experiments, framework_keys, seeds, quick, kernels), store,
                            scheduler=args.scheduler, workers=args.workers, verbose=args.verbose)
         where = ("a Dask cluster" if resolve_scheduler(args.scheduler) else
                  f"{args.workers or os.cpu_count()} local worker process(es)")
         timing = (f"wall time {summary.seconds / 60:.1f} min on {where} "
                   f"({summary.total - summary.skipped} task(s) run, {summary.skipped} found "
                   f"finished in the results folder)")
-        table, failed = collect(store.records(), experiments, framework_keys, quick, seeds)
+        table, failed = collect(store.records(), experiments, framework_keys, quick, seeds,
+                                kernels)
     task_minutes = sum(r.get("seconds") or 0 for rows in table.values() for rs in rows.values()
                        for r in rs) / 60
     info = {"command": command, "date": time.strftime("%Y-%m-%d"),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
                        f"Python {platform.python_version()}",
             "timing": f"{timing}; {task_minutes:.1f} min of task time in the table; load "
-                      f"average {os.getloadavg()[0]:.1f} when the table was written"}
+                      f"average {os.getloadavg()[0]:.1f} when the table was written",
+            "seeds": n_seeds}
     text = markdown_table(experiments, framework_keys, table, failed, quick, info)
     print("\n" + text)
     with open(os.path.join(args.out, "reproduce-quick.md" if quick else "reproduce.md"), "w",

@@ -4,8 +4,10 @@ import statistics
 
 import pytest
 
+import numpy_nn
 from examples import reproduce
 from numpy_nn.experiments import ResultsStore, Task, deterministic_part, execute
+from numpy_nn.experiments.stats import welch_test
 
 README = ("# Title\n\nbefore\n<!-- reproduce-quick:start -->\nold table\n"
           "<!-- reproduce-quick:end -->\nafter\n<!-- reproduce:start -->\nfull\n"
@@ -16,6 +18,7 @@ def test_a_quick_multi_seed_run_writes_records_and_the_readme_block(tmp_path, ca
     readme = tmp_path / "README.md"
     readme.write_text(README, encoding="utf-8")
     argv = ["--quick", "--only", "leaky_relu", "--frameworks", "numpy_nn", "--seeds", "2",
+            "--kernels", "numba",
             "--workers", "2", "--results", str(tmp_path / "records"),
             "--out", str(tmp_path / "out"), "--readme", str(readme)]
     table = reproduce.main(argv)
@@ -23,11 +26,13 @@ def test_a_quick_multi_seed_run_writes_records_and_the_readme_block(tmp_path, ca
     assert sorted(r["seed"] for r in records) == [42, 43]
     assert all(r["status"] == "ok" and r["metrics"]["epochs_run"] == 3 for r in records)
     assert all(len(r["history"]["val_accuracy"]) == 3 for r in records)
+    assert all(r["config"]["kernels"] == "numba" for r in records)   # the record says which
     values = [r["metrics"]["value"] for r in records]
     assert values[0] != values[1]                      # two seeds, two runs
     # the same task run here, in the test's process, gives the worker's record bit for bit
     again_here = execute(Task(reproduce.ENTRY, records[0]["config"], records[0]["name"]).to_dict())
     assert deterministic_part(again_here) == deterministic_part(records[0])
+    assert numpy_nn.backend.kernel_path() == "numpy"   # the in-process task restored it
     text = readme.read_text(encoding="utf-8")
     assert text.startswith("# Title\n\nbefore\n<!-- reproduce-quick:start -->\n")
     assert text.endswith("<!-- reproduce-quick:end -->\nafter\n<!-- reproduce:start -->\nfull\n"
@@ -67,7 +72,8 @@ def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
     readme.write_text(README, encoding="utf-8")
     reproduce.available_frameworks = lambda wanted: list(wanted)     # no TensorFlow needed
     try:
-        reproduce.main(["--only", "leaky_relu,prelu", "--table-only", "--results",
+        reproduce.main(["--only", "leaky_relu,prelu", "--table-only", "--kernels", "numpy",
+                        "--seeds", "3", "--results",
                         str(tmp_path / "records"), "--out", str(tmp_path / "out"),
                         "--readme", str(readme)])
     finally:
@@ -76,9 +82,18 @@ def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
     block = readme.read_text(encoding="utf-8").split("<!-- reproduce:start -->")[1]
     assert "| LeakyReLU 300-100, SGD 1e-3 | 10 | val accuracy | 0.8000 ± 0.0100 (3) |" in block
     assert "| -0.0500 | " in block
-    assert ("1 of 2 compared rows differ significantly at p < 0.05: LeakyReLU 300-100, SGD "
-            "1e-3 (numpy_nn lower by 0.0500, p = ") in block
-    assert "PReLU" not in block.split("differ significantly")[1].split(".")[0]
+    leaky = welch_test([0.80, 0.81, 0.79], [0.85, 0.86, 0.84])
+    prelu = welch_test([0.80, 0.82, 0.81], [0.81, 0.80, 0.82])
+    holm_leaky = min(1.0, 2 * leaky.p_value)         # the smaller of 2 p-values, times 2
+    holm_prelu = max(holm_leaky, prelu.p_value)      # then times 1, kept monotone
+    assert f"| -0.0500 | {leaky.p_value:.3g} | {holm_leaky:.3g} |" in block
+    assert f"| {prelu.p_value:.3g} | {holm_prelu:.3g} |" in block
+    assert ("1 of 2 compared rows differ at p < 0.05 before correction: LeakyReLU 300-100, SGD "
+            f"1e-3 (numpy_nn lower by 0.0500, p = {leaky.p_value:.3g})") in block
+    assert ("After Holm's correction, 1 still differ: LeakyReLU 300-100, SGD 1e-3 (numpy_nn "
+            f"lower by 0.0500, Holm p = {holm_leaky:.3g})") in block
+    assert "PReLU" not in block.split("before correction")[1].split(".")[0]
+    assert "Not yet at 3 seeds" not in block
     assert "1 task(s) failed and are left out: prelu/keras/seed=45 (ValueError: x)" in block
     assert "Full size" in block and "Quick run" not in block
 
@@ -89,3 +104,27 @@ def test_bad_arguments_are_named(argv, message, capsys, tmp_path):
     with pytest.raises(SystemExit):
         reproduce.main([*argv, "--results", str(tmp_path), "--out", str(tmp_path)])
     assert message in capsys.readouterr().err
+
+
+def test_rows_short_of_the_seeds_asked_for_are_named(tmp_path):
+    store = ResultsStore(tmp_path / "records")
+    for seed in (42, 43):
+        store.write(fake_record("l2", "numpy_nn", seed, 0.83 + seed / 1000))
+    store.write(fake_record("l2", "keras", 42, 0.84))
+    # a record of the other numpy_nn kernel path is not counted as a third seed
+    other_path = fake_record("l2", "numpy_nn", 44, 0.9)
+    other_path["config"]["kernels"] = "numba"
+    other_path["id"] += "-numba"
+    store.write(other_path)
+    reproduce.available_frameworks = lambda wanted: list(wanted)
+    try:
+        reproduce.main(["--only", "l2", "--table-only", "--kernels", "numpy", "--results",
+                        str(tmp_path / "records"), "--out", str(tmp_path / "out")])
+    finally:
+        import importlib
+        importlib.reload(reproduce)
+    text = (tmp_path / "out" / "reproduce.md").read_text(encoding="utf-8")
+    assert "(2) |" in text and "0.8400 (1) | — | — | — | — |" in text
+    assert "Not yet at 5 seeds per framework (seeds so far): l2 (numpy_nn: 2), l2 (Keras: 1)." \
+        in text
+    assert "No row has enough seeds on both sides for a test yet." in text

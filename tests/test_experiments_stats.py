@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from numpy_nn.experiments.stats import summarize, welch_test
+from numpy_nn.experiments.stats import holm_adjust, summarize, welch_test
 
 
 def test_mean_sample_std_and_t_interval_of_five_values():
@@ -70,3 +70,19 @@ def test_welch_degrees_of_freedom_with_unequal_variances():
 def test_welch_without_enough_values_or_spread_says_nan():
     assert math.isnan(welch_test([1.0], [2.0, 3.0]).p_value)
     assert math.isnan(welch_test([1.0, 1.0], [1.0, 1.0]).p_value)
+
+
+def test_holm_multiplies_the_sorted_p_values_by_m_j_plus_1_and_keeps_them_monotone():
+    # sorted: 0.01 (x4 = 0.04), 0.02 (x3 = 0.06), 0.03 (x2 = 0.06), 0.5 (x1 = 0.5)
+    assert holm_adjust([0.03, 0.5, 0.01, 0.02]) == pytest.approx([0.06, 0.5, 0.04, 0.06])
+    # a later, smaller product is lifted to the running maximum: 0.04 x 3 = 0.12 > 0.045 x 2
+    assert holm_adjust([0.04, 0.045, 0.9]) == pytest.approx([0.12, 0.12, 0.9])
+
+
+def test_holm_caps_at_one_and_skips_rows_without_a_p_value():
+    adjusted = holm_adjust([0.7, math.nan, 0.3])           # m = 2, not 3: 0.3 x 2, then 0.7
+    assert adjusted[0] == pytest.approx(0.7) and adjusted[2] == pytest.approx(0.6)
+    assert math.isnan(adjusted[1])
+    assert holm_adjust([0.6, 0.55]) == [1.0, 1.0]           # 0.55 x 2 = 1.1, capped
+    with pytest.raises(ValueError, match="p_values"):
+        holm_adjust([0.2, 1.5])

@@ -19,6 +19,15 @@ Welch's test compares two means without assuming equal variances:
 
 and the two-sided p-value is :math:`2\,P(T_\nu > |t|)`, computed by
 ``scipy.stats.ttest_ind(a, b, equal_var=False)``.
+
+A table tests many rows at once: at :math:`\alpha = 0.05`, about one row in twenty differs by
+chance alone. Holm's step-down correction keeps the chance of *any* false difference at
+:math:`\alpha`: sort the :math:`m` p-values, :math:`p_{(1)} \le \dots \le p_{(m)}`, and
+
+.. math::
+    \tilde p_{(i)} = \min\Bigl(1,\ \max_{j \le i}\, (m - j + 1)\, p_{(j)}\Bigr);
+
+a row differs at family-wise level :math:`\alpha` when :math:`\tilde p < \alpha`.
 """
 from __future__ import annotations
 
@@ -27,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CONFIDENCE", "Summary", "WelchTest", "summarize", "welch_test"]
+__all__ = ["CONFIDENCE", "Summary", "WelchTest", "holm_adjust", "summarize", "welch_test"]
 
 CONFIDENCE = 0.95
 
@@ -96,6 +105,21 @@ def welch_test(a, b) -> WelchTest:
     result = stats.ttest_ind(a, b, equal_var=False)
     df = (var_a + var_b) ** 2 / (var_a ** 2 / (len(a) - 1) + var_b ** 2 / (len(b) - 1))
     return WelchTest(difference, float(result.statistic), float(df), float(result.pvalue))
+
+
+def holm_adjust(p_values) -> list[float]:
+    """Holm-adjusted p-values, in the order given (NaN stays NaN and is not counted in m)."""
+    p = _finite_array(p_values, "p_values")
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError(f"p_values: expected values in [0, 1], got {p.tolist()}")
+    adjusted = np.full(len(p), math.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    m = len(tested)
+    running = 0.0
+    for rank, index in enumerate(tested[np.argsort(p[tested], kind="stable")]):
+        running = max(running, (m - rank) * p[index])       # (m - j + 1) p_(j), j = rank + 1
+        adjusted[index] = min(1.0, running)
+    return adjusted.tolist()
 
 
 def _finite_array(values, name):
