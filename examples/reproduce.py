@@ -117,7 +117,14 @@ def train(kx, model, data, n_epochs, callbacks=(), batch_size=32, restore_best=N
                   seconds=list(timer.seconds)), history
 
 
+#: None, or a function of the model that ``compile_model`` calls first (the --init-from keras
+#: diagnostic: read Keras's initial weights, or give them to numpy_nn's model).
+_initial_weights_hook = None
+
+
 def compile_model(kx, model, optimizer, loss="sparse_categorical_crossentropy"):
+    if _initial_weights_hook is not None:
+        _initial_weights_hook(model)
     model.compile(loss=loss, optimizer=optimizer, metrics=["accuracy"])
     return model
 
@@ -470,6 +477,8 @@ def run_task(config):
     kx = framework_module(config["framework"])
     data = cached(load_data, experiment.data, config["quick"])
     n_epochs = experiment.quick_epochs if config["quick"] else experiment.epochs
+    initial = (keras_initial_weights(experiment, data, n_epochs, config["seed"])
+               if config.get("init") == "keras" else None)
     kx.backend.clear_session()
     _seed = config["seed"]
     kx.utils.set_random_seed(_seed)
@@ -477,7 +486,10 @@ def run_task(config):
         previous = kx.backend.kernel_path()
         kx.backend.set_kernel_path(config.get("kernels", "numpy"))
         try:
-            result = experiment.run(kx, data, n_epochs)
+            if initial is None:
+                result = experiment.run(kx, data, n_epochs)
+            else:
+                result = run_with_initial_weights(experiment, kx, data, n_epochs, initial)
         finally:            # a task run in a caller's own process leaves its setting alone
             kx.backend.set_kernel_path(previous)
     else:
@@ -488,7 +500,58 @@ def run_task(config):
             "note": result.note}
 
 
-def task_config(experiment_key, framework, seed, quick, kernels):
+class _InitialWeightsRead(Exception):
+    """Stops a Keras run at its first compile, once its initial weights are read."""
+
+
+def keras_initial_weights(experiment, data, n_epochs, seed):
+    """The weights Keras's own task starts from for this experiment and seed: the Keras run is
+    started with the same code and seed and stopped at its first ``compile_model``, before any
+    training (so these are Keras's draws, not numpy_nn's)."""
+    global _initial_weights_hook, _seed
+    if experiment.key == "transfer":
+        raise ValueError("--init-from keras: the transfer experiment trains model A before "
+                         "it builds model B, so its later models have no initial weights of "
+                         "their own to take; choose another experiment")
+    keras = framework_module("keras")
+    read = []
+
+    def read_and_stop(model):
+        read.append(model.get_weights())
+        raise _InitialWeightsRead
+
+    keras.backend.clear_session()
+    _seed = seed
+    keras.utils.set_random_seed(seed)
+    _initial_weights_hook = read_and_stop
+    try:
+        experiment.run(keras, data, n_epochs)
+    except _InitialWeightsRead:
+        pass
+    finally:
+        _initial_weights_hook = None
+    if not read:
+        raise RuntimeError(f"{experiment.key}: the Keras run compiled no model")
+    return read[0]
+
+
+def run_with_initial_weights(experiment, kx, data, n_epochs, weights):
+    """Run ``experiment`` with ``kx``, its model starting from ``weights`` (set just before it
+    is compiled; numpy_nn's own draws for the seed are overwritten)."""
+    global _initial_weights_hook
+
+    def assign(model):
+        global _initial_weights_hook
+        model.set_weights(weights)
+        _initial_weights_hook = None          # only the first model compiled
+    _initial_weights_hook = assign
+    try:
+        return experiment.run(kx, data, n_epochs)
+    finally:
+        _initial_weights_hook = None
+
+
+def task_config(experiment_key, framework, seed, quick, kernels, init=None):
     """What one task carries to its worker. numpy_nn's kernel path is part of it (the Numba
     twins agree with the NumPy reference within a few ulp, not bit for bit, so a record says
     which one ran); Keras has no such choice."""
@@ -496,12 +559,14 @@ def task_config(experiment_key, framework, seed, quick, kernels):
               "quick": quick}
     if framework == "numpy_nn" and kernels != "numpy":
         config["kernels"] = kernels
+    if framework == "numpy_nn" and init is not None:
+        config["init"] = init
     return config
 
 
-def make_tasks(experiments, framework_keys, seeds, quick, kernels="numpy"):
+def make_tasks(experiments, framework_keys, seeds, quick, kernels="numpy", init=None):
     from numpy_nn.experiments import Task
-    return [Task(ENTRY, task_config(e.key, framework, seed, quick, kernels),
+    return [Task(ENTRY, task_config(e.key, framework, seed, quick, kernels, init),
                  name=f"{e.key}/{framework}/seed={seed}")
             for e in experiments for seed in seeds for framework in framework_keys]
 
@@ -530,9 +595,11 @@ def available_frameworks(wanted):
 
 
 # =============================================================================== table
-def collect(records, experiments, framework_keys, quick, seeds=None, kernels="numpy"):
+def collect(records, experiments, framework_keys, quick, seeds=None, kernels="numpy",
+            init=None):
     """{experiment key: {framework key: [ok records]}} for this table, and the failed ones
-    (numpy_nn records only of the ``kernels`` path, so a seed is never counted twice)."""
+    (numpy_nn records only of the ``kernels`` path and ``init`` choice, so a seed is never
+    counted twice)."""
     wanted = {e.key for e in experiments}
     table = {e.key: {f: [] for f in framework_keys} for e in experiments}
     failed = []
@@ -542,7 +609,8 @@ def collect(records, experiments, framework_keys, quick, seeds=None, kernels="nu
                 or config.get("framework") not in framework_keys
                 or bool(config.get("quick")) != quick
                 or (config.get("framework") == "numpy_nn"
-                    and config.get("kernels", "numpy") != kernels)
+                    and (config.get("kernels", "numpy") != kernels
+                         or config.get("init") != init))
                 or (seeds is not None and config.get("seed") not in seeds)):
             continue
         if record.get("status") == "ok":
@@ -696,6 +764,11 @@ def main(argv=None):
     parser.add_argument("--kernels", choices=("numba", "numpy"),
                         help="numpy_nn's kernel path (default: numba when Numba is installed, "
                              "else numpy)")
+    parser.add_argument("--init-from", choices=("keras",),
+                        help="diagnostic: numpy_nn starts each run from the initial weights "
+                             "Keras draws for the same experiment and seed, so a difference "
+                             "that remains comes from training, not from the initial draws "
+                             "(its records and table are kept apart from the main ones)")
     parser.add_argument("--frameworks", default="numpy_nn,keras",
                         help="comma-separated, from numpy_nn and keras (default: both)")
     parser.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:8786 (default: "
@@ -730,17 +803,23 @@ def main(argv=None):
     framework_keys = available_frameworks(args.frameworks.split(","))
     seeds = list(range(FIRST_SEED, FIRST_SEED + n_seeds))
     kernels = args.kernels or default_kernels()
+    if args.init_from and args.readme:
+        parser.error("--readme: a --init-from table is a diagnostic, kept out of the README "
+                     "(it is written to --out as reproduce-init-from-keras.md)")
 
     from numpy_nn.experiments import ResultsStore, resolve_scheduler, run_grid
     store = ResultsStore(args.results)
     command = "python -m examples.reproduce" + (" --quick" if quick else "") + \
-        f" --seeds {n_seeds} --kernels {kernels}" + (f" --only {args.only}" if args.only else "")
+        f" --seeds {n_seeds} --kernels {kernels}" + (f" --only {args.only}" if args.only else "") \
+        + (f" --init-from {args.init_from}" if args.init_from else "")
     if args.table_only:
         timing = "built from the records in the results folder"
         records = list(store.records())
-        table, failed = collect(records, experiments, framework_keys, quick, kernels=kernels)
+        table, failed = collect(records, experiments, framework_keys, quick, kernels=kernels,
+                                init=args.init_from)
     else:
-        summary = run_grid(make_tasks(experiments, framework_keys, seeds, quick, kernels), store,
+        tasks = make_tasks(experiments, framework_keys, seeds, quick, kernels, args.init_from)
+        summary = run_grid(tasks, store,
                            scheduler=args.scheduler, workers=args.workers, verbose=args.verbose)
         where = ("a Dask cluster" if resolve_scheduler(args.scheduler) else
                  f"{args.workers or os.cpu_count()} local worker process(es)")
@@ -748,7 +827,7 @@ def main(argv=None):
                   f"({summary.total - summary.skipped} task(s) run, {summary.skipped} found "
                   f"finished in the results folder)")
         table, failed = collect(store.records(), experiments, framework_keys, quick, seeds,
-                                kernels)
+                                kernels, args.init_from)
     task_minutes = sum(r.get("seconds") or 0 for rows in table.values() for rs in rows.values()
                        for r in rs) / 60
     info = {"command": command, "date": time.strftime("%Y-%m-%d"),
@@ -758,9 +837,15 @@ def main(argv=None):
                       f"average {os.getloadavg()[0]:.1f} when the table was written",
             "seeds": n_seeds}
     text = markdown_table(experiments, framework_keys, table, failed, quick, info)
+    name = "reproduce-quick" if quick else "reproduce"
+    if args.init_from:
+        text = ("**Diagnostic** (`--init-from keras`): numpy_nn starts every run from the "
+                "initial weights Keras draws for the same experiment and seed; its shuffles "
+                "and dropout masks are still its own. A difference that remains comes from "
+                "training, not from the initial draws.\n\n" + text)
+        name += "-init-from-keras"
     print("\n" + text)
-    with open(os.path.join(args.out, "reproduce-quick.md" if quick else "reproduce.md"), "w",
-              encoding="utf-8") as handle:
+    with open(os.path.join(args.out, name + ".md"), "w", encoding="utf-8") as handle:
         handle.write(text + "\n")
     if args.readme:
         write_into_readme(args.readme, text, "reproduce-quick" if quick else "reproduce")

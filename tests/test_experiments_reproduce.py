@@ -2,6 +2,7 @@
 the README table and its sentences generated from the records."""
 import statistics
 
+import numpy as np
 import pytest
 
 import numpy_nn
@@ -128,3 +129,42 @@ def test_rows_short_of_the_seeds_asked_for_are_named(tmp_path):
     assert "Not yet at 5 seeds per framework (seeds so far): l2 (numpy_nn: 2), l2 (Keras: 1)." \
         in text
     assert "No row has enough seeds on both sides for a test yet." in text
+
+
+@pytest.mark.parametrize("key", ["leaky_relu", "bn_after", "cifar_alpha_dropout"])
+def test_init_from_keras_starts_numpy_nn_from_the_weights_keras_draws(key, monkeypatch):
+    pytest.importorskip("tensorflow")
+    experiment = {e.key: e for e in reproduce.EXPERIMENTS}[key]
+    data = reproduce.load_data(experiment.data, True)
+    keras_weights = reproduce.keras_initial_weights(experiment, data, 1, seed=43)
+    assert [w.shape for w in keras_weights] == \
+        [w.shape for w in reproduce.keras_initial_weights(experiment, data, 1, seed=43)]
+    assert all(np.array_equal(a, b) for a, b in zip(
+        keras_weights, reproduce.keras_initial_weights(experiment, data, 1, seed=43)))
+
+    started = []                                   # the weights each run starts training from
+
+    def record_start(kx, model, data, n_epochs, **kwargs):
+        started.append(model.get_weights())
+        return reproduce.Result(0.0, 0, 0.0), None
+    monkeypatch.setattr(reproduce, "train", record_start)
+    reproduce._seed = 43
+    numpy_nn.utils.set_random_seed(43)
+    reproduce.run_with_initial_weights(experiment, numpy_nn, data, 1, keras_weights)
+    numpy_nn.utils.set_random_seed(43)
+    experiment.run(numpy_nn, data, 1)              # numpy_nn's own draws for the same seed
+    from_keras, own = started
+    assert all(np.array_equal(a, b) for a, b in zip(from_keras, keras_weights))
+    kernels = [i for i, w in enumerate(own) if w.ndim == 2]
+    assert not any(np.array_equal(own[i], keras_weights[i]) for i in kernels)   # not ours
+    assert reproduce._initial_weights_hook is None
+
+
+def test_init_from_keras_refuses_the_transfer_experiment_and_the_readme(tmp_path, capsys):
+    transfer = {e.key: e for e in reproduce.EXPERIMENTS}["transfer"]
+    with pytest.raises(ValueError, match="transfer experiment trains model A"):
+        reproduce.keras_initial_weights(transfer, None, 1, seed=42)
+    with pytest.raises(SystemExit):
+        reproduce.main(["--init-from", "keras", "--readme", str(tmp_path / "README.md"),
+                        "--results", str(tmp_path), "--out", str(tmp_path)])
+    assert "a --init-from table is a diagnostic" in capsys.readouterr().err
