@@ -641,7 +641,7 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
                 "its numbers are not the chapter's." if quick else
                 "Full size, the chapter's epochs."),
              "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    rows, tests, seed_counts, short = [], [], set(), []
+    rows, tests, seed_counts, counts = [], [], set(), {}
     for experiment in experiments:
         cells = [experiment.title, str(experiment.quick_epochs if quick else experiment.epochs),
                  experiment.metric]
@@ -650,8 +650,7 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
             records = table[experiment.key][framework]
             values[framework] = [r["metrics"]["value"] for r in records]
             seed_counts.add(len(records))
-            if len(records) < info["seeds"]:
-                short.append(f"{experiment.key} ({FRAMEWORK_NAMES[framework]}: {len(records)})")
+            counts.setdefault(experiment.key, {})[framework] = len(records)
             cells += summary_cells(experiment, summarize(values[framework]))
             seconds = [statistics.median(r["seconds_per_epoch"]) for r in records
                        if r.get("seconds_per_epoch")]
@@ -674,14 +673,26 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
     lines += ["", legend(seed_counts)]
     if both:
         lines += ["", significance_text(compared)]
-    if short:
-        lines += ["", (f"Not yet at {info['seeds']} seeds per framework (seeds so far): "
-                       + ", ".join(short) + ". Running the same command again runs only the "
-                       "missing tasks.")]
+    unfinished = progress_text(counts, info["seeds"])
+    if unfinished:
+        lines += ["", unfinished]
     if failed:
         lines += ["", f"{len(failed)} task(s) failed and are left out: " + "; ".join(
             f"{r['name']} ({last_line(r.get('error'))[:100]})" for r in failed)]
     return "\n".join(lines)
+
+
+def progress_text(counts, seeds):
+    """Which rows lack seeds: {experiment key: {framework key: records}} -> a sentence, or ""."""
+    not_run = [key for key, by in counts.items() if not any(by.values())]
+    partly = [f"{key} ({', '.join(f'{FRAMEWORK_NAMES[f]} {n}' for f, n in by.items())})"
+              for key, by in counts.items() if any(by.values()) and min(by.values()) < seeds]
+    if not (not_run or partly):
+        return ""
+    parts = ([f"not run yet: {', '.join(not_run)}"] if not_run else []) + \
+        ([f"partly run (seeds so far): {', '.join(partly)}"] if partly else [])
+    return (f"Rows not yet at {seeds} seeds per framework — " + "; ".join(parts) + ". "
+            "Running the same command again runs only the missing tasks.")
 
 
 def summary_cells(experiment, summary):

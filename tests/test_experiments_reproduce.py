@@ -94,7 +94,7 @@ def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
     assert ("After Holm's correction, 1 still differ: LeakyReLU 300-100, SGD 1e-3 (numpy_nn "
             f"lower by 0.0500, Holm p = {holm_leaky:.3g})") in block
     assert "PReLU" not in block.split("before correction")[1].split(".")[0]
-    assert "Not yet at 3 seeds" not in block
+    assert "Rows not yet at" not in block
     assert "1 task(s) failed and are left out: prelu/keras/seed=45 (ValueError: x)" in block
     assert "Full size" in block and "Quick run" not in block
 
@@ -119,15 +119,15 @@ def test_rows_short_of_the_seeds_asked_for_are_named(tmp_path):
     store.write(other_path)
     reproduce.available_frameworks = lambda wanted: list(wanted)
     try:
-        reproduce.main(["--only", "l2", "--table-only", "--kernels", "numpy", "--results",
+        reproduce.main(["--only", "l2,prelu", "--table-only", "--kernels", "numpy", "--results",
                         str(tmp_path / "records"), "--out", str(tmp_path / "out")])
     finally:
         import importlib
         importlib.reload(reproduce)
     text = (tmp_path / "out" / "reproduce.md").read_text(encoding="utf-8")
     assert "(2) |" in text and "0.8400 (1) | — | — | — | — |" in text
-    assert "Not yet at 5 seeds per framework (seeds so far): l2 (numpy_nn: 2), l2 (Keras: 1)." \
-        in text
+    assert ("Rows not yet at 5 seeds per framework — not run yet: prelu; partly run (seeds so "
+            "far): l2 (numpy_nn 2, Keras 1).") in text
     assert "No row has enough seeds on both sides for a test yet." in text
 
 
