@@ -670,7 +670,7 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
             cells += ["—", "—", "—"]
         cells += speeds + [experiment.chapter or ""]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", legend(seed_counts)]
+    lines += ["", legend(seed_counts) + " " + provenance_text(table)]
     if both:
         lines += ["", significance_text(compared)]
     unfinished = progress_text(counts, info["seeds"])
@@ -680,6 +680,21 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
         lines += ["", f"{len(failed)} task(s) failed and are left out: " + "; ".join(
             f"{r['name']} ({last_line(r.get('error'))[:100]})" for r in failed)]
     return "\n".join(lines)
+
+
+def provenance_text(table):
+    """Where and when the records were run: seconds per epoch compare only within one machine
+    and day (shared machines change speed)."""
+    records = [r for rows in table.values() for rs in rows.values() for r in rs]
+    days = sorted({str(r.get("started", ""))[:10] for r in records} - {""})
+    hosts = sorted({str(r.get("host")) for r in records if r.get("host")})
+    if not records:
+        return ""
+    text = (f"The records were run on {len(days)} day(s) ({', '.join(days)}) on {len(hosts)} "
+            f"host name(s) ({', '.join(hosts)})")
+    if len(days) > 1 or len(hosts) > 1:
+        return text + ": seconds per epoch from different days or machines are not comparable."
+    return text + "."
 
 
 def progress_text(counts, seeds):

@@ -56,7 +56,7 @@ def fake_record(experiment, framework, seed, value, status="ok"):
             "name": f"{experiment}/{framework}/seed={seed}", "config": config, "seed": seed,
             "status": status, "error": None if status == "ok" else "Traceback\nValueError: x",
             "metrics": {"value": value, "epochs_run": 10}, "seconds_per_epoch": [1.0, 2.0, 1.5],
-            "seconds": 10.0}
+            "seconds": 10.0, "host": "vm-a", "started": "2026-12-01T10:00:00+0000"}
 
 
 def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
@@ -69,6 +69,8 @@ def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
         store.write(fake_record("prelu", "numpy_nn", 42 + seed, a))
         store.write(fake_record("prelu", "keras", 42 + seed, b))
     store.write(fake_record("prelu", "keras", 45, 0.5, status="failed"))
+    later = store.load("prelu-keras-44")
+    store.write({**later, "started": "2026-12-02T09:00:00+0000"})     # a part run a day later
     readme = tmp_path / "README.md"
     readme.write_text(README, encoding="utf-8")
     reproduce.available_frameworks = lambda wanted: list(wanted)     # no TensorFlow needed
@@ -97,6 +99,8 @@ def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
     assert "Rows not yet at" not in block
     assert "1 task(s) failed and are left out: prelu/keras/seed=45 (ValueError: x)" in block
     assert "Full size" in block and "Quick run" not in block
+    assert ("run on 2 day(s) (2026-12-01, 2026-12-02) on 1 host name(s) (vm-a): seconds per "
+            "epoch from different days or machines are not comparable.") in block
 
 
 @pytest.mark.parametrize("argv, message", [(["--only", "nope"], "unknown experiment"),
@@ -129,6 +133,7 @@ def test_rows_short_of_the_seeds_asked_for_are_named(tmp_path):
     assert ("Rows not yet at 5 seeds per framework — not run yet: prelu; partly run (seeds so "
             "far): l2 (numpy_nn 2, Keras 1).") in text
     assert "No row has enough seeds on both sides for a test yet." in text
+    assert "The records were run on 1 day(s) (2026-12-01) on 1 host name(s) (vm-a)." in text
 
 
 @pytest.mark.parametrize("key", ["leaky_relu", "bn_after", "cifar_alpha_dropout"])
