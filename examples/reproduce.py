@@ -486,10 +486,7 @@ def run_task(config):
         previous = kx.backend.kernel_path()
         kx.backend.set_kernel_path(config.get("kernels", "numpy"))
         try:
-            if initial is None:
-                result = experiment.run(kx, data, n_epochs)
-            else:
-                result = run_with_initial_weights(experiment, kx, data, n_epochs, initial)
+            result = run_with_initial_weights(experiment, kx, data, n_epochs, initial)
         finally:            # a task run in a caller's own process leaves its setting alone
             kx.backend.set_kernel_path(previous)
     else:
@@ -537,8 +534,11 @@ def keras_initial_weights(experiment, data, n_epochs, seed):
 
 def run_with_initial_weights(experiment, kx, data, n_epochs, weights):
     """Run ``experiment`` with ``kx``, its model starting from ``weights`` (set just before it
-    is compiled; numpy_nn's own draws for the seed are overwritten)."""
+    is compiled; numpy_nn's own draws for the seed are overwritten), or from its own draws
+    when ``weights`` is None."""
     global _initial_weights_hook
+    if weights is None:
+        return experiment.run(kx, data, n_epochs)
 
     def assign(model):
         global _initial_weights_hook
@@ -686,10 +686,10 @@ def provenance_text(table):
     """Where and when the records were run: seconds per epoch compare only within one machine
     and day (shared machines change speed)."""
     records = [r for rows in table.values() for rs in rows.values() for r in rs]
-    days = sorted({str(r.get("started", ""))[:10] for r in records} - {""})
-    hosts = sorted({str(r.get("host")) for r in records if r.get("host")})
     if not records:
         return ""
+    days = sorted({str(r.get("started", ""))[:10] for r in records} - {""})
+    hosts = sorted({str(r.get("host")) for r in records if r.get("host")})
     text = (f"The records were run on {len(days)} day(s) ({', '.join(days)}) on {len(hosts)} "
             f"host name(s) ({', '.join(hosts)})")
     if len(days) > 1 or len(hosts) > 1:
