@@ -272,12 +272,26 @@ def best_peer_series(steps):
     return key, steps[key]
 
 
+def unresolved_message(steps_per_fit):
+    """Why a contender has no step time: the difference of its two calls was lost in noise."""
+    return (f"T_N - T_1 was not positive over {steps_per_fit} steps: the step time is below "
+            f"the noise of the call's set-up; time more steps per call (--steps)")
+
+
 def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=None):
-    """One cell's figures from each contender's per-repetition ``series``."""
+    """One cell's figures from each contender's per-repetition ``series``.
+
+    A contender whose median step estimate :math:`(T_N - T_1)/(N - 1)` is not positive has no
+    step time to report (with few steps, the set-up's noise exceeds the steps' time): it is
+    listed under ``"unresolved"`` with the reason, and left out of the times and ratios."""
+    unresolved = {key: unresolved_message(steps_per_fit) for key, s in series.items()
+                  if statistics.median(s["step"]) <= 0}
+    raw, series = series, {key: s for key, s in series.items() if key not in unresolved}
     steps = {key: s["step"] for key, s in series.items()}
     cell = {"model": model, "batch": batch, "threads": threads, "samples_per_fit": samples,
             "steps_per_fit": steps_per_fit, "parameters": parameters,
-            "repetitions": min(len(v) for v in steps.values()),
+            "unresolved": unresolved,
+            "repetitions": min((len(v) for v in steps.values()), default=0),
             "step_ms": {k: 1e3 * statistics.median(v) for k, v in steps.items()},
             "samples_per_second": {k: batch / statistics.median(v) for k, v in steps.items()},
             "fit_setup_ms": {k: 1e3 * statistics.median(s["setup"])
@@ -287,7 +301,7 @@ def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=
             "cpu_step_ms": {k: 1e3 * statistics.median(s["cpu_step"])
                             for k, s in series.items() if s.get("cpu_step")},
             "spread": {k: max(v) / min(v) for k, v in steps.items() if min(v) > 0},
-            "raw": series}
+            "raw": raw}
     cell["over_cores"] = sorted(k for k, v in cell["cpu_per_wall"].items()
                                 if v > threads * 1.05 + 0.02)
     # TensorFlow: the better of pinned and unpinned counts
@@ -334,10 +348,12 @@ def add_thread_speedups(cells, series):
         return
     low, high = counts[0], counts[-1]
     target = next(c for c in cells if c["threads"] == high)
+    unresolved = {key for c in cells for key in c.get("unresolved", {})}
     target["speedup_over"] = low
     target["thread_speedup"] = {
         key: ratio_interval(series[(key, low)]["step"], series[(key, high)]["step"])
-        for (key, threads) in series if threads == high and (key, low) in series}
+        for (key, threads) in series
+        if threads == high and (key, low) in series and key not in unresolved}
 
 
 def cell_line(cell):
@@ -353,4 +369,6 @@ def cell_line(cell):
         text += f"  numba/floor x{ratios['numba/floor']['ratio']:.2f}"
     if cell["over_cores"]:
         text += f"  OVER CORES: {', '.join(cell['over_cores'])}"
+    if cell.get("unresolved"):
+        text += f"  UNRESOLVED (time more --steps): {', '.join(cell['unresolved'])}"
     return text

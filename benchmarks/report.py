@@ -148,6 +148,10 @@ def training_table(cells):
                     + " | ".join(_ci(r[k]) if k in r else "–" for k in (
                         ["best_peer/numba", "numba/floor"]
                         + (["best_peer/fused", "fused/floor"] if fused else []))) + " |")
+    unresolved = [f"{TITLES.get(k, k)} on {model_title(c['model'])}, batch {c['batch']}: {why}"
+                  for c in cells for k, why in c.get("unresolved", {}).items()]
+    if unresolved:
+        rows += ["", "– without a time: " + "; ".join(unresolved) + "."]
     return rows
 
 

@@ -66,23 +66,41 @@ def _tiny_batch(spec, size=8):
                                   "elu_20x100_cifar"])
 @pytest.mark.parametrize("floatx", ["float64", "float32"])
 def test_torch_translation_trains_like_numpy_nn(name, floatx):
-    """Same weights in, two training steps on the same batch: PyTorch's loss at each step
-    (and in float64 every weight after them) agree with numpy_nn's. In float64 the agreement
-    is to round-off, which proves the translation; in float32 (what the benchmark times) the
-    round-off of 100 SELU layers grows to ~1e-4 relative after one update, so the bound is
-    wider there, and single weights can differ more where a SELU derivative's branch flips
-    on a float32 tie."""
+    """Same weights in, same batch: PyTorch's translation computes numpy_nn's network.
+
+    In float64 the two engines train two steps and agree to round-off in the loss at each
+    step and in every weight after them, which proves the translation, optimizer included.
+
+    In float32 (what the benchmark times) the check is the first step's loss and the
+    gradient of every weight, not values after an update, because an update amplifies
+    float32 round-off in two of these networks far beyond what it says about the
+    translation: (1) Nadam's first step is about ``lr * g / (|g| + epsilon)``, so a
+    gradient entry near zero flips the sign of its update on a round-off; (2) after one SGD
+    step the 100-layer SELU network's loss moves by ~8e-4 relative between float32 and
+    float64, in either engine, in opposite directions. The gradients are as close as float32
+    allows: relative error ~2e-4 after 100 SELU layers (each engine is ~1e-4 from float64),
+    ~1e-6 in the shallow networks.
+    """
     torch = pytest.importorskip("torch", reason="PyTorch is in the optional bench-peers "
                                                 "extra, which `make bench` installs")
     import numpy_nn
     spec = models.MODELS[name]
-    tolerance = 1e-8 if floatx == "float64" else 1e-3 if name == "selu_100" else 2e-5
+    if floatx == "float64":
+        tolerance = 1e-8
+    else:
+        tolerance = 1e-3 if name == "selu_100" else 2e-5
     previous = numpy_nn.backend.floatx()
     numpy_nn.backend.set_floatx(floatx)
     try:
         _train_side_by_side(torch, numpy_nn, spec, floatx, tolerance)
     finally:
         numpy_nn.backend.set_floatx(previous)
+
+
+def _relative_error(ours, theirs):
+    """``||ours - theirs|| / ||ours||``, PyTorch's (out, in) kernels transposed to ours."""
+    theirs = theirs.T if theirs.ndim == 2 else theirs
+    return float(np.linalg.norm(ours - theirs) / np.linalg.norm(ours))
 
 
 def _train_side_by_side(torch, numpy_nn, spec, floatx, tolerance):
@@ -93,7 +111,8 @@ def _train_side_by_side(torch, numpy_nn, spec, floatx, tolerance):
     x, y = _tiny_batch(spec)
     x = x.astype(floatx)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-    for step in range(2):
+    steps = 2 if floatx == "float64" else 1
+    for step in range(steps):
         history = model.fit(x, y, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
         optimizer.zero_grad()
         loss = loss_fn(module(xt), yt)
@@ -101,14 +120,19 @@ def _train_side_by_side(torch, numpy_nn, spec, floatx, tolerance):
         optimizer.step()
         ours, theirs = history.history["loss"][0], float(loss.detach())
         assert math.isclose(ours, theirs, rel_tol=tolerance), (step, ours, theirs)
+    variables, parameters = model.trainable_weights, list(module.parameters())
+    assert len(variables) == len(parameters)
     if floatx == "float32":
+        for index, (variable, parameter) in enumerate(zip(variables, parameters)):
+            assert variable.grad.dtype == np.float32
+            error = _relative_error(variable.grad, parameter.grad.numpy())
+            assert error <= tolerance, (index, variable.name, error)
         return
-    ours = [np.asarray(w) for w in model.trainable_weights]
-    theirs = [p.detach().numpy() for p in module.parameters()]
-    assert len(ours) == len(theirs)
-    for a, b in zip(ours, theirs):
-        b = b.T if b.ndim == 2 else b
-        np.testing.assert_allclose(a, b, rtol=tolerance * 10, atol=tolerance)
+    for variable, parameter in zip(variables, parameters):
+        theirs = parameter.detach().numpy()
+        theirs = theirs.T if theirs.ndim == 2 else theirs
+        np.testing.assert_allclose(np.asarray(variable), theirs, rtol=tolerance * 10,
+                                   atol=tolerance)
 
 
 def test_torch_translation_refuses_what_it_cannot_translate():
@@ -184,6 +208,27 @@ def test_a_cell_flags_engines_above_their_cores_and_counts_tf_at_its_better():
     assert cell["ratios"]["numba/floor"]["ratio"] == pytest.approx(2.0)
 
 
+def test_a_step_time_lost_in_set_up_noise_is_reported_unresolved_not_negative():
+    """(T_N - T_1)/(N - 1) below zero (few steps, a noisy set-up) is no time: the contender
+    is named with the reason, and kept out of the times, the ratios and the thread speed-ups."""
+    from benchmarks import report
+    from benchmarks.harness import add_thread_speedups, summarize
+    series = {
+        "numba": {"step": [1e-3] * 3, "setup": [0.0] * 3, "cpu_per_wall": [1.0] * 3},
+        "keras_tf": {"step": [-3e-4, 2e-4, -1e-4], "setup": [0.03] * 3,
+                     "cpu_per_wall": [1.0] * 3},
+        "torch": {"step": [2e-3] * 3, "setup": [0.01] * 3, "cpu_per_wall": [1.0] * 3}}
+    cell = summarize("leaky_relu_mlp", 8, 24, 3, 1, series)
+    assert set(cell["unresolved"]) == {"keras_tf"} and "3 steps" in cell["unresolved"]["keras_tf"]
+    assert "keras_tf" not in cell["step_ms"] and "keras_tf/numba" not in cell["ratios"]
+    assert cell["best_peer"] == "torch" and "keras_tf" in cell["raw"]
+    table = "\n".join(report.training_table([cell]))
+    assert "Keras 3 / TF on" in table and "--steps" in table
+    two = summarize("leaky_relu_mlp", 8, 24, 3, 2, series)
+    add_thread_speedups([cell, two], {(k, t): v for k, v in series.items() for t in (1, 2)})
+    assert set(two["thread_speedup"]) == {"numba", "torch"}
+
+
 # ---------------------------------------------------------------- a user's own model
 def test_python_m_benchmarks_times_a_saved_model_against_its_translations(tmp_path, capsys):
     """`python -m benchmarks --model FILE` loads the user's file in every worker, translates
@@ -210,10 +255,13 @@ def test_python_m_benchmarks_times_a_saved_model_against_its_translations(tmp_pa
     cells = results["training"]
     assert [(c["batch"], c["threads"]) for c in cells] == [(8, 1)]
     for cell in cells:
-        assert set(engines) <= set(cell["step_ms"]), cell["step_ms"]
+        # with 3 steps a busy machine can bury a step in the set-up's noise: such an engine
+        # is reported unresolved (see the test above), never given a time <= 0
+        assert set(engines) <= set(cell["step_ms"]) | set(cell["unresolved"]), cell
         assert cell["parameters"] == 12 * 16 + 16 + 4 * 16 + 16 * 5 + 5
         assert all(value > 0 for value in cell["step_ms"].values())
-        assert "best_peer/numba" in cell["ratios"] or engines == ["numpy", "numba"]
+        assert ("best_peer/numba" in cell["ratios"] or engines == ["numpy", "numba"]
+                or cell["unresolved"])
     assert results["machine"]["failed_engines"] == {}
     printed = capsys.readouterr().out
     assert "1 thread(s): median ms per step" in printed and "| 8 |" in printed
