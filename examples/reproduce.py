@@ -755,11 +755,13 @@ def significance_text(compared):
     held = [(e, t, h) for e, t, h in compared if h < 0.05]
     if not raw:
         return f"None of the {n} compared rows differs significantly at p < 0.05 (Welch's t-test)."
-    text = (f"{len(raw)} of {n} compared rows differ at p < 0.05 before correction: "
+    def differ(count):
+        return "differs" if count == 1 else "differ"
+    text = (f"{len(raw)} of {n} compared rows {differ(len(raw))} at p < 0.05 before correction: "
             f"{describe(raw, 'p')}. With {n} rows tested at 0.05, about {0.05 * n:.1f} would "
             "be expected to do so by chance alone. ")
     if held:
-        return text + (f"After Holm's correction, {len(held)} still differ: "
+        return text + (f"After Holm's correction, {len(held)} still {differ(len(held))}: "
                        f"{describe(held, 'Holm p')}.")
     return text + "After Holm's correction, none does."
 

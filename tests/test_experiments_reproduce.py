@@ -91,9 +91,9 @@ def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
     holm_prelu = max(holm_leaky, prelu.p_value)      # then times 1, kept monotone
     assert f"| -0.0500 | {leaky.p_value:.3g} | {holm_leaky:.3g} |" in block
     assert f"| {prelu.p_value:.3g} | {holm_prelu:.3g} |" in block
-    assert ("1 of 2 compared rows differ at p < 0.05 before correction: LeakyReLU 300-100, SGD "
+    assert ("1 of 2 compared rows differs at p < 0.05 before correction: LeakyReLU 300-100, SGD "
             f"1e-3 (numpy_nn lower by 0.0500, p = {leaky.p_value:.3g})") in block
-    assert ("After Holm's correction, 1 still differ: LeakyReLU 300-100, SGD 1e-3 (numpy_nn "
+    assert ("After Holm's correction, 1 still differs: LeakyReLU 300-100, SGD 1e-3 (numpy_nn "
             f"lower by 0.0500, Holm p = {holm_leaky:.3g})") in block
     assert "PReLU" not in block.split("before correction")[1].split(".")[0]
     assert "Rows not yet at" not in block
