@@ -97,9 +97,14 @@ def test_torch_translation_trains_like_numpy_nn(name, floatx):
         numpy_nn.backend.set_floatx(previous)
 
 
+def _in_our_layout(torch_array):
+    """A PyTorch parameter (or gradient) as numpy_nn holds it: Linear's (out, in) kernel is
+    Dense's (in, out) transposed; vectors are the same."""
+    return torch_array.T if torch_array.ndim == 2 else torch_array
+
+
 def _relative_error(ours, theirs):
-    """``||ours - theirs|| / ||ours||``, PyTorch's (out, in) kernels transposed to ours."""
-    theirs = theirs.T if theirs.ndim == 2 else theirs
+    """``||ours - theirs|| / ||ours||``."""
     return float(np.linalg.norm(ours - theirs) / np.linalg.norm(ours))
 
 
@@ -125,14 +130,13 @@ def _train_side_by_side(torch, numpy_nn, spec, floatx, tolerance):
     if floatx == "float32":
         for index, (variable, parameter) in enumerate(zip(variables, parameters)):
             assert variable.grad.dtype == np.float32
-            error = _relative_error(variable.grad, parameter.grad.numpy())
+            error = _relative_error(variable.grad, _in_our_layout(parameter.grad.numpy()))
             assert error <= tolerance, (index, variable.name, error)
         return
     for variable, parameter in zip(variables, parameters):
-        theirs = parameter.detach().numpy()
-        theirs = theirs.T if theirs.ndim == 2 else theirs
-        np.testing.assert_allclose(np.asarray(variable), theirs, rtol=tolerance * 10,
-                                   atol=tolerance)
+        np.testing.assert_allclose(np.asarray(variable),
+                                   _in_our_layout(parameter.detach().numpy()),
+                                   rtol=tolerance * 10, atol=tolerance)
 
 
 def test_torch_translation_refuses_what_it_cannot_translate():
