@@ -159,3 +159,45 @@ def test_the_compiled_step_allocates_no_array_either():
     x = rng.standard_normal((64, 30), dtype=np.float32)
     y = rng.integers(0, 4, 64)
     _assert_no_allocation_per_step(trainer, x, y)
+
+
+_COUNT_NUMBA_ALLOCATIONS = """
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from tests.test_fused_step import _model
+from benchmarks.allocations import count_allocations
+from numpy_nn.kernels.fused_step import FusedTrainer
+trainer = FusedTrainer(_model("mixed"), compiled=True)
+rng = np.random.default_rng(5)
+x = rng.standard_normal((16, 30), dtype=np.float32)
+y = rng.integers(0, 4, 16).astype(np.intp)
+trainer.train_step(x, y)
+with count_allocations() as one:
+    trainer.train_step(x, y)
+with count_allocations() as nine:
+    for _ in range(9):
+        trainer.train_step(x, y)
+print(json.dumps({"one": one, "nine": nine}))
+"""
+
+
+def test_the_compiled_step_makes_no_numba_runtime_allocation():
+    """Beyond NumPy buffers, Numba's runtime allocates a record for every array passed into a
+    compiled function; the compiled step passes typed Lists, so a steady step allocates
+    nothing there either. Counted in a fresh process (``NUMBA_NRT_STATS`` must be set before
+    Numba loads), as the benchmark's allocation table is."""
+    pytest.importorskip("numba", reason="the compiled path needs Numba")
+    import json
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "NUMBA_NRT_STATS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", _COUNT_NUMBA_ALLOCATIONS, root],
+                          capture_output=True, text=True, env=env, cwd=root, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    for steps in ("one", "nine"):
+        assert counts[steps]["numba_count"] == 0, counts
+        assert counts[steps]["numpy_count"] == 0, counts

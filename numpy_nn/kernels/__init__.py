@@ -30,7 +30,9 @@ The twins are tested against their references in ``tests/test_kernels*.py``.
 Modules: :mod:`.jit` (compilation settings and shared scalar helpers), :mod:`.activations`,
 :mod:`.dense` (Dense's bias and activation fused), :mod:`.losses`, :mod:`.normalization`,
 :mod:`.dropout`, :mod:`.optimizers` (fused updates over one flat buffer of all parameters,
-see :mod:`.flat`).
+see :mod:`.flat`); apart from the twins, :mod:`.fused_step` (an opt-in trainer that runs a
+whole step of a Dense network in preallocated buffers) with :mod:`.fused_numba` (that step as
+one compiled call) and :mod:`.blas` (NumPy's own matrix product, callable from compiled code).
 """
 from __future__ import annotations
 

@@ -10,7 +10,12 @@ one loop over the array, computing the same expression per element:
 * :func:`softmax_cross_entropy` — per row the log-sum-exp, the label's logit, the loss
   :math:`\log\sum_j e^{z_j} - z_y` and the gradient :math:`(\operatorname{softmax}(z) - Y)/n`,
   and whether the row's largest logit is the label;
-* :func:`sgd` — :math:`w \mathrel{-}= \eta\, \nabla w`.
+* :func:`sgd` — :math:`w \mathrel{-}= \eta\, \nabla w`;
+* :func:`column_sums` — the bias gradient :math:`\nabla b_j = \sum_i \delta_{ij}`;
+* :func:`train_step` — the whole step in one call: the products :math:`a_{l-1} W_l`,
+  :math:`\delta_l W_l^\top` and the update :math:`W_l \mathrel{-}= \eta\, a_{l-1}^\top \delta_l`
+  (NumPy's own BLAS with transpose flags, no copy: :func:`numpy_nn.kernels.blas.gemm`)
+  around the passes above.
 
 The per-element arithmetic is the reference's, in its order and precision (no fastmath);
 what may differ is the last bit of ``exp`` and ``log`` (the kernels' own vectorisable float32
@@ -18,11 +23,18 @@ exponential, :func:`numpy_nn.kernels.jit.exp`, and the C library's ``log``, agai
 SIMD versions) and the order of a row's sum, so ``tests/test_fused_step.py`` holds
 this path to the NumPy fused step within a few units in the last place, not bit for bit.
 Activation kinds are small integers (:data:`KINDS`).
+
+:func:`train_step` takes every array inside a ``numba.typed.List`` built once per batch size:
+Numba's runtime makes a small record (a "meminfo", no array data) for each NumPy array passed
+to a compiled function on every call, while a typed List is passed by reference; so a step is
+one call that allocates nothing, not even those records (``NUMBA_NRT_STATS=1`` counts them).
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
+
+from numpy_nn.kernels.blas import gemm
 
 try:        # the kernels' float32 exponential that LLVM can vectorise (libm's expf it cannot)
     from numpy_nn.kernels.jit import exp
@@ -133,3 +145,64 @@ def sgd(w, grad, rate):
     flat_g = grad.reshape(-1)
     for k in range(flat_w.size):
         flat_w[k] = flat_w[k] - flat_g[k] * rate
+
+
+def typed_list(arrays):
+    """``arrays`` (all of one dtype, dimension and layout) as a ``numba.typed.List``."""
+    return numba.typed.List(arrays)
+
+
+@kernel
+def column_sums(g, out):
+    """``out[j] = sum_i g[i, j]``, adding row after row (the order of NumPy's ``sum`` over
+    axis 0 of a C-ordered array)."""
+    rows, cols = g.shape
+    for j in range(cols):
+        out[j] = g[0, j]
+    for i in range(1, rows):
+        for j in range(cols):
+            out[j] += g[i, j]
+
+
+@kernel
+def train_step(a, z, delta, kernels, biases, grad_biases, constants, labels, per_sample,
+               count, rate):
+    """One SGD step of the units ``i = 0 .. L-1``; returns the number of correct predictions.
+
+    ``a[0]`` holds the batch's inputs and ``a[i + 1]`` unit i's output :math:`f_i(z_i)` (a
+    linear unit's is its ``z[i]``); ``constants[i]`` is ``(kind, p, scale)`` of unit i in the
+    weights' dtype (the kind, a small integer, is exact there); ``labels[0]`` and
+    ``per_sample[0]`` are the batch's labels and per-sample losses (each list holds one array,
+    for the reason in the module docstring)::
+
+        z_i = a_i W_i + b_i,  a_{i+1} = f_i(z_i)               (forward)
+        delta_{L-1} = (softmax(z_{L-1}) - Y) / n                (loss)
+        delta_{i-1} = f'_{i-1} * (delta_i W_i^T)                (backward, from the top)
+        W_i <- W_i - rate a_i^T delta_i                         (one gemm: alpha -rate, beta 1)
+        b_i <- b_i - rate (column sums of delta_i)
+
+    The reference updates after the whole backward pass (``optimizer.apply``); here W_i is
+    updated as soon as delta_{i-1} no longer needs it, which gives the same values without
+    storing grad W_i or passing over W_i again: BLAS adds -rate a_i^T delta_i into W_i as it
+    computes the product. Its roundings are not the reference's (which rounds grad W_i, then
+    rate grad W_i, then the difference), so a weight may differ from the reference's in its
+    last bits.
+    """
+    last = len(kernels) - 1
+    one, zero = kernels[0].dtype.type(1), kernels[0].dtype.type(0)
+    for i in range(last):
+        gemm(a[i], kernels[i], z[i], False, False, one, zero)
+        c = constants[i]
+        bias_activation(z[i], biases[i], int(c[0]), c[1], c[2], a[i + 1])
+    gemm(a[last], kernels[last], z[last], False, False, one, zero)
+    correct = softmax_cross_entropy(z[last], biases[last], labels[0], count, delta[last],
+                                    per_sample[0])
+    for i in range(last, -1, -1):
+        if i > 0:
+            gemm(delta[i], kernels[i], delta[i - 1], False, True, one, zero)
+            c = constants[i - 1]
+            activation_backward(z[i - 1], a[i], delta[i - 1], int(c[0]), c[1], c[2])
+        gemm(a[i], delta[i], kernels[i], True, False, -rate, one)
+        column_sums(delta[i], grad_biases[i])
+        sgd(biases[i], grad_biases[i], rate)
+    return correct

@@ -36,6 +36,13 @@ The weights are the model's own arrays, updated in place, so the model is traine
 by ``fit`` (``tests/test_fused_step.py`` checks it bit for bit against
 ``model.train_on_batch`` on the NumPy path). The accuracy is counted from the logits (the
 softmax preserves their order).
+
+With ``compiled=True`` (the default on the Numba kernel path) the whole step is one Numba
+call, :func:`numpy_nn.kernels.fused_numba.train_step`: the same products through NumPy's own
+BLAS, each element-wise pass one loop, and the update of each kernel added into it by the
+product that computes its gradient; that call allocates nothing, not even the records Numba's
+runtime makes for array arguments. It agrees with the NumPy step within a few units in the
+last place (``tests/test_fused_step.py``).
 """
 from __future__ import annotations
 
@@ -124,33 +131,38 @@ def _plan(model):
 
 
 class _Buffers:
-    """Every array one step of batch size ``n`` needs, allocated once."""
+    """Every array one step of batch size ``n`` needs, allocated once (the compiled step
+    needs neither the NumPy step's scratch arrays nor its kernel gradients, see
+    :func:`.fused_numba.train_step`)."""
 
-    def __init__(self, units, n, inputs, dtype):
+    def __init__(self, units, n, inputs, dtype, compiled):
         self.n = n
         self.x = np.empty((n, inputs), dtype)
         self.labels = np.empty(n, np.intp)
-        classes = units[-1].kernel.value.shape[1]
-        self.classes = np.arange(classes)
-        self.is_label = np.empty((n, classes), bool)
-        self.onehot = np.zeros((n, classes), dtype)
         self.z = [np.empty((n, u.kernel.value.shape[1]), dtype) for u in units]
         # a linear unit's output is its z (the reference returns z itself)
         self.a = [z if u.activation.name == "linear" else np.empty_like(z)
                   for u, z in zip(units, self.z)]
+        self.delta = [np.empty_like(z) for z in self.z]
+        self.grad_bias = [np.empty_like(u.bias.value) for u in units]
+        self.per_sample = np.empty(n, dtype)
+        self.count = np.asarray(n, dtype)
+        self.loss = np.empty((), dtype)
+        self.compiled = None        # the compiled step's typed Lists of these buffers
+        if compiled:
+            return
+        classes = units[-1].kernel.value.shape[1]
+        self.classes = np.arange(classes)
+        self.is_label = np.empty((n, classes), bool)
+        self.onehot = np.zeros((n, classes), dtype)
         self.mask = [np.empty(z.shape, bool) for z in self.z]
         self.temp = [np.empty_like(z) for z in self.z]
-        self.delta = [np.empty_like(z) for z in self.z]
         self.grad_kernel = [np.empty_like(u.kernel.value) for u in units]
-        self.grad_bias = [np.empty_like(u.bias.value) for u in units]
         self.row_max = np.empty((n, 1), dtype)
         self.row_sum = np.empty((n, 1), dtype)
-        self.per_sample = np.empty(n, dtype)
         self.picked = np.empty(n, dtype)
         self.predicted = np.empty(n, np.intp)
         self.correct = np.empty(n, bool)
-        self.count = np.asarray(n, dtype)
-        self.loss = np.empty((), dtype)
 
 
 def _forward_activation(unit, z, a, mask):
@@ -224,6 +236,7 @@ class FusedTrainer:
         self.inputs = self.units[0].kernel.value.shape[0]
         self._buffers = {}
         self._rate = None           # fixed for one fit() call (read when it starts)
+        self._weight_lists = None   # the compiled step's typed Lists of the weights
         for unit in self.units:
             unit.constants()
             c = unit.c
@@ -237,7 +250,7 @@ class FusedTrainer:
 
     def buffers(self, n):
         if n not in self._buffers:
-            self._buffers[n] = _Buffers(self.units, n, self.inputs, self.dtype)
+            self._buffers[n] = _Buffers(self.units, n, self.inputs, self.dtype, self.compiled)
         return self._buffers[n]
 
     def train_step(self, x, labels):
@@ -258,7 +271,7 @@ class FusedTrainer:
 
     def _step(self, b, x, labels):
         if self.compiled:
-            return self._compiled_step(b, x, labels)
+            return self._compiled_step(b)     # its typed Lists hold b.x and b.labels
         units, last = self.units, len(self.units) - 1
         # forward: z = x W; z += b; a = f(z)
         inputs = x
@@ -313,30 +326,38 @@ class FusedTrainer:
                 np.matmul(b.delta[i], units[i].kernel.value.T, out=b.delta[i - 1])
                 activation_backward(i - 1)
 
-    def _compiled_step(self, b, x, labels):
-        """:meth:`_step` with each element-wise pass one Numba loop (:mod:`.fused_numba`)."""
-        kernels, units, last = self._numba, self.units, len(self.units) - 1
-        inputs = x
-        for i, unit in enumerate(units):
-            np.matmul(inputs, unit.kernel.value, out=b.z[i])
-            if i < last:
-                kernels.bias_activation(b.z[i], unit.bias.value, unit.kind, unit.p,
-                                        unit.scale, b.a[i])
-                inputs = b.a[i]
-        correct = kernels.softmax_cross_entropy(b.z[last], units[last].bias.value, labels,
-                                                b.count[()], b.delta[last], b.per_sample)
-        np.sum(b.per_sample, dtype=self.dtype, out=b.loss)
-        np.divide(b.loss, b.count, out=b.loss)
-        self._backward(b, x, lambda i: kernels.activation_backward(
-            b.z[i], b.a[i], b.delta[i], units[i].kind, units[i].p, units[i].scale))
+    def _compiled_step(self, b):
+        """:meth:`_step` as one Numba call (:func:`.fused_numba.train_step`): the same
+        products and element-wise passes, without a Python dispatch per layer."""
         optimizer = self.model.optimizer
         rate = (self._rate if self._rate is not None
                 else optimizer.current_learning_rate(self.dtype))[()]
-        for i, unit in enumerate(units):
-            kernels.sgd(unit.kernel.value, b.grad_kernel[i], rate)
-            kernels.sgd(unit.bias.value, b.grad_bias[i], rate)
+        correct = self._numba.train_step(*self._compiled_arguments(b),
+                                         b.count[()], rate)
+        np.sum(b.per_sample, dtype=self.dtype, out=b.loss)
+        np.divide(b.loss, b.count, out=b.loss)
         optimizer.iterations += 1
         return b.loss.item(), correct
+
+    def _compiled_arguments(self, b):
+        """:func:`.fused_numba.train_step`'s typed Lists: the batch's buffers (made once per
+        batch size) and the model's weights (made again only if a weight array was
+        replaced, e.g. moved into a flat buffer by the Numba path of ``fit``)."""
+        typed = self._numba.typed_list
+        weights = [v.value for unit in self.units for v in (unit.kernel, unit.bias)]
+        if self._weight_lists is None or any(
+                w is not held for w, held in zip(weights, self._weight_lists[0])):
+            units = self.units
+            self._weight_lists = (
+                weights,
+                typed([u.kernel.value for u in units]), typed([u.bias.value for u in units]),
+                typed([np.asarray([u.kind, u.p, u.scale], self.dtype) for u in units]))
+        if b.compiled is None:
+            b.compiled = (typed([b.x] + b.a[:-1]), typed(b.z), typed(b.delta),
+                          typed(b.grad_bias), typed([b.labels]), typed([b.per_sample]))
+        a, z, delta, grad_biases, labels, per_sample = b.compiled
+        _, kernels, biases, constants = self._weight_lists
+        return a, z, delta, kernels, biases, grad_biases, constants, labels, per_sample
 
     def fit(self, x, y, batch_size=32, epochs=1, shuffle=True, seed=None):
         """Train ``epochs`` epochs; returns ``{"loss": [...], "accuracy": [...]}`` per epoch

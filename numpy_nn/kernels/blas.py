@@ -1,0 +1,132 @@
+r"""NumPy's own matrix product, callable from compiled code: :func:`gemm`.
+
+A compiled training step (:func:`numpy_nn.kernels.fused_numba.train_step`) multiplies
+matrices between its element-wise passes. Numba's ``np.dot`` would do, but it calls the BLAS
+that SciPy ships, which need not be NumPy's: a different library, possibly another OpenBLAS
+version, whose products can differ in speed from the ``np.matmul`` every other path (and the
+benchmarks' GEMM floor) uses. This module finds NumPy's ``cblas_sgemm`` / ``cblas_dgemm``
+and hands their addresses to LLVM under fixed names, so compiled code calls exactly the
+routine ``np.matmul`` calls, with the same threads (threadpoolctl and ``OPENBLAS_NUM_THREADS``
+govern it as they govern NumPy), and the products are the same bits.
+
+For C-ordered ``a`` (m, k), ``b`` (k, n) and ``out`` (m, n), each side optionally the
+transpose of a C-ordered array (``transpose_a``: ``a`` holds :math:`A^\top`, shape (k, m)),
+and scalars :math:`\alpha, \beta` of the arrays' dtype (BLAS's own definition):
+
+.. math::
+    \mathrm{out} \leftarrow \alpha\,\operatorname{op}(A)\,\operatorname{op}(B)
+    + \beta\,\mathrm{out}, \qquad \operatorname{op}(X) = X \text{ or } X^\top
+
+which BLAS reads with its transpose flags, without a copy; :math:`\beta = 0` overwrites
+``out`` (whatever it held), :math:`\beta = 1` adds into it. Where NumPy's BLAS cannot be found
+by name (a build whose library exports no ``cblas_?gemm`` we know, or a platform whose loader
+cannot look through NumPy's extension module), :func:`gemm` falls back to Numba's ``np.dot``
+and :data:`SOURCE` says so; the results are then equal within BLAS's rounding, not bit for bit.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+from llvmlite import binding
+from numba import types
+
+from numpy_nn.kernels.jit import kernel
+
+# CBLAS's enum values (cblas.h): row-major order, no transpose, transpose
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+# (symbol, integer type): scipy-openblas's ILP64 build (NumPy's wheels), a plain ILP64
+# OpenBLAS, and the reference LP64 interface
+_CANDIDATES = (("scipy_cblas_{}gemm64_", types.int64), ("cblas_{}gemm64_", types.int64),
+               ("cblas_{}gemm", None))
+
+
+def _numpy_blas_library():
+    """NumPy's compiled core, through which the dynamic loader also finds the BLAS it links."""
+    import numpy._core._multiarray_umath as core
+    return ctypes.CDLL(core.__file__)
+
+
+def _integer_type_of_plain_cblas():
+    """LP64 unless NumPy's build says its BLAS uses 64-bit integers."""
+    try:
+        config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except Exception:                                  # noqa: BLE001 - any failure: assume LP64
+        return types.int32
+    return types.int64 if "64BITINT" in str(config.get("openblas configuration", "")) \
+        else types.int32
+
+
+def _register():
+    """Register NumPy's ``?gemm`` under ``numpy_nn_cblas_?gemm``; returns where they came
+    from, or None."""
+    try:
+        library = _numpy_blas_library()
+    except OSError:
+        return None
+    for pattern, integer in _CANDIDATES:
+        functions = {}
+        for letter in "sd":
+            try:
+                functions[letter] = getattr(library, pattern.format(letter))
+            except AttributeError:
+                break
+        if len(functions) == 2:
+            integer = integer or _integer_type_of_plain_cblas()
+            for letter, function in functions.items():
+                binding.add_symbol(f"numpy_nn_cblas_{letter}gemm",
+                                   ctypes.cast(function, ctypes.c_void_p).value)
+            return pattern.format("?"), integer
+    return None
+
+
+def _signature(real, integer):
+    """cblas_?gemm(order, trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    the matrices' addresses travel as pointer-sized integers."""
+    enum, address = types.int32, types.intp
+    return types.void(enum, enum, enum, integer, integer, integer, real, address, integer,
+                      address, integer, real, address, integer)
+
+
+_found = _register()
+SOURCE = (f"NumPy's BLAS ({_found[0]})" if _found
+          else "Numba's np.dot (NumPy's BLAS not found by name)")
+
+if _found:
+    _sgemm = types.ExternalFunction("numpy_nn_cblas_sgemm", _signature(types.float32, _found[1]))
+    _dgemm = types.ExternalFunction("numpy_nn_cblas_dgemm", _signature(types.float64, _found[1]))
+
+    @kernel
+    def gemm(a, b, out, transpose_a, transpose_b, alpha, beta):
+        """``out = alpha op(a) @ op(b) + beta out`` by NumPy's ``cblas_?gemm``."""
+        m, n = out.shape
+        k = a.shape[0] if transpose_a else a.shape[1]
+        if (b.shape[1] if transpose_b else b.shape[0]) != k or \
+                (a.shape[1] if transpose_a else a.shape[0]) != m or \
+                (b.shape[0] if transpose_b else b.shape[1]) != n:
+            raise ValueError("gemm: shapes do not match")
+        trans_a = _TRANS if transpose_a else _NO_TRANS
+        trans_b = _TRANS if transpose_b else _NO_TRANS
+        if out.itemsize == 4:                  # float32 (the other branch is float64)
+            _sgemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, a.ctypes.data, a.shape[1],
+                   b.ctypes.data, b.shape[1], beta, out.ctypes.data, n)
+        else:
+            _dgemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, a.ctypes.data, a.shape[1],
+                   b.ctypes.data, b.shape[1], beta, out.ctypes.data, n)
+else:                                                   # pragma: no cover - other builds
+    @kernel
+    def gemm(a, b, out, transpose_a, transpose_b, alpha, beta):
+        """``out = alpha op(a) @ op(b) + beta out`` by Numba's ``np.dot`` (SciPy's BLAS)."""
+        if transpose_a and transpose_b:
+            product = np.dot(a.T, b.T)
+        elif transpose_a:
+            product = np.dot(a.T, b)
+        elif transpose_b:
+            product = np.dot(a, b.T)
+        else:
+            product = np.dot(a, b)
+        if beta == 0:
+            out[:] = alpha * product
+        else:
+            out[:] = alpha * product + beta * out
