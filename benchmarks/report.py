@@ -283,10 +283,11 @@ def target_checks(results):
             continue
         count = a["numpy_count_per_step"] + (a["numba_count_per_step"] or 0)
         label = "Numba path" if a["engine"] == "numba" else "fused step"
+        buffers = (f" ({a['numpy_bytes_per_step'] / 1e3:,.0f} kB of NumPy buffers)"
+                   if a["numpy_count_per_step"] else "")
         checks.append((f"No allocation in the steady training step ({label}), "
                        f"{model_title(a['model'])}, batch {a['batch']}",
-                       f"{count:.0f} per step ({a['numpy_bytes_per_step'] / 1e3:,.0f} kB "
-                       f"of NumPy buffers)", count == 0))
+                       f"{count:.0f} per step{buffers}", count == 0))
     return checks
 
 
@@ -470,7 +471,10 @@ def markdown(results):
                   "(`NUMBA_NRT_STATS=1`); an N-step epoch minus a one-step one, over N - 1, "
                   "after a warm-up epoch. Numba's count includes the small record its runtime "
                   "makes for every array passed into a compiled function (measured: 2 for one "
-                  "call updating a weight from its gradient), which holds no array data.", ""]
+                  "call updating a weight from its gradient), which holds no array data. The "
+                  "bytes also hold, spread over the steps, what a call allocates once in "
+                  "proportion to its samples (the epoch's shuffled order, the labels as "
+                  "integers), so a row with no buffer per step can still show bytes.", ""]
         again = results["machine"].get("allocations_remeasured")
         if again:
             lines += [f"Counted again on {again['date']}: {again['reason']}.", ""]

@@ -4,7 +4,7 @@ Engines:
 
 * ``numpy``, ``numba`` — numpy_nn on each kernel path (never imports TensorFlow);
 * ``fused`` — numpy_nn's opt-in whole-step trainer
-  (:class:`numpy_nn.kernels.fused_step.FusedTrainer`, compiled element-wise passes, no
+  (:class:`numpy_nn.kernels.fused_step.FusedTrainer`, each step one compiled call, no
   allocation per step) for the networks it supports, trained with its ``fit``;
 * ``keras_tf`` — Keras 3 on TensorFlow's CPU backend;
 * ``keras_jax`` — Keras 3 on JAX (``KERAS_BACKEND=jax``, set by the harness before the worker
