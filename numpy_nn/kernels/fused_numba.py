@@ -165,9 +165,10 @@ def column_sums(g, out):
 
 
 @kernel
-def train_step(a, z, delta, kernels, biases, grad_biases, constants, labels, per_sample,
-               count, rate):
-    """One SGD step of the units ``i = 0 .. L-1``; returns the number of correct predictions.
+def train_step(a, z, delta, kernels, biases, grad_kernels, grad_biases, constants, labels,
+               per_sample, count, rate, update):
+    """One step of the units ``i = 0 .. L-1``: the gradients, and with ``update`` also plain
+    SGD at ``rate``; returns the number of correct predictions.
 
     ``a[0]`` holds the batch's inputs and ``a[i + 1]`` unit i's output :math:`f_i(z_i)` (a
     linear unit's is its ``z[i]``); ``constants[i]`` is ``(kind, p, scale)`` of unit i in the
@@ -178,11 +179,13 @@ def train_step(a, z, delta, kernels, biases, grad_biases, constants, labels, per
         z_i = a_i W_i + b_i,  a_{i+1} = f_i(z_i)               (forward)
         delta_{L-1} = (softmax(z_{L-1}) - Y) / n                (loss)
         delta_{i-1} = f'_{i-1} * (delta_i W_i^T)                (backward, from the top)
-        W_i <- W_i - rate a_i^T delta_i                         (one gemm: alpha -rate, beta 1)
-        b_i <- b_i - rate (column sums of delta_i)
+        grad W_i = a_i^T delta_i,  grad b_i = column sums of delta_i
+        W_i <- W_i - rate grad W_i,  b_i <- b_i - rate grad b_i  (with ``update``)
 
-    The reference updates after the whole backward pass (``optimizer.apply``); here W_i is
-    updated as soon as delta_{i-1} no longer needs it, which gives the same values without
+    Without ``update`` the gradients land in ``grad_kernels`` and ``grad_biases`` for the
+    optimizer's own ``apply``. With it, ``grad_kernels`` is not touched: where the reference
+    updates after the whole backward pass (``optimizer.apply``), W_i is updated here as soon
+    as delta_{i-1} no longer needs it, which gives the same values without
     storing grad W_i or passing over W_i again: BLAS adds -rate a_i^T delta_i into W_i as it
     computes the product. Its roundings are not the reference's (which rounds grad W_i, then
     rate grad W_i, then the difference), so a weight may differ from the reference's in its
@@ -202,7 +205,10 @@ def train_step(a, z, delta, kernels, biases, grad_biases, constants, labels, per
             gemm(delta[i], kernels[i], delta[i - 1], False, True, one, zero)
             c = constants[i - 1]
             activation_backward(z[i - 1], a[i], delta[i - 1], int(c[0]), c[1], c[2])
-        gemm(a[i], delta[i], kernels[i], True, False, -rate, one)
         column_sums(delta[i], grad_biases[i])
-        sgd(biases[i], grad_biases[i], rate)
+        if update:
+            gemm(a[i], delta[i], kernels[i], True, False, -rate, one)
+            sgd(biases[i], grad_biases[i], rate)
+        else:
+            gemm(a[i], delta[i], grad_kernels[i], True, False, one, zero)
     return correct

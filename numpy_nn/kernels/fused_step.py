@@ -23,13 +23,15 @@ categorical cross-entropy from the logits and its gradient
 
 then backward :math:`\nabla W_l = a_{l-1}^\top \delta_l`,
 :math:`\nabla b_l = \sum_i \delta_{l,i}`, :math:`\delta_{l-1} = f'_{l-1} \odot (\delta_l W_l^\top)`,
-and plain SGD :math:`W \leftarrow W - \eta \nabla W` (after the whole backward pass, as
-``optimizer.apply`` does).
+and the optimizer's update, e.g. plain SGD :math:`W \leftarrow W - \eta \nabla W` (after
+the whole backward pass, as ``optimizer.apply`` does).
 
 Supported: ``Flatten``, ``Dense`` (with bias, no regularizer or constraint) whose activation
 is linear, ReLU, LeakyReLU, ELU or SELU, optionally followed by one ``ReLU`` / ``LeakyReLU`` /
-``ELU`` layer, a softmax output, ``sparse_categorical_crossentropy``, and ``SGD`` without
-momentum, decay, weight decay or clipping — the chapter's LeakyReLU and SELU networks.
+``ELU`` layer, a softmax output, ``sparse_categorical_crossentropy``, and any numpy_nn
+optimizer — the chapter's LeakyReLU, SELU and ELU networks. Plain SGD (no momentum, schedule,
+decay, clipping or weight decay) is applied by the step itself; any other optimizer receives
+the gradients and runs its own ``apply`` (clipping, schedule, update, iteration count).
 Anything else raises :class:`Unsupported` naming what; train such models with ``fit``.
 
 The weights are the model's own arrays, updated in place, so the model is trained exactly as
@@ -54,6 +56,9 @@ from numpy_nn import activations as A
 from numpy_nn import backend
 from numpy_nn import layers as L
 from numpy_nn.kernels import load_twins
+from numpy_nn.kernels.flat import grad_buffer
+from numpy_nn.optimizers import SGD
+from numpy_nn.optimizers.base import Optimizer
 
 _ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "selu")
 
@@ -79,21 +84,22 @@ class _Unit:
         self.c = {k: np.asarray(v, dtype) for k, v in values.items()}
 
 
+def _is_plain_sgd(optimizer):
+    """SGD without momentum, schedule, decay, clipping or weight decay: the update the step
+    itself makes (``w -= rate * grad``); every other optimizer runs its own ``apply``."""
+    return (type(optimizer) is SGD and optimizer.momentum == 0
+            and not isinstance(optimizer.get_config().get("learning_rate"), dict)
+            and not any(getattr(optimizer, option, None) for option in
+                        ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay", "decay")))
+
+
 def _plan(model):
     if getattr(model.loss, "name", None) != "sparse_categorical_crossentropy":
         raise Unsupported(f"FusedTrainer: loss {getattr(model.loss, 'name', None)!r}; only "
                           f"'sparse_categorical_crossentropy' is fused")
-    optimizer = model.optimizer
-    if type(optimizer).__name__ != "SGD" or optimizer.momentum != 0:
-        raise Unsupported(f"FusedTrainer: optimizer {type(optimizer).__name__}; only SGD "
-                          f"without momentum is fused")
-    if isinstance(optimizer.get_config().get("learning_rate"), dict):
-        raise Unsupported("FusedTrainer: learning-rate schedules are not fused")
-    for option in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay"):
-        if getattr(optimizer, option, None):
-            raise Unsupported(f"FusedTrainer: SGD with {option} is not fused")
-    if getattr(optimizer, "decay", 0):
-        raise Unsupported("FusedTrainer: SGD with decay is not fused")
+    if not isinstance(model.optimizer, Optimizer):
+        raise Unsupported(f"FusedTrainer: optimizer {type(model.optimizer).__name__}; a "
+                          f"numpy_nn optimizer is needed")
     units = []
     layers = [layer for layer in model.layers if not isinstance(layer, L.InputLayer)]
     for index, layer in enumerate(layers):
@@ -132,8 +138,8 @@ def _plan(model):
 
 class _Buffers:
     """Every array one step of batch size ``n`` needs, allocated once (the compiled step
-    needs neither the NumPy step's scratch arrays nor its kernel gradients, see
-    :func:`.fused_numba.train_step`)."""
+    needs none of the NumPy step's scratch arrays). The gradients, whose shapes do not
+    depend on ``n``, belong to the trainer."""
 
     def __init__(self, units, n, inputs, dtype, compiled):
         self.n = n
@@ -144,7 +150,6 @@ class _Buffers:
         self.a = [z if u.activation.name == "linear" else np.empty_like(z)
                   for u, z in zip(units, self.z)]
         self.delta = [np.empty_like(z) for z in self.z]
-        self.grad_bias = [np.empty_like(u.bias.value) for u in units]
         self.per_sample = np.empty(n, dtype)
         self.count = np.asarray(n, dtype)
         self.loss = np.empty((), dtype)
@@ -157,7 +162,6 @@ class _Buffers:
         self.onehot = np.zeros((n, classes), dtype)
         self.mask = [np.empty(z.shape, bool) for z in self.z]
         self.temp = [np.empty_like(z) for z in self.z]
-        self.grad_kernel = [np.empty_like(u.kernel.value) for u in units]
         self.row_max = np.empty((n, 1), dtype)
         self.row_sum = np.empty((n, 1), dtype)
         self.picked = np.empty(n, dtype)
@@ -237,6 +241,12 @@ class FusedTrainer:
         self._buffers = {}
         self._rate = None           # fixed for one fit() call (read when it starts)
         self._weight_lists = None   # the compiled step's typed Lists of the weights
+        self.plain_sgd = _is_plain_sgd(model.optimizer)
+        self.variables = [v for unit in self.units for v in (unit.kernel, unit.bias)]
+        # grad W_i, grad b_i (the compiled plain-SGD step adds its update into W_i instead
+        # and uses only the bias gradients)
+        self.grad_kernel = [np.empty_like(u.kernel.value) for u in self.units]
+        self.grad_bias = [np.empty_like(u.bias.value) for u in self.units]
         for unit in self.units:
             unit.constants()
             c = unit.c
@@ -254,9 +264,9 @@ class FusedTrainer:
         return self._buffers[n]
 
     def train_step(self, x, labels):
-        """One SGD step on ``x`` (``(n, inputs)``, the model's dtype) and integer ``labels``
-        (``(n,)`` intp); returns ``(loss, correct predictions)``. Allocates nothing once the
-        buffers of this batch size exist."""
+        """One training step on ``x`` (``(n, inputs)``, the model's dtype) and integer
+        ``labels`` (``(n,)`` intp); returns ``(loss, correct predictions)``. With plain SGD it
+        allocates nothing once the buffers of this batch size exist."""
         b = self.buffers(len(x))
         np.copyto(b.x, x)
         np.copyto(b.labels, labels)
@@ -302,15 +312,19 @@ class FusedTrainer:
         np.divide(g, b.count, out=g)
         self._backward(b, x, lambda i: _backward_activation(
             units[i], b.z[i], b.a[i], b.delta[i], b.mask[i], b.temp[i]))
-        # SGD: w -= grad * learning_rate, after the whole backward pass
         optimizer = self.model.optimizer
+        if not self.plain_sgd:
+            optimizer.apply([g for pair in zip(self.grad_kernel, self.grad_bias) for g in pair],
+                            self.variables)
+            return b.loss.item(), correct
+        # SGD: w -= grad * learning_rate, after the whole backward pass
         rate = self._rate if self._rate is not None else \
             optimizer.current_learning_rate(self.dtype)
         for i, unit in enumerate(units):
-            np.multiply(b.grad_kernel[i], rate, out=b.grad_kernel[i])
-            np.subtract(unit.kernel.value, b.grad_kernel[i], out=unit.kernel.value)
-            np.multiply(b.grad_bias[i], rate, out=b.grad_bias[i])
-            np.subtract(unit.bias.value, b.grad_bias[i], out=unit.bias.value)
+            np.multiply(self.grad_kernel[i], rate, out=self.grad_kernel[i])
+            np.subtract(unit.kernel.value, self.grad_kernel[i], out=unit.kernel.value)
+            np.multiply(self.grad_bias[i], rate, out=self.grad_bias[i])
+            np.subtract(unit.bias.value, self.grad_bias[i], out=unit.bias.value)
         optimizer.iterations += 1
         return b.loss.item(), correct
 
@@ -320,44 +334,68 @@ class FusedTrainer:
         units = self.units
         for i in range(len(units) - 1, -1, -1):
             below = x if i == 0 else b.a[i - 1]
-            np.matmul(below.T, b.delta[i], out=b.grad_kernel[i])
-            np.sum(b.delta[i], axis=0, out=b.grad_bias[i])
+            np.matmul(below.T, b.delta[i], out=self.grad_kernel[i])
+            np.sum(b.delta[i], axis=0, out=self.grad_bias[i])
             if i > 0:
                 np.matmul(b.delta[i], units[i].kernel.value.T, out=b.delta[i - 1])
                 activation_backward(i - 1)
 
     def _compiled_step(self, b):
         """:meth:`_step` as one Numba call (:func:`.fused_numba.train_step`): the same
-        products and element-wise passes, without a Python dispatch per layer."""
+        products and element-wise passes, without a Python dispatch per layer. Plain SGD
+        updates inside that call; any other optimizer gets the gradients and runs its own
+        ``apply`` (on the Numba path, one fused pass over a flat buffer of all parameters,
+        into whose gradient views the call has already written)."""
         optimizer = self.model.optimizer
-        rate = (self._rate if self._rate is not None
-                else optimizer.current_learning_rate(self.dtype))[()]
-        correct = self._numba.train_step(*self._compiled_arguments(b),
-                                         b.count[()], rate)
+        if self.plain_sgd:
+            rate = (self._rate if self._rate is not None
+                    else optimizer.current_learning_rate(self.dtype))[()]
+        else:
+            rate = self.dtype.type(0)
+        arguments, gradients = self._compiled_arguments(b)
+        correct = self._numba.train_step(*arguments, b.count[()], rate, self.plain_sgd)
         np.sum(b.per_sample, dtype=self.dtype, out=b.loss)
         np.divide(b.loss, b.count, out=b.loss)
-        optimizer.iterations += 1
+        if self.plain_sgd:
+            optimizer.iterations += 1
+        else:
+            optimizer.apply(gradients, self.variables)
         return b.loss.item(), correct
 
+    def _gradient_destinations(self):
+        """Where each variable's gradient goes: its view of the optimizer's flat gradient
+        buffer when it has one (:mod:`.flat`; nothing to copy then), else the trainer's own
+        array."""
+        own = [g for pair in zip(self.grad_kernel, self.grad_bias) for g in pair]
+        if self.plain_sgd:
+            return own
+        return [grad_buffer(v) if grad_buffer(v) is not None
+                and grad_buffer(v).shape == g.shape else g
+                for v, g in zip(self.variables, own)]
+
     def _compiled_arguments(self, b):
-        """:func:`.fused_numba.train_step`'s typed Lists: the batch's buffers (made once per
-        batch size) and the model's weights (made again only if a weight array was
-        replaced, e.g. moved into a flat buffer by the Numba path of ``fit``)."""
+        """:func:`.fused_numba.train_step`'s typed Lists, and the gradients in the order of
+        ``self.variables``: the batch's buffers (made once per batch size) and the model's
+        weights and gradients (made again only if one of those arrays was replaced, e.g. moved
+        into a flat buffer by the optimizer's first fused update)."""
         typed = self._numba.typed_list
-        weights = [v.value for unit in self.units for v in (unit.kernel, unit.bias)]
+        held = [v.value for v in self.variables] + self._gradient_destinations()
         if self._weight_lists is None or any(
-                w is not held for w, held in zip(weights, self._weight_lists[0])):
-            units = self.units
+                array is not before for array, before in zip(held, self._weight_lists[0])):
+            units, count = self.units, len(self.variables)
+            gradients = held[count:]
             self._weight_lists = (
-                weights,
+                held, gradients,
                 typed([u.kernel.value for u in units]), typed([u.bias.value for u in units]),
+                typed(gradients[0::2]), typed(gradients[1::2]),
                 typed([np.asarray([u.kind, u.p, u.scale], self.dtype) for u in units]))
         if b.compiled is None:
             b.compiled = (typed([b.x] + b.a[:-1]), typed(b.z), typed(b.delta),
-                          typed(b.grad_bias), typed([b.labels]), typed([b.per_sample]))
-        a, z, delta, grad_biases, labels, per_sample = b.compiled
-        _, kernels, biases, constants = self._weight_lists
-        return a, z, delta, kernels, biases, grad_biases, constants, labels, per_sample
+                          typed([b.labels]), typed([b.per_sample]))
+        a, z, delta, labels, per_sample = b.compiled
+        _, gradients, kernels, biases, grad_kernels, grad_biases, constants = self._weight_lists
+        return ((a, z, delta, kernels, biases, grad_kernels, grad_biases, constants, labels,
+                 per_sample), gradients)
 
     def fit(self, x, y, batch_size=32, epochs=1, shuffle=True, seed=None):
         """Train ``epochs`` epochs; returns ``{"loss": [...], "accuracy": [...]}`` per epoch
