@@ -164,6 +164,16 @@ def test_the_compiled_step_with_another_optimizer_agrees_with_fit_on_the_numba_p
         numpy_nn.backend.set_kernel_path("numpy")
 
 
+def test_train_step_names_a_wrong_shape():
+    trainer = FusedTrainer(_model("selu"))
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 30\), got \(4, 31\)"):
+        trainer.train_step(np.zeros((4, 31), np.float32), np.zeros(4, np.intp))
+    with pytest.raises(ValueError, match=r"labels must hold one class per sample.*got \(3,\)"):
+        trainer.train_step(np.zeros((4, 30), np.float32), np.zeros(3, np.intp))
+    loss, _ = trainer.train_step(np.zeros((4, 30), np.float32), np.zeros((4, 1), np.intp))
+    assert np.isfinite(loss)                      # a column of labels is accepted
+
+
 def test_a_regularized_layer_is_refused():
     model = numpy_nn.models.Sequential([
         L.Input(shape=(4,)), L.Dense(3, activation="relu", kernel_regularizer="l2"),

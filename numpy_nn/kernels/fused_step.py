@@ -267,9 +267,16 @@ class FusedTrainer:
         """One training step on ``x`` (``(n, inputs)``, the model's dtype) and integer
         ``labels`` (``(n,)`` intp); returns ``(loss, correct predictions)``. With plain SGD it
         allocates nothing once the buffers of this batch size exist."""
-        b = self.buffers(len(x))
+        n = len(x)
+        if np.shape(x)[1:] != (self.inputs,):
+            raise ValueError(f"FusedTrainer.train_step: x must have shape (n, {self.inputs}), "
+                             f"got {np.shape(x)}")
+        if np.size(labels) != n or np.ndim(labels) > 2:
+            raise ValueError(f"FusedTrainer.train_step: labels must hold one class per sample, "
+                             f"shape ({n},) or ({n}, 1), got {np.shape(labels)}")
+        b = self.buffers(n)
         np.copyto(b.x, x)
-        np.copyto(b.labels, labels)
+        np.copyto(b.labels, np.reshape(labels, n))    # a view: (n, 1) -> (n,)
         if not self.compiled:
             self._one_hot(b)
         return self._step(b, b.x, b.labels)
