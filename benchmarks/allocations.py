@@ -194,8 +194,6 @@ def measure_allocations(cells, env, log=print):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     results = []
     for engine, model, batch, steps in cells:
-        if engine == "fused" and model == "batch_norm_mlp":
-            continue                   # BatchNormalization: not what the fused step supports
         child_env = {**env, "NUMBA_NRT_STATS": "1",
                      "NUMPY_NN_KERNELS": "numba" if engine == "fused" else engine}
         done = subprocess.run(

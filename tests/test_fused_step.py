@@ -23,6 +23,10 @@ def _model(kind, dtype="float32", optimizer=None):
             layers = [L.Input(shape=(30,))] + [
                 L.Dense(16, activation="selu", kernel_initializer="lecun_normal")
                 for _ in range(5)]
+        elif kind == "bn":                   # the chapter's BN MLP: BN on the input and after
+            layers = [L.Input(shape=(30,)), L.BatchNormalization(),  # each hidden layer
+                      L.Dense(16, activation="relu"), L.BatchNormalization(),
+                      L.Dense(12, activation="elu"), L.BatchNormalization()]
         else:
             layers = [L.Input(shape=(30,)), L.Dense(16, activation="relu"),
                       L.Dense(16, activation="elu"), L.Dense(12), L.ELU(0.5),
@@ -37,7 +41,7 @@ def _model(kind, dtype="float32", optimizer=None):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("kind", ["leaky", "selu", "mixed"])
+@pytest.mark.parametrize("kind", ["leaky", "selu", "mixed", "bn"])
 def test_fused_steps_equal_the_reference_bit_for_bit(kind, dtype):
     numpy_nn.backend.set_kernel_path("numpy")
     previous = numpy_nn.backend.floatx()
@@ -137,8 +141,9 @@ def test_other_optimizers_run_their_own_apply_bit_for_bit(name):
     _compare_steps("mixed", "float32", OPTIMIZERS[name])
 
 
+@pytest.mark.parametrize("kind", ["mixed", "bn"])
 @pytest.mark.parametrize("name", ["nadam", "sgd_schedule_clipnorm"])
-def test_the_compiled_step_with_another_optimizer_agrees_with_fit_on_the_numba_path(name):
+def test_the_compiled_step_with_another_optimizer_agrees_with_fit_on_the_numba_path(name, kind):
     """Compiled, the gradients go straight into the optimizer's flat gradient buffer and its
     fused update runs; after several steps (two batch sizes) the weights equal those of
     ``train_on_batch`` on the Numba path bit for bit (the same BLAS products, exponential and
@@ -146,8 +151,8 @@ def test_the_compiled_step_with_another_optimizer_agrees_with_fit_on_the_numba_p
     pytest.importorskip("numba", reason="the compiled path needs Numba")
     numpy_nn.backend.set_kernel_path("numba")
     try:
-        reference = _model("mixed", optimizer=OPTIMIZERS[name]())
-        fused = _model("mixed", optimizer=OPTIMIZERS[name]())
+        reference = _model(kind, optimizer=OPTIMIZERS[name]())
+        fused = _model(kind, optimizer=OPTIMIZERS[name]())
         trainer = FusedTrainer(fused, compiled=True)
         rng = np.random.default_rng(6)
         for step in range(6):
@@ -183,16 +188,24 @@ def test_a_regularized_layer_is_refused():
         FusedTrainer(model)
 
 
-def test_batch_normalization_is_refused():
-    model = numpy_nn.models.Sequential([L.Input(shape=(4,)), L.Dense(3),
-                                        L.BatchNormalization(),
-                                        L.Dense(2, activation="softmax")])
+@pytest.mark.parametrize("layers, message", [
+    ([L.Dense(3), L.BatchNormalization(), L.ReLU(), L.Dense(2, activation="softmax")],
+     r"\(ReLU\) is not fused"),
+    ([L.Dense(2), L.BatchNormalization()],
+     r"\(BatchNormalization\) is not followed by a Dense layer"),
+    ([L.BatchNormalization(center=False), L.Dense(2, activation="softmax")],
+     "only one BatchNormalization of 2-D inputs with center, scale"),
+])
+def test_batch_normalization_where_it_is_not_fused_is_refused(layers, message):
+    """Fused: a BatchNormalization of a Dense layer's input (the chapter's BN MLP, covered
+    above); not one between a Dense layer and its activation, at the end, or without beta."""
+    model = numpy_nn.models.Sequential([L.Input(shape=(4,))] + layers)
     model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
-    with pytest.raises(Unsupported, match="BatchNormalization"):
+    with pytest.raises(Unsupported, match=message):
         FusedTrainer(model)
 
 
-@pytest.mark.parametrize("kind", ["leaky", "selu", "mixed"])
+@pytest.mark.parametrize("kind", ["leaky", "selu", "mixed", "bn"])
 def test_the_compiled_fused_step_agrees_with_the_numpy_one_within_a_few_ulp(kind):
     """Numba's exp/log and a row's summation order may move the last bits; after one step
     every weight is within 4 ulp (relative 4 * 2^-23, plus 1e-7 absolute for weights near 0)
@@ -231,17 +244,20 @@ sys.path.insert(0, sys.argv[1])
 from tests.test_fused_step import _model
 from benchmarks.allocations import count_allocations
 from numpy_nn.kernels.fused_step import FusedTrainer
-trainer = FusedTrainer(_model("mixed"), compiled=True)
-rng = np.random.default_rng(5)
-x = rng.standard_normal((16, 30), dtype=np.float32)
-y = rng.integers(0, 4, 16).astype(np.intp)
-trainer.train_step(x, y)
-with count_allocations() as one:
+counts = {}
+for kind in ("mixed", "bn"):
+    trainer = FusedTrainer(_model(kind), compiled=True)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 30), dtype=np.float32)
+    y = rng.integers(0, 4, 16).astype(np.intp)
     trainer.train_step(x, y)
-with count_allocations() as nine:
-    for _ in range(9):
+    with count_allocations() as one:
         trainer.train_step(x, y)
-print(json.dumps({"one": one, "nine": nine}))
+    with count_allocations() as nine:
+        for _ in range(9):
+            trainer.train_step(x, y)
+    counts[kind] = {"one": one, "nine": nine}
+print(json.dumps(counts))
 """
 
 
@@ -261,6 +277,7 @@ def test_the_compiled_step_makes_no_numba_runtime_allocation():
                           capture_output=True, text=True, env=env, cwd=root, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     counts = json.loads(done.stdout.strip().splitlines()[-1])
-    for steps in ("one", "nine"):
-        assert counts[steps]["numba_count"] == 0, counts
-        assert counts[steps]["numpy_count"] == 0, counts
+    for kind in ("mixed", "bn"):
+        for steps in ("one", "nine"):
+            assert counts[kind][steps]["numba_count"] == 0, counts
+            assert counts[kind][steps]["numpy_count"] == 0, counts

@@ -35,6 +35,7 @@ import numba
 import numpy as np
 
 from numpy_nn.kernels.blas import gemm
+from numpy_nn.kernels.normalization import batch_norm_backward_kernel, batch_norm_forward_kernel
 
 try:        # the kernels' float32 exponential that LLVM can vectorise (libm's expf it cannot)
     from numpy_nn.kernels.jit import exp
@@ -166,49 +167,79 @@ def column_sums(g, out):
 
 @kernel
 def train_step(a, z, delta, kernels, biases, grad_kernels, grad_biases, constants, labels,
-               per_sample, count, rate, update):
+               per_sample, count, rate, update, norm):
     """One step of the units ``i = 0 .. L-1``: the gradients, and with ``update`` also plain
     SGD at ``rate``; returns the number of correct predictions.
 
     ``a[0]`` holds the batch's inputs and ``a[i + 1]`` unit i's output :math:`f_i(z_i)` (a
-    linear unit's is its ``z[i]``); ``constants[i]`` is ``(kind, p, scale)`` of unit i in the
-    weights' dtype (the kind, a small integer, is exact there); ``labels[0]`` and
-    ``per_sample[0]`` are the batch's labels and per-sample losses (each list holds one array,
-    for the reason in the module docstring)::
+    linear unit's is its ``z[i]``); ``constants[i]`` is ``(kind, p, scale, has_norm, epsilon,
+    momentum, 1 - momentum)`` of unit i in the weights' dtype (the kind and the flag, small
+    integers, are exact there); ``labels[0]`` and ``per_sample[0]`` are the batch's labels and
+    per-sample losses (each list holds one array, for the reason in the module docstring).
+    ``norm`` holds, per unit, what a BatchNormalization before it needs (empty arrays for a
+    unit without one): its output ``normed`` (the unit's input x_i), the gradient reaching
+    that output, gamma, beta, the moving mean and variance, their gradients, the batch mean,
+    1/sqrt(variance + eps) and scratch::
 
-        z_i = a_i W_i + b_i,  a_{i+1} = f_i(z_i)               (forward)
+        x_i = BN(a_i) if unit i has one, else a_i
+        z_i = x_i W_i + b_i,  a_{i+1} = f_i(z_i)               (forward)
         delta_{L-1} = (softmax(z_{L-1}) - Y) / n                (loss)
-        delta_{i-1} = f'_{i-1} * (delta_i W_i^T)                (backward, from the top)
-        grad W_i = a_i^T delta_i,  grad b_i = column sums of delta_i
-        W_i <- W_i - rate grad W_i,  b_i <- b_i - rate grad b_i  (with ``update``)
+        delta_{i-1} = f'_{i-1} * (BN'(delta_i W_i^T))           (backward, from the top)
+        grad W_i = x_i^T delta_i,  grad b_i = column sums of delta_i
+        W_i <- W_i - rate grad W_i, and b_i, gamma_i, beta_i alike  (with ``update``)
 
-    Without ``update`` the gradients land in ``grad_kernels`` and ``grad_biases`` for the
-    optimizer's own ``apply``. With it, ``grad_kernels`` is not touched: where the reference
-    updates after the whole backward pass (``optimizer.apply``), W_i is updated here as soon
-    as delta_{i-1} no longer needs it, which gives the same values without
-    storing grad W_i or passing over W_i again: BLAS adds -rate a_i^T delta_i into W_i as it
+    BatchNormalization runs :mod:`.normalization`'s kernels, the Numba path's own. Without
+    ``update`` the gradients land in ``grad_kernels``, ``grad_biases`` and the gradients in
+    ``norm`` for the optimizer's own ``apply``. With it, ``grad_kernels`` is not touched: where
+    the reference updates after the whole backward pass (``optimizer.apply``), W_i is updated
+    here as soon as delta_{i-1} no longer needs it, which gives the same values without
+    storing grad W_i or passing over W_i again: BLAS adds -rate x_i^T delta_i into W_i as it
     computes the product. Its roundings are not the reference's (which rounds grad W_i, then
     rate grad W_i, then the difference), so a weight may differ from the reference's in its
     last bits.
     """
+    (normed, norm_grad, gamma, beta, moving_mean, moving_variance, grad_gamma, grad_beta,
+     mean, inv_std, scratch) = norm
     last = len(kernels) - 1
     one, zero = kernels[0].dtype.type(1), kernels[0].dtype.type(0)
-    for i in range(last):
-        gemm(a[i], kernels[i], z[i], False, False, one, zero)
+    for i in range(last + 1):
         c = constants[i]
-        bias_activation(z[i], biases[i], int(c[0]), c[1], c[2], a[i + 1])
-    gemm(a[last], kernels[last], z[last], False, False, one, zero)
+        inputs = a[i]
+        if c[3] != zero:
+            batch_norm_forward_kernel(a[i], gamma[i], beta[i], c[4], c[5], c[6], moving_mean[i],
+                                      moving_variance[i], normed[i], mean[i], inv_std[i],
+                                      scratch[i])
+            inputs = normed[i]
+        gemm(inputs, kernels[i], z[i], False, False, one, zero)
+        if i < last:
+            bias_activation(z[i], biases[i], int(c[0]), c[1], c[2], a[i + 1])
     correct = softmax_cross_entropy(z[last], biases[last], labels[0], count, delta[last],
                                     per_sample[0])
     for i in range(last, -1, -1):
-        if i > 0:
+        has_norm = constants[i][3] != zero
+        inputs = normed[i] if has_norm else a[i]
+        if has_norm:
+            gemm(delta[i], kernels[i], norm_grad[i], False, True, one, zero)
+            coefficient = scratch[i][0]         # the variance's row, free after the forward
+            if i > 0:
+                batch_norm_backward_kernel(a[i], norm_grad[i], mean[i], inv_std[i], gamma[i],
+                                           grad_gamma[i], grad_beta[i], delta[i - 1],
+                                           coefficient)
+            else:
+                batch_norm_backward_kernel(a[i], norm_grad[i], mean[i], inv_std[i], gamma[i],
+                                           grad_gamma[i], grad_beta[i], None, coefficient)
+        elif i > 0:
             gemm(delta[i], kernels[i], delta[i - 1], False, True, one, zero)
+        if i > 0:
             c = constants[i - 1]
             activation_backward(z[i - 1], a[i], delta[i - 1], int(c[0]), c[1], c[2])
         column_sums(delta[i], grad_biases[i])
         if update:
-            gemm(a[i], delta[i], kernels[i], True, False, -rate, one)
+            gemm(inputs, delta[i], kernels[i], True, False, -rate, one)
             sgd(biases[i], grad_biases[i], rate)
+            if has_norm:
+                sgd(gamma[i], grad_gamma[i], rate)
+                sgd(beta[i], grad_beta[i], rate)
         else:
-            gemm(a[i], delta[i], grad_kernels[i], True, False, one, zero)
+            gemm(inputs, delta[i], grad_kernels[i], True, False, one, zero)
     return correct

@@ -28,10 +28,13 @@ the whole backward pass, as ``optimizer.apply`` does).
 
 Supported: ``Flatten``, ``Dense`` (with bias, no regularizer or constraint) whose activation
 is linear, ReLU, LeakyReLU, ELU or SELU, optionally followed by one ``ReLU`` / ``LeakyReLU`` /
-``ELU`` layer, a softmax output, ``sparse_categorical_crossentropy``, and any numpy_nn
-optimizer — the chapter's LeakyReLU, SELU and ELU networks. Plain SGD (no momentum, schedule,
-decay, clipping or weight decay) is applied by the step itself; any other optimizer receives
-the gradients and runs its own ``apply`` (clipping, schedule, update, iteration count).
+``ELU`` layer, a ``BatchNormalization`` of a Dense layer's input (training mode, batch
+statistics: on the NumPy path the layer's own ``forward`` and ``backward`` run, compiled its
+Numba kernels), a softmax output, ``sparse_categorical_crossentropy``, and any numpy_nn
+optimizer — the chapter's LeakyReLU, BatchNormalization, SELU and ELU networks. Plain SGD
+(no momentum, schedule, decay, clipping or weight decay) is applied by the step itself; any
+other optimizer receives the gradients and runs its own ``apply`` (clipping, schedule,
+update, iteration count).
 Anything else raises :class:`Unsupported` naming what; train such models with ``fit``.
 
 The weights are the model's own arrays, updated in place, so the model is trained exactly as
@@ -68,10 +71,11 @@ class Unsupported(ValueError):
 
 
 class _Unit:
-    """One Dense layer and the activation applied to its output."""
+    """One Dense layer, the activation applied to its output and, if the model has one just
+    before it, the BatchNormalization layer its input goes through (``norm``)."""
 
-    def __init__(self, kernel, bias, activation):
-        self.kernel, self.bias, self.activation = kernel, bias, activation
+    def __init__(self, kernel, bias, activation, norm=None):
+        self.kernel, self.bias, self.activation, self.norm = kernel, bias, activation, norm
 
     def constants(self):
         """The activation's scalars as 0-d arrays of the weights' dtype, made once (a Python
@@ -100,15 +104,26 @@ def _plan(model):
     if not isinstance(model.optimizer, Optimizer):
         raise Unsupported(f"FusedTrainer: optimizer {type(model.optimizer).__name__}; a "
                           f"numpy_nn optimizer is needed")
-    units = []
+    units, norm = [], None
     layers = [layer for layer in model.layers if not isinstance(layer, L.InputLayer)]
     for index, layer in enumerate(layers):
         where = f"layer '{layer.name}' ({type(layer).__name__})"
         if not layer.trainable and layer.weights:
             raise Unsupported(f"FusedTrainer: {where} is frozen")
         if isinstance(layer, L.Flatten):
-            if units:
-                raise Unsupported(f"FusedTrainer: {where} after a Dense layer")
+            if units or norm is not None:
+                raise Unsupported(f"FusedTrainer: {where} after a Dense or "
+                                  f"BatchNormalization layer")
+            continue
+        if isinstance(layer, L.BatchNormalization):
+            if norm is not None or len(getattr(layer, "_broadcast", ())) != 2 or \
+                    not (layer.center and layer.scale) or any(
+                        v.regularizer is not None or v.constraint is not None
+                        for v in (layer.gamma, layer.beta)):
+                raise Unsupported(f"FusedTrainer: {where}: only one BatchNormalization of "
+                                  f"2-D inputs with center, scale and no regularizer or "
+                                  f"constraint, before a Dense layer, is fused")
+            norm = layer
             continue
         if isinstance(layer, L.Dense):
             if not layer.use_bias:
@@ -122,13 +137,17 @@ def _plan(model):
                     raise Unsupported(f"FusedTrainer: {where}: softmax only on the output")
             elif name not in _ACTIVATIONS:
                 raise Unsupported(f"FusedTrainer: {where}: activation {name!r}")
-            units.append(_Unit(layer.kernel, layer.bias, layer.activation))
+            units.append(_Unit(layer.kernel, layer.bias, layer.activation, norm))
+            norm = None
             continue
-        if isinstance(layer, (L.ReLU, L.LeakyReLU, L.ELU)) and units \
+        if isinstance(layer, (L.ReLU, L.LeakyReLU, L.ELU)) and units and norm is None \
                 and units[-1].activation.name == "linear":
             units[-1].activation = layer.function
             continue
         raise Unsupported(f"FusedTrainer: {where} is not fused")
+    if norm is not None:
+        raise Unsupported(f"FusedTrainer: layer '{norm.name}' (BatchNormalization) is not "
+                          f"followed by a Dense layer")
     if not units or units[-1].activation.name != "softmax":
         raise Unsupported("FusedTrainer: the output must be a Dense softmax layer")
     if units[0].kernel.value.dtype != np.float32 and units[0].kernel.value.dtype != np.float64:
@@ -150,6 +169,11 @@ class _Buffers:
         self.a = [z if u.activation.name == "linear" else np.empty_like(z)
                   for u, z in zip(units, self.z)]
         self.delta = [np.empty_like(z) for z in self.z]
+        # per BatchNormalization before unit i: its output (unit i's input) and the gradient
+        # reaching that output; an empty placeholder elsewhere (typed Lists need one per unit)
+        self.normed = [np.empty((n, u.kernel.value.shape[0]) if u.norm else (0, 0), dtype)
+                       for u in units]
+        self.norm_grad = [np.empty_like(normed) for normed in self.normed]
         self.per_sample = np.empty(n, dtype)
         self.count = np.asarray(n, dtype)
         self.loss = np.empty((), dtype)
@@ -242,11 +266,20 @@ class FusedTrainer:
         self._rate = None           # fixed for one fit() call (read when it starts)
         self._weight_lists = None   # the compiled step's typed Lists of the weights
         self.plain_sgd = _is_plain_sgd(model.optimizer)
-        self.variables = [v for unit in self.units for v in (unit.kernel, unit.bias)]
+        self.variables = [v for unit in self.units for v in (
+            ((unit.norm.gamma, unit.norm.beta) if unit.norm else ()) + (unit.kernel, unit.bias))]
         # grad W_i, grad b_i (the compiled plain-SGD step adds its update into W_i instead
         # and uses only the bias gradients)
         self.grad_kernel = [np.empty_like(u.kernel.value) for u in self.units]
         self.grad_bias = [np.empty_like(u.bias.value) for u in self.units]
+        # per BatchNormalization before unit i (empty placeholders elsewhere): grad gamma,
+        # grad beta, the batch mean, 1/sqrt(variance + eps), and the kernels' scratch
+        features = [u.kernel.value.shape[0] if u.norm else 0 for u in self.units]
+        self.grad_gamma = [np.empty(f, self.dtype) for f in features]
+        self.grad_beta = [np.empty(f, self.dtype) for f in features]
+        self.norm_mean = [np.empty(f, self.dtype) for f in features]
+        self.norm_inv_std = [np.empty(f, self.dtype) for f in features]
+        self.norm_scratch = [np.empty((3, f), self.dtype) for f in features]
         for unit in self.units:
             unit.constants()
             c = unit.c
@@ -290,9 +323,12 @@ class FusedTrainer:
         if self.compiled:
             return self._compiled_step(b)     # its typed Lists hold b.x and b.labels
         units, last = self.units, len(self.units) - 1
-        # forward: z = x W; z += b; a = f(z)
+        # forward: (BatchNormalization by the layer itself;) z = x W; z += b; a = f(z)
         inputs = x
         for i, unit in enumerate(units):
+            if unit.norm is not None:
+                np.copyto(b.normed[i], unit.norm.forward(inputs, training=True))
+                inputs = b.normed[i]
             np.matmul(inputs, unit.kernel.value, out=b.z[i])
             np.add(b.z[i], unit.bias.value, out=b.z[i])
             if i < last:
@@ -321,29 +357,42 @@ class FusedTrainer:
             units[i], b.z[i], b.a[i], b.delta[i], b.mask[i], b.temp[i]))
         optimizer = self.model.optimizer
         if not self.plain_sgd:
-            optimizer.apply([g for pair in zip(self.grad_kernel, self.grad_bias) for g in pair],
-                            self.variables)
+            optimizer.apply(self._own_gradients(), self.variables)
             return b.loss.item(), correct
         # SGD: w -= grad * learning_rate, after the whole backward pass
         rate = self._rate if self._rate is not None else \
             optimizer.current_learning_rate(self.dtype)
-        for i, unit in enumerate(units):
-            np.multiply(self.grad_kernel[i], rate, out=self.grad_kernel[i])
-            np.subtract(unit.kernel.value, self.grad_kernel[i], out=unit.kernel.value)
-            np.multiply(self.grad_bias[i], rate, out=self.grad_bias[i])
-            np.subtract(unit.bias.value, self.grad_bias[i], out=unit.bias.value)
+        for variable, grad in zip(self.variables, self._own_gradients()):
+            np.multiply(grad, rate, out=grad)
+            np.subtract(variable.value, grad, out=variable.value)
         optimizer.iterations += 1
         return b.loss.item(), correct
 
+    def _own_gradients(self):
+        """The trainer's gradient arrays, in the order of ``self.variables``."""
+        return [g for i, unit in enumerate(self.units) for g in (
+            ((self.grad_gamma[i], self.grad_beta[i]) if unit.norm else ())
+            + (self.grad_kernel[i], self.grad_bias[i]))]
+
     def _backward(self, b, x, activation_backward):
         """grad W = a^T delta, grad b = sum delta, then delta below = f'(z) (delta W^T), from
-        the output down; ``activation_backward(i)`` applies layer i's f' to ``b.delta[i]``."""
+        the output down (through a BatchNormalization's own ``backward`` where unit i has
+        one); ``activation_backward(i)`` applies layer i's f' to ``b.delta[i]``."""
         units = self.units
         for i in range(len(units) - 1, -1, -1):
-            below = x if i == 0 else b.a[i - 1]
+            norm = units[i].norm
+            below = b.normed[i] if norm is not None else x if i == 0 else b.a[i - 1]
             np.matmul(below.T, b.delta[i], out=self.grad_kernel[i])
             np.sum(b.delta[i], axis=0, out=self.grad_bias[i])
-            if i > 0:
+            if norm is not None:
+                np.matmul(b.delta[i], units[i].kernel.value.T, out=b.norm_grad[i])
+                grad_input = norm.backward(b.norm_grad[i], need_input_grad=i > 0)
+                np.copyto(self.grad_gamma[i], norm.gamma.grad)
+                np.copyto(self.grad_beta[i], norm.beta.grad)
+                if i > 0:
+                    np.copyto(b.delta[i - 1], grad_input)
+                    activation_backward(i - 1)
+            elif i > 0:
                 np.matmul(b.delta[i], units[i].kernel.value.T, out=b.delta[i - 1])
                 activation_backward(i - 1)
 
@@ -360,7 +409,8 @@ class FusedTrainer:
         else:
             rate = self.dtype.type(0)
         arguments, gradients = self._compiled_arguments(b)
-        correct = self._numba.train_step(*arguments, b.count[()], rate, self.plain_sgd)
+        correct = self._numba.train_step(*arguments, b.count[()], rate, self.plain_sgd,
+                                         self._norm_arguments(b))
         np.sum(b.per_sample, dtype=self.dtype, out=b.loss)
         np.divide(b.loss, b.count, out=b.loss)
         if self.plain_sgd:
@@ -370,10 +420,10 @@ class FusedTrainer:
         return b.loss.item(), correct
 
     def _gradient_destinations(self):
-        """Where each variable's gradient goes: its view of the optimizer's flat gradient
-        buffer when it has one (:mod:`.flat`; nothing to copy then), else the trainer's own
-        array."""
-        own = [g for pair in zip(self.grad_kernel, self.grad_bias) for g in pair]
+        """Where each variable's gradient goes, in the order of ``self.variables``: its view of
+        the optimizer's flat gradient buffer when it has one (:mod:`.flat`; nothing to copy
+        then), else the trainer's own array."""
+        own = self._own_gradients()
         if self.plain_sgd:
             return own
         return [grad_buffer(v) if grad_buffer(v) is not None
@@ -386,23 +436,62 @@ class FusedTrainer:
         weights and gradients (made again only if one of those arrays was replaced, e.g. moved
         into a flat buffer by the optimizer's first fused update)."""
         typed = self._numba.typed_list
-        held = [v.value for v in self.variables] + self._gradient_destinations()
+        destinations = self._gradient_destinations()
+        norms = [u.norm for u in self.units if u.norm is not None]
+        held = [v.value for v in self.variables] + destinations + [
+            v.value for norm in norms for v in (norm.moving_mean, norm.moving_variance)]
         if self._weight_lists is None or any(
                 array is not before for array, before in zip(held, self._weight_lists[0])):
-            units, count = self.units, len(self.variables)
-            gradients = held[count:]
-            self._weight_lists = (
-                held, gradients,
-                typed([u.kernel.value for u in units]), typed([u.bias.value for u in units]),
-                typed(gradients[0::2]), typed(gradients[1::2]),
-                typed([np.asarray([u.kind, u.p, u.scale], self.dtype) for u in units]))
+            self._weight_lists = (held, destinations) + self._weight_arguments(destinations)
         if b.compiled is None:
             b.compiled = (typed([b.x] + b.a[:-1]), typed(b.z), typed(b.delta),
-                          typed([b.labels]), typed([b.per_sample]))
-        a, z, delta, labels, per_sample = b.compiled
-        _, gradients, kernels, biases, grad_kernels, grad_biases, constants = self._weight_lists
+                          typed([b.labels]), typed([b.per_sample]),
+                          typed(b.normed), typed(b.norm_grad))
+        a, z, delta, labels, per_sample = b.compiled[:5]
+        kernels, biases, grad_kernels, grad_biases, constants = self._weight_lists[2:7]
         return ((a, z, delta, kernels, biases, grad_kernels, grad_biases, constants, labels,
-                 per_sample), gradients)
+                 per_sample), self._weight_lists[1])
+
+    def _weight_arguments(self, destinations):
+        """The typed Lists of weights, gradient destinations and constants, per unit: kernels,
+        biases, their gradients, the constants, then BatchNormalization's (gamma, beta, moving
+        mean and variance, their gradients, batch mean, 1/std, scratch) with empty arrays for
+        a unit without one."""
+        typed, dtype = self._numba.typed_list, self.dtype
+        per_unit = {name: [] for name in ("kernel", "bias", "grad_kernel", "grad_bias",
+                                          "gamma", "beta", "moving_mean", "moving_variance",
+                                          "grad_gamma", "grad_beta", "constants")}
+        given = iter(destinations)
+        for i, unit in enumerate(self.units):
+            norm = unit.norm
+            empty = np.empty(0, dtype)
+            if norm is not None:
+                per_unit["grad_gamma"].append(next(given))
+                per_unit["grad_beta"].append(next(given))
+            else:
+                per_unit["grad_gamma"].append(self.grad_gamma[i])
+                per_unit["grad_beta"].append(self.grad_beta[i])
+            per_unit["grad_kernel"].append(next(given))
+            per_unit["grad_bias"].append(next(given))
+            per_unit["kernel"].append(unit.kernel.value)
+            per_unit["bias"].append(unit.bias.value)
+            for name in ("gamma", "beta", "moving_mean", "moving_variance"):
+                per_unit[name].append(getattr(norm, name).value if norm else empty)
+            per_unit["constants"].append(np.asarray(
+                [unit.kind, unit.p, unit.scale, norm is not None,
+                 norm.epsilon if norm else 0, norm.momentum if norm else 0,
+                 1.0 - norm.momentum if norm else 0], dtype))
+        lists = {name: typed(arrays) for name, arrays in per_unit.items()}
+        norm_lists = (lists["gamma"], lists["beta"], lists["moving_mean"],
+                      lists["moving_variance"], lists["grad_gamma"], lists["grad_beta"],
+                      typed(self.norm_mean), typed(self.norm_inv_std), typed(self.norm_scratch))
+        return (lists["kernel"], lists["bias"], lists["grad_kernel"], lists["grad_bias"],
+                lists["constants"], norm_lists)
+
+    def _norm_arguments(self, b):
+        """:func:`.fused_numba.train_step`'s ``norm``: this batch size's BatchNormalization
+        outputs and their gradients, then the trainer's lists (:meth:`_weight_arguments`)."""
+        return b.compiled[5:7] + self._weight_lists[7]
 
     def fit(self, x, y, batch_size=32, epochs=1, shuffle=True, seed=None):
         """Train ``epochs`` epochs; returns ``{"loss": [...], "accuracy": [...]}`` per epoch

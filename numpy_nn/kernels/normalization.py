@@ -26,12 +26,14 @@ from numpy_nn.layers.normalization import BatchNormalization, BatchNormCache
 
 @kernel
 def batch_norm_forward_kernel(x, gamma, beta, epsilon, momentum, complement, moving_mean,
-                              moving_variance, out, mean, inv_std):
+                              moving_variance, out, mean, inv_std, scratch):
     """Normalise the rows of ``x`` (count, features); fill ``out``, ``mean``, ``inv_std``;
-    update the moving statistics in place."""
+    update the moving statistics in place. ``scratch`` (3, features) holds the variance and the
+    output's per-feature factor and shift while it works."""
     count, features = x.shape
     count_float, one = x.dtype.type(count), x.dtype.type(1)
-    variance = np.zeros(features, x.dtype)
+    variance, inv, shift = scratch[0], scratch[1], scratch[2]
+    variance[:] = 0
     mean[:] = 0
     for i in range(count):
         for j in range(features):
@@ -42,8 +44,6 @@ def batch_norm_forward_kernel(x, gamma, beta, epsilon, momentum, complement, mov
         for j in range(features):
             deviation = x[i, j] - mean[j]
             variance[j] += deviation * deviation
-    inv = np.empty(features, x.dtype)
-    shift = np.empty(features, x.dtype)
     for j in range(features):
         variance[j] = variance[j] / count_float
         moving_mean[j] = moving_mean[j] * momentum + mean[j] * complement
@@ -57,9 +57,10 @@ def batch_norm_forward_kernel(x, gamma, beta, epsilon, momentum, complement, mov
 
 
 @kernel
-def batch_norm_backward_kernel(x, grad, mean, inv_std, gamma, gamma_grad, beta_grad, out):
+def batch_norm_backward_kernel(x, grad, mean, inv_std, gamma, gamma_grad, beta_grad, out,
+                               coefficient):
     """Fill ``beta_grad`` = sum g, ``gamma_grad`` = sum g * x_hat over the rows and, unless
-    ``out`` is None, ``out`` = dL/dx."""
+    ``out`` is None, ``out`` = dL/dx (``coefficient``, one value per feature, is scratch)."""
     count, features = x.shape
     count_float = x.dtype.type(count)
     gamma_grad[:] = 0
@@ -72,7 +73,6 @@ def batch_norm_backward_kernel(x, grad, mean, inv_std, gamma, gamma_grad, beta_g
             gamma_grad[j] += g * x_hat
     if out is None:
         return
-    coefficient = np.empty(features, x.dtype)
     for j in range(features):
         coefficient[j] = gamma[j] * inv_std[j] / count_float
     for i in range(count):
@@ -111,7 +111,8 @@ def batch_normalization_call(self, inputs, training=None):
                               scalar(self.epsilon, dtype), scalar(self.momentum, dtype),
                               scalar(1.0 - self.momentum, dtype),
                               self.moving_mean.value, self.moving_variance.value,
-                              out.reshape(rows.shape), mean, inv_std)
+                              out.reshape(rows.shape), mean, inv_std,
+                              np.empty((3, features), dtype))
     gamma = self.gamma.value.reshape(self._broadcast)
     self._cache = BatchNormCache(True, inputs, mean.reshape(self._broadcast),
                                  inv_std.reshape(self._broadcast), gamma)
@@ -134,7 +135,8 @@ def batch_normalization_backward(self, grad_output, need_input_grad=True):
                                cache.mean.reshape(-1), cache.inv_std.reshape(-1),
                                cache.gamma.reshape(-1),
                                gamma_grad, beta_grad,
-                               None if out is None else out.reshape(rows.shape))
+                               None if out is None else out.reshape(rows.shape),
+                               np.empty(features, x.dtype))
     if self.trainable:
         self.gamma.grad = gamma_grad
         self.beta.grad = beta_grad
