@@ -200,3 +200,22 @@ def test_the_engine_imports_none_of_this_and_this_imports_dask_and_scipy_only_wh
     output = subprocess.run([sys.executable, "-c", code], env=child_environment(), cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout.splitlines()
     assert output == ["[]", "[]"], output
+
+
+def test_a_serial_run_after_numba_was_imported_leaves_numba_able_to_compile():
+    """``executor="serial"`` limits this very process to one thread. When Numba is already
+    imported, a new NUMBA_NUM_THREADS in the environment would make its next compilation fail
+    (Numba re-reads it and refuses a change once its pool exists): the limit goes through
+    ``numba.set_num_threads`` instead, and compiling still works afterwards."""
+    pytest.importorskip("numba", reason="the case is about Numba")
+    code = ("import os, numba, numpy as np\n"
+            "numba.njit(lambda x: x + 1)(np.ones(2))\n"
+            "from numpy_nn.experiments import setup_worker\n"
+            "setup_worker()\n"
+            "print(numba.njit(lambda x: x * 2)(np.ones(2)).sum(), numba.get_num_threads(),\n"
+            "      os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+    environment = {k: v for k, v in child_environment().items() if k != "NUMBA_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", code], env=environment, cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["4.0", "1", "1"], done.stdout

@@ -66,7 +66,14 @@ def setup_worker(parent_pid: int | None = None) -> None:
         _watch_parent(parent_pid)
     if _setup_done:
         return
-    os.environ.update(THREAD_ENVIRONMENT)
+    environment = dict(THREAD_ENVIRONMENT)
+    if "numba" in sys.modules:
+        # Numba read NUMBA_NUM_THREADS on import and reads it again before every compilation;
+        # a new value then is an error once its pool exists ("Cannot set NUMBA_NUM_THREADS to
+        # a different value once the threads have been launched"). Its pool keeps its size
+        # and set_num_threads(1), below, makes it use one thread.
+        del environment["NUMBA_NUM_THREADS"]
+    os.environ.update(environment)
     try:
         from threadpoolctl import threadpool_limits
         _thread_limiter = threadpool_limits(limits=1)
