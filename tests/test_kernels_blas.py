@@ -59,8 +59,8 @@ def test_gemm_refuses_shapes_that_do_not_match():
 
 
 def test_numpys_blas_is_found_where_numpy_ships_scipy_openblas():
-    """NumPy's wheels link scipy-openblas; where they do, gemm must call it, not fall back."""
+    """NumPy's wheels link scipy-openblas; with such a NumPy, gemm must call it, not fall back
+    (another build may or may not export a name gemm knows; SOURCE says which it found)."""
     config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    if config.get("name") != "scipy-openblas":
-        pytest.skip(f"NumPy here is built with {config.get('name')!r}, not scipy-openblas")
-    assert blas.SOURCE.startswith("NumPy's BLAS"), blas.SOURCE
+    found = blas.SOURCE.startswith("NumPy's BLAS")
+    assert found or config.get("name") != "scipy-openblas", (config.get("name"), blas.SOURCE)

@@ -43,8 +43,12 @@ _CANDIDATES = (("scipy_cblas_{}gemm64_", types.int64), ("cblas_{}gemm64_", types
 
 
 def _numpy_blas_library():
-    """NumPy's compiled core, through which the dynamic loader also finds the BLAS it links."""
-    import numpy._core._multiarray_umath as core
+    """NumPy's compiled core, through which the dynamic loader also finds the BLAS it links
+    (``numpy._core`` since NumPy 2, ``numpy.core`` before)."""
+    try:
+        import numpy._core._multiarray_umath as core
+    except ImportError:
+        import numpy.core._multiarray_umath as core
     return ctypes.CDLL(core.__file__)
 
 
@@ -63,7 +67,7 @@ def _register():
     from, or None."""
     try:
         library = _numpy_blas_library()
-    except OSError:
+    except (OSError, ImportError):
         return None
     for pattern, integer in _CANDIDATES:
         functions = {}

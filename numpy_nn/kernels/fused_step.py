@@ -52,6 +52,7 @@ last place (``tests/test_fused_step.py``).
 from __future__ import annotations
 
 import importlib
+from typing import NamedTuple
 
 import numpy as np
 
@@ -68,6 +69,31 @@ _ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "selu")
 
 class Unsupported(ValueError):
     """The model uses something :class:`FusedTrainer` does not implement."""
+
+
+class _BatchLists(NamedTuple):
+    """One batch size's buffers as the compiled step's typed Lists (one entry per unit)."""
+
+    a: object            #: a[0] = the batch's inputs, a[i + 1] = unit i's output
+    z: object
+    delta: object
+    labels: object       #: [the batch's labels]
+    per_sample: object   #: [the per-sample losses]
+    normed: object       #: BatchNormalization outputs (empty for a unit without one)
+    norm_grad: object    #: the gradients reaching them
+
+
+class _WeightLists(NamedTuple):
+    """The model's arrays as the compiled step's typed Lists, and what they were made from."""
+
+    held: list           #: every array below, to notice one being replaced
+    gradients: list      #: gradient destinations, in the order of ``FusedTrainer.variables``
+    kernels: object
+    biases: object
+    grad_kernels: object
+    grad_biases: object
+    constants: object    #: per unit (kind, p, scale, has_norm, epsilon, momentum, 1 - momentum)
+    norm: tuple          #: BN's gamma, beta, moving mean/variance, gradients, mean, 1/std, scratch
 
 
 class _Unit:
@@ -177,7 +203,7 @@ class _Buffers:
         self.per_sample = np.empty(n, dtype)
         self.count = np.asarray(n, dtype)
         self.loss = np.empty((), dtype)
-        self.compiled = None        # the compiled step's typed Lists of these buffers
+        self.compiled = None        # these buffers as the compiled step's _BatchLists
         if compiled:
             return
         classes = units[-1].kernel.value.shape[1]
@@ -264,7 +290,7 @@ class FusedTrainer:
         self.inputs = self.units[0].kernel.value.shape[0]
         self._buffers = {}
         self._rate = None           # fixed for one fit() call (read when it starts)
-        self._weight_lists = None   # the compiled step's typed Lists of the weights
+        self._weight_lists = None   # the compiled step's _WeightLists
         self.plain_sgd = _is_plain_sgd(model.optimizer)
         self.variables = [v for unit in self.units for v in (
             ((unit.norm.gamma, unit.norm.beta) if unit.norm else ()) + (unit.kernel, unit.bias))]
@@ -426,9 +452,9 @@ class FusedTrainer:
         own = self._own_gradients()
         if self.plain_sgd:
             return own
-        return [grad_buffer(v) if grad_buffer(v) is not None
-                and grad_buffer(v).shape == g.shape else g
-                for v, g in zip(self.variables, own)]
+        flat = [grad_buffer(v) for v in self.variables]
+        return [view if view is not None and view.shape == g.shape else g
+                for view, g in zip(flat, own)]
 
     def _compiled_arguments(self, b):
         """:func:`.fused_numba.train_step`'s typed Lists, and the gradients in the order of
@@ -440,23 +466,22 @@ class FusedTrainer:
         norms = [u.norm for u in self.units if u.norm is not None]
         held = [v.value for v in self.variables] + destinations + [
             v.value for norm in norms for v in (norm.moving_mean, norm.moving_variance)]
-        if self._weight_lists is None or any(
-                array is not before for array, before in zip(held, self._weight_lists[0])):
-            self._weight_lists = (held, destinations) + self._weight_arguments(destinations)
+        weights = self._weight_lists
+        if weights is None or any(
+                array is not before for array, before in zip(held, weights.held)):
+            weights = self._weight_lists = self._weight_arguments(held, destinations)
         if b.compiled is None:
-            b.compiled = (typed([b.x] + b.a[:-1]), typed(b.z), typed(b.delta),
-                          typed([b.labels]), typed([b.per_sample]),
-                          typed(b.normed), typed(b.norm_grad))
-        a, z, delta, labels, per_sample = b.compiled[:5]
-        kernels, biases, grad_kernels, grad_biases, constants = self._weight_lists[2:7]
-        return ((a, z, delta, kernels, biases, grad_kernels, grad_biases, constants, labels,
-                 per_sample), self._weight_lists[1])
+            b.compiled = _BatchLists(typed([b.x] + b.a[:-1]), typed(b.z), typed(b.delta),
+                                     typed([b.labels]), typed([b.per_sample]),
+                                     typed(b.normed), typed(b.norm_grad))
+        lists = b.compiled
+        return ((lists.a, lists.z, lists.delta, weights.kernels, weights.biases,
+                 weights.grad_kernels, weights.grad_biases, weights.constants, lists.labels,
+                 lists.per_sample), weights.gradients)
 
-    def _weight_arguments(self, destinations):
-        """The typed Lists of weights, gradient destinations and constants, per unit: kernels,
-        biases, their gradients, the constants, then BatchNormalization's (gamma, beta, moving
-        mean and variance, their gradients, batch mean, 1/std, scratch) with empty arrays for
-        a unit without one."""
+    def _weight_arguments(self, held, destinations):
+        """:class:`_WeightLists` of the weights, gradient destinations and constants, with
+        empty arrays for BatchNormalization's entries of a unit without one."""
         typed, dtype = self._numba.typed_list, self.dtype
         per_unit = {name: [] for name in ("kernel", "bias", "grad_kernel", "grad_bias",
                                           "gamma", "beta", "moving_mean", "moving_variance",
@@ -485,13 +510,14 @@ class FusedTrainer:
         norm_lists = (lists["gamma"], lists["beta"], lists["moving_mean"],
                       lists["moving_variance"], lists["grad_gamma"], lists["grad_beta"],
                       typed(self.norm_mean), typed(self.norm_inv_std), typed(self.norm_scratch))
-        return (lists["kernel"], lists["bias"], lists["grad_kernel"], lists["grad_bias"],
-                lists["constants"], norm_lists)
+        return _WeightLists(held, destinations, lists["kernel"], lists["bias"],
+                            lists["grad_kernel"], lists["grad_bias"], lists["constants"],
+                            norm_lists)
 
     def _norm_arguments(self, b):
         """:func:`.fused_numba.train_step`'s ``norm``: this batch size's BatchNormalization
         outputs and their gradients, then the trainer's lists (:meth:`_weight_arguments`)."""
-        return b.compiled[5:7] + self._weight_lists[7]
+        return (b.compiled.normed, b.compiled.norm_grad) + self._weight_lists.norm
 
     def fit(self, x, y, batch_size=32, epochs=1, shuffle=True, seed=None):
         """Train ``epochs`` epochs; returns ``{"loss": [...], "accuracy": [...]}`` per epoch
