@@ -61,8 +61,9 @@ venv: $(STAMP)
 demo: $(CORE_STAMP)
 	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(PY) -m examples.demo
 
-# The benchmark peers (PyTorch, JAX) are installed when they can be, so the tests of the
-# PyTorch translation run; where they cannot, those tests skip and say so.
+# The benchmark peers (PyTorch, JAX) and Intel MKL (the fused step's other BLAS) are installed
+# when they can be, so the tests of the PyTorch translation and of the MKL provider run; where
+# they cannot, those tests skip and say so.
 test: $(STAMP) $(PEERS_STAMP) browser lint
 	$(PY) -m pytest -q
 
@@ -133,6 +134,8 @@ search-quick: $(STAMP)
 # page gives the address). Without the peers the benchmark still runs, and its report names the
 # engines it skipped and why.
 $(PEERS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[mkl]' \
+	    || echo "mkl not installed: the fused step's MKL column and tests will be skipped"
 	$(BIN)/pip install --quiet -e '.[bench-peers]' \
 	    && touch $(PEERS_STAMP) \
 	    || echo "bench-peers not installed: PyTorch and Keras-on-JAX will be skipped"

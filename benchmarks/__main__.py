@@ -34,8 +34,8 @@ def main(argv=None):
                         help="training steps per timed call (default: 2048 samples' worth, "
                              "at least 3)")
     parser.add_argument("--engines", default=None,
-                        help="comma-separated subset of numpy,numba,fused,keras_tf,keras_jax,"
-                             "torch,torch_compile (default: all installed)")
+                        help="comma-separated subset of numpy,numba,fused,fused_mkl,keras_tf,"
+                             "keras_jax,torch,torch_compile (default: all installed)")
     parser.add_argument("--nice", type=int, default=-15,
                         help="the workers' scheduling priority, as for make bench (default -15: "
                              "ahead of other jobs, every engine alike; 0 to leave it)")
@@ -45,7 +45,7 @@ def main(argv=None):
     os.environ.setdefault("NUMPY_NN_DATA_DIR", os.path.join(os.path.dirname(ROOT), "shared",
                                                             "data"))
     from benchmarks import report
-    from benchmarks.harness import available_peers, run_training_grid
+    from benchmarks.harness import available_engines, run_training_grid
     from benchmarks.models import MODELS
     from benchmarks.run import _load, machine_description
 
@@ -61,14 +61,13 @@ def main(argv=None):
     if args.repetitions < 2:
         parser.error(f"--repetitions: expected at least 2 (for an interval), got "
                      f"{args.repetitions}")
-    peers, skipped = available_peers()
-    engines = ["numpy", "numba", "fused"] + peers
+    engines, skipped = available_engines()
     if args.engines:
         wanted = [e for e in args.engines.split(",") if e]
         unknown = [e for e in wanted if e not in engines and e not in skipped]
         if unknown:
             parser.error(f"--engines: unknown {unknown}; expected some of "
-                         f"numpy,numba,fused,keras_tf,keras_jax,torch,torch_compile")
+                         f"numpy,numba,fused,fused_mkl,keras_tf,keras_jax,torch,torch_compile")
         engines = [e for e in engines if e in wanted]
 
     def samples_for(batch):

@@ -157,12 +157,12 @@ def steady_step_allocations(engine, model_name, batch, steps):
     divided by N - 1, after a warm-up epoch."""
     import numpy_nn
     from benchmarks.models import MODELS, build, load_dataset
-    numpy_nn.backend.set_kernel_path("numba" if engine == "fused" else engine)
+    numpy_nn.backend.set_kernel_path("numba" if engine.startswith("fused") else engine)
     spec = MODELS[model_name]
     x, y = load_dataset(spec.dataset, batch * steps)
     numpy_nn.utils.set_random_seed(42)
     model = build(spec, numpy_nn)
-    if engine == "fused":
+    if engine.startswith("fused"):
         from numpy_nn.kernels.fused_step import FusedTrainer
         trainer = FusedTrainer(model, compiled=True)
 
@@ -195,7 +195,10 @@ def measure_allocations(cells, env, log=print):
     results = []
     for engine, model, batch, steps in cells:
         child_env = {**env, "NUMBA_NRT_STATS": "1",
-                     "NUMPY_NN_KERNELS": "numba" if engine == "fused" else engine}
+                     "NUMPY_NN_KERNELS": "numba" if engine.startswith("fused") else engine}
+        child_env.pop("NUMPY_NN_BLAS", None)                 # fused: NumPy's BLAS
+        if engine == "fused_mkl":
+            child_env["NUMPY_NN_BLAS"] = "mkl"
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.allocations", engine, model, str(batch),
              str(steps)], capture_output=True, text=True, env=child_env, cwd=root,
@@ -205,7 +208,7 @@ def measure_allocations(cells, env, log=print):
                                f"{done.stderr[-2000:]}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
         results.append(result)
-        log(f"  {engine:5s} {model:18s} batch {batch:5d}: "
+        log(f"  {engine:9s} {model:18s} batch {batch:5d}: "
             f"{result['numpy_count_per_step']:.1f} NumPy buffers "
             f"({result['numpy_bytes_per_step'] / 1e3:.1f} kB) and "
             f"{result['numba_count_per_step'] or 0:.1f} Numba allocations per step")

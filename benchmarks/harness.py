@@ -1,12 +1,14 @@
 r"""Training throughput, measured interleaved across engines, each in its own process.
 
-**Contenders.** numpy_nn on its two kernel paths (``numpy``, ``numba``) and the peers a user
-would pick instead: Keras 3 on TensorFlow (``keras_tf``), Keras 3 on JAX (``keras_jax``),
-PyTorch eager (``torch``) and ``torch.compile`` (``torch_compile``); plus the matmul
-``floor`` timed inside the ``numba`` worker. Each runs in its own :mod:`benchmarks.worker`
-process, at every thread count asked for, all alive at once, so that one cell's repetitions
-rotate through every (contender, thread count) and a burst of load from another process hits
-all of them alike.
+**Contenders.** numpy_nn on its two kernel paths (``numpy``, ``numba``), its fused step
+(``fused``; ``fused_mkl``: the same step calling Intel MKL's GEMMs, ``NUMPY_NN_BLAS=mkl``, when
+the ``mkl`` wheel is installed) and the peers a user would pick instead: Keras 3 on TensorFlow
+(``keras_tf``), Keras 3 on JAX (``keras_jax``), PyTorch eager (``torch``) and
+``torch.compile`` (``torch_compile``); plus the matmul ``floor`` (NumPy's BLAS) timed inside
+the ``numba`` worker and ``floor_mkl`` (MKL's) inside the ``fused_mkl`` worker. Each runs in
+its own :mod:`benchmarks.worker` process, at every thread count asked for, all alive at once,
+so that one cell's repetitions rotate through every (contender, thread count) and a burst of
+load from another process hits all of them alike.
 
 **Fairness.** A worker given N threads is pinned (``os.sched_setaffinity``) to N of the cores
 this process may use, and has every thread pool of its engine limited to N (see
@@ -55,8 +57,12 @@ import sys
 from dataclasses import dataclass
 
 PEERS = ("keras_tf", "keras_jax", "torch", "torch_compile")
+OURS = ("numpy", "numba", "fused", "fused_mkl")
+# the worker that times each GEMM floor, by the floor's key
+FLOORS = {"floor": "numba", "floor_mkl": "fused_mkl"}
 TITLES = {"numpy": "numpy_nn NumPy", "numba": "numpy_nn Numba",
-          "fused": "numpy_nn fused step", "keras_tf": "Keras 3 / TF",
+          "fused": "numpy_nn fused step", "fused_mkl": "numpy_nn fused step, MKL",
+          "floor_mkl": "GEMM floor, MKL", "keras_tf": "Keras 3 / TF",
           "keras_tf@unpinned": "Keras 3 / TF (unpinned)", "keras_jax": "Keras 3 / JAX",
           "torch": "PyTorch eager", "torch_compile": "torch.compile", "floor": "GEMM floor"}
 # two-sided 95% quantiles of Student's t, by degrees of freedom
@@ -107,6 +113,20 @@ def available_peers():
         skipped["torch_compile"] = "no C compiler on PATH (torch.compile's CPU code generator " \
                                    "needs one)"
     return [p for p in PEERS if p not in skipped], skipped
+
+
+def available_engines():
+    """``(engines, skipped)``: numpy_nn's contenders and the peers importable here, in the
+    report's order, and for the others why not."""
+    from importlib import metadata
+    peers, skipped = available_peers()
+    ours = list(OURS)
+    try:
+        metadata.distribution("mkl")
+    except metadata.PackageNotFoundError:
+        ours.remove("fused_mkl")
+        skipped["fused_mkl"] = "the mkl wheel is not installed (pip install 'numpy_nn[mkl]')"
+    return ours + peers, skipped
 
 
 def contenders_for(engines, threads, cores):
@@ -178,6 +198,11 @@ def engine_env(env, engine, threads):
     env = dict(env)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
+    # the fused step's GEMMs: MKL's for fused_mkl, NumPy's for everything else, whatever
+    # the caller's environment says
+    env.pop("NUMPY_NN_BLAS", None)
+    if engine == "fused_mkl":
+        env["NUMPY_NN_BLAS"] = "mkl"
     if engine.startswith("keras"):
         env["KERAS_BACKEND"] = "jax" if engine == "keras_jax" else "tensorflow"
     if engine == "keras_jax":
@@ -223,16 +248,16 @@ def run_training_grid(models, batches, samples_for, repetitions, thread_counts, 
                 if steps < 2:
                     raise ValueError(f"{model}, batch {batch}: a cell needs at least 2 steps "
                                      f"per fit to separate set-up from step time, got {steps}")
-                floors = [name for name in active if name[0] == "numba"]
-                timed = active + [("floor", name[1]) for name in floors]
+                timed = active + [(floor, threads) for floor, engine in FLOORS.items()
+                                  for key, threads in active if key == engine]
                 series = {name: {"step": [], "setup": [], "cpu_per_wall": [], "cpu_step": []}
                           for name in timed}
                 for repetition in range(repetitions):
                     shift = repetition % len(timed)
                     for name in timed[shift:] + timed[:shift]:
                         record = series[name]
-                        if name[0] == "floor":
-                            reply = workers[("numba", name[1])].ask(cmd="floor")
+                        if name[0] in FLOORS:
+                            reply = workers[(FLOORS[name[0]], name[1])].ask(cmd="floor")
                             record["step"].append(reply["seconds"] / steps)
                             record["cpu_step"].append(reply["cpu_seconds"] / steps)
                             record["cpu_per_wall"].append(reply["cpu_seconds"]
@@ -311,7 +336,7 @@ def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=
     ratios = {}
     if "numba" in steps:
         for key in steps:
-            if key.split("@")[0] in PEERS or key in ("numpy", "fused"):
+            if key.split("@")[0] in PEERS or key in ("numpy", "fused", "fused_mkl"):
                 ratios[f"{key}/numba"] = ratio_interval(steps[key], steps["numba"])
         if "floor" in steps:
             ratios["numba/floor"] = ratio_interval(steps["numba"], steps["floor"])
@@ -326,10 +351,13 @@ def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=
             ratios["best_peer/numba"] = ratio_interval(best_steps, steps["numba"])
             if "numpy" in steps:
                 ratios["best_peer/numpy"] = ratio_interval(best_steps, steps["numpy"])
-            if "fused" in steps:
-                ratios["best_peer/fused"] = ratio_interval(best_steps, steps["fused"])
-                if "floor" in steps:
-                    ratios["fused/floor"] = ratio_interval(steps["fused"], steps["floor"])
+            for fused, floor in (("fused", "floor"), ("fused_mkl", "floor_mkl")):
+                if fused in steps:
+                    ratios[f"best_peer/{fused}"] = ratio_interval(best_steps, steps[fused])
+                    if floor in steps:
+                        ratios[f"{fused}/{floor}"] = ratio_interval(steps[fused], steps[floor])
+    if "floor" in steps and "floor_mkl" in steps:
+        ratios["floor_mkl/floor"] = ratio_interval(steps["floor_mkl"], steps["floor"])
     cell["ratios"] = ratios
     cpu = {key: s["cpu_step"] for key, s in series.items() if s.get("cpu_step")}
     if "numba" in cpu:

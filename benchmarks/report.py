@@ -21,8 +21,13 @@ TARGETS = {
 MODEL_TITLES = {"leaky_relu_mlp": "LeakyReLU 300-100 MLP", "batch_norm_mlp": "BN 300-100 MLP",
                 "selu_100": "SELU, 100 hidden layers", "elu_20x100_cifar": "ELU 20x100, CIFAR-10"}
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-COLUMNS = ("numpy", "numba", "fused", "keras_tf", "keras_jax", "torch", "torch_compile",
-           "floor")
+COLUMNS = ("numpy", "numba", "fused", "fused_mkl", "keras_tf", "keras_jax", "torch",
+           "torch_compile", "floor", "floor_mkl")
+# the fused step's variants, the GEMM floor each is compared with, and their names in sentences
+FUSED = (("fused", "floor", "fused step", "the GEMM floor"),
+         ("fused_mkl", "floor_mkl", "fused step, MKL", "MKL's GEMM floor"))
+# columns shown only when some cell has them
+OPTIONAL_COLUMNS = ("fused", "fused_mkl", "floor_mkl")
 
 
 def _mark(ok):
@@ -70,6 +75,10 @@ def machine_lines(results):
              f"load average (1/5/15 min) {m['load_before']} before, {m['load_after']} after "
              f"(the machine has {m['cores']} cores; a load above that means other processes "
              f"were competing for them)."]
+    if m.get("compiled_gemm"):
+        lines += ["", "The fused steps' matrix products: " + "; ".join(
+            f"{TITLES.get(engine, engine)}, {source}"
+            for engine, source in sorted(m["compiled_gemm"].items())) + "."]
     skipped = m.get("skipped_engines") or {}
     failed = m.get("failed_engines") or {}
     if skipped or failed:
@@ -125,29 +134,37 @@ def method_lines(results):
         f"rotation per repetition. Ratios are geometric means of the per-repetition ratios "
         f"with 95% t-intervals in brackets. The *GEMM floor* is the same steps' matrix "
         f"products alone (x W, x^T delta, and delta W^T where backpropagation needs it) "
-        f"with NumPy's BLAS, into preallocated outputs. ⚠ marks a figure whose process used "
-        f"more CPU-seconds per wall-second than the cores it was given.",
+        f"with NumPy's BLAS, into preallocated outputs"
+        + ("; *GEMM floor, MKL* is the same products with the MKL routine the fused step, MKL "
+           "calls (`NUMPY_NN_BLAS=mkl`)"
+           if any("floor_mkl" in c["step_ms"] for c in cells) else "")
+        + ". ⚠ marks a figure whose process used more CPU-seconds per wall-second than the "
+        "cores it was given.",
     ]
 
 
 # ---------------------------------------------------------------- tables
+def _present(cells, key):
+    return any(key in c["step_ms"] for c in cells)
+
+
 def training_table(cells):
-    columns = [k for k in COLUMNS if k != "fused" or any("fused" in c["step_ms"] for c in cells)]
-    fused = "fused" in columns
+    columns = [k for k in COLUMNS if k not in OPTIONAL_COLUMNS or _present(cells, k)]
+    ratio_keys = {"best_peer/numba": "best peer / Numba", "numba/floor": "Numba / floor"}
+    for fused, floor, name, _ in FUSED:
+        if fused in columns:
+            ratio_keys[f"best_peer/{fused}"] = f"best peer / {name}"
+            ratio_keys[f"{fused}/{floor}"] = f"{name} / {TITLES[floor]}"
     header = ("| model | batch | " + " | ".join(TITLES[c] + " (ms)" for c in columns)
-              + " | best peer | best peer / Numba | Numba / floor |"
-              + (" best peer / fused step | fused step / floor |" if fused else ""))
-    rows = [header, "|---|---:|" + "---:|" * len(columns) + "---|---:|---:|"
-            + ("---:|---:|" if fused else "")]
+              + " | best peer | " + " | ".join(ratio_keys.values()) + " |")
+    rows = [header, "|---|---:|" + "---:|" * len(columns) + "---|" + "---:|" * len(ratio_keys)]
     for c in cells:
         r = c["ratios"]
         best = TITLES.get(c.get("best_peer"), "–")
         rows.append(f"| {model_title(c['model'])} | {c['batch']} | "
                     + " | ".join(_step(c, k) for k in columns)
                     + f" | {best} | "
-                    + " | ".join(_ci(r[k]) if k in r else "–" for k in (
-                        ["best_peer/numba", "numba/floor"]
-                        + (["best_peer/fused", "fused/floor"] if fused else []))) + " |")
+                    + " | ".join(_ci(r[k]) if k in r else "–" for k in ratio_keys) + " |")
     unresolved = [f"{TITLES.get(k, k)} on {model_title(c['model'])}, batch {c['batch']}: {why}"
                   for c in cells for k, why in c.get("unresolved", {}).items()]
     if unresolved:
@@ -158,7 +175,7 @@ def training_table(cells):
 def peer_ratio_table(cells):
     peers = [p for p in PEERS if any(p in c["step_ms"] or (p == "keras_tf" and "keras_tf"
                                                              in c["step_ms"]) for c in cells)]
-    ours = ["numpy"] + (["fused"] if any("fused" in c["step_ms"] for c in cells) else [])
+    ours = ["numpy"] + [fused for fused, *_ in FUSED if _present(cells, fused)]
     rows = ["| model | batch | " + " | ".join(
         f"{TITLES[p]} / Numba" for p in ours + peers) + " |",
         "|---|---:|" + "---:|" * len(ours + peers)]
@@ -244,23 +261,24 @@ def _cells(results, threads=None, model=None, batch=None):
 def target_checks(results):
     """``[(target, measured, met)]``, every one computed from the results."""
     checks = []
-    for ours, label in (("numba", "Numba"), ("fused", "Fused")):
+    for ours, floor, label, floor_name in (("numba", "floor", "Numba path", "the GEMM floor"),
+                                           *[(f, fl, n[0].upper() + n[1:], fn)
+                                             for f, fl, n, fn in FUSED]):
         for threads, key in ((1, "best_peer_1_thread"), (2, "best_peer_2_threads")):
             need = TARGETS[key]
             for c in _cells(results, threads):
                 r = c["ratios"].get(f"best_peer/{ours}")
                 if r:
-                    checks.append((f"{label} {'path' if ours == 'numba' else 'step'} >= "
-                                   f"{need:g}x the best peer, "
+                    checks.append((f"{label} >= {need:g}x the best peer, "
                                    f"{model_title(c['model'])}, batch {c['batch']}, "
                                    f"{threads} thread(s)",
                                    f"{_ci(r)} vs {TITLES[c['best_peer']]}", r["ratio"] >= need))
         for batch, key in ((32, "floor_batch_32"), (1024, "floor_batch_1024")):
             need = TARGETS[key]
             for c in _cells(results, 1, batch=batch):
-                r = c["ratios"].get(f"{ours}/floor")
+                r = c["ratios"].get(f"{ours}/{floor}")
                 if r:
-                    checks.append((f"{label} step <= {need:g}x the GEMM floor, "
+                    checks.append((f"{label} <= {need:g}x {floor_name}, "
                                    f"{model_title(c['model'])}, batch {batch}, 1 thread",
                                    _ci(r), r["ratio"] <= need))
     need = TARGETS["two_thread_speedup"]
@@ -279,10 +297,11 @@ def target_checks(results):
                            f"{rss['budget_mb']:.0f} MB)",
                            ratio <= TARGETS["peak_rss_over_budget"]))
     for a in results.get("allocations", []):
-        if a["engine"] not in ("numba", "fused"):
+        labels = {"numba": "Numba path", **{f: name for f, _, name, _ in FUSED}}
+        if a["engine"] not in labels:
             continue
         count = a["numpy_count_per_step"] + (a["numba_count_per_step"] or 0)
-        label = "Numba path" if a["engine"] == "numba" else "fused step"
+        label = labels[a["engine"]]
         buffers = (f" ({a['numpy_bytes_per_step'] / 1e3:,.0f} kB of NumPy buffers)"
                    if a["numpy_count_per_step"] else "")
         checks.append((f"No allocation in the steady training step ({label}), "
@@ -324,10 +343,19 @@ def summary_lines(results):
     lines = []
     for threads in thread_counts(results):
         for ours, label in (("numba", "the Numba path (`fit`)"),
-                            ("fused", "the fused step (`FusedTrainer.fit`, where it applies)")):
+                            ("fused", "the fused step (`FusedTrainer.fit`)"),
+                            ("fused_mkl", "the fused step calling MKL's GEMMs")):
             sentence = _summary_sentence(results, threads, ours, label)
             if sentence:
                 lines.append(sentence)
+        gemms = [c["ratios"]["floor_mkl/floor"] for c in _cells(results, threads)
+                 if "floor_mkl/floor" in c["ratios"]]
+        if gemms:
+            low = min(gemms, key=lambda r: r["ratio"])
+            high = max(gemms, key=lambda r: r["ratio"])
+            lines.append(f"At {threads} thread(s), the steps' GEMMs with MKL took from "
+                         f"{_ci(low)} to {_ci(high)} the time they took with NumPy's BLAS "
+                         f"({len(gemms)} cells; below 1: MKL faster).")
         if threads == 1:
             cpu = [(c, c["cpu_ratios"][f"{c['best_peer']}/numba"])
                    for c in _cells(results, 1) if c.get("best_peer")
@@ -390,6 +418,22 @@ def limit_notes(results):
                          f"{c['speedup_over']} ({_ci(floor_gain)} speed-up): OpenBLAS's threads "
                          f"wait for each other at every product while other processes hold "
                          f"the cores")
+            notes.append(text + ".")
+        for fused, floor, name, floor_name in FUSED:
+            ratio = r.get(f"best_peer/{fused}")
+            if not ratio or ratio["ratio"] >= need or floor not in c["step_ms"]:
+                continue
+            ms, best = c["step_ms"], c["best_peer"]
+            text = (f"{model_title(c['model'])}, batch {c['batch']}, {c['threads']} thread(s): "
+                    f"{name} {ratio['ratio']:.2f}x {TITLES[best]} (target {need:g}x). It "
+                    f"spends {ms[fused] - ms[floor]:.3f} ms per step outside its GEMMs "
+                    f"({ms[fused] / ms[floor]:.2f}x {floor_name}, medians), and "
+                    f"{TITLES[best]}'s whole step takes {ms[best] / ms[floor]:.2f}x the time "
+                    f"of those GEMMs")
+            if ms[best] < need * ms[floor]:
+                text += (f": even a step spending nothing outside the GEMMs would be "
+                         f"{ms[best] / ms[floor]:.2f}x {TITLES[best]}, below the target, so "
+                         f"the GEMMs themselves limit this cell")
             notes.append(text + ".")
     allocations = {(a["model"], a["batch"]): a for a in results.get("allocations", [])
                    if a["engine"] == "numba"}
@@ -546,7 +590,7 @@ def plot(results, path):
 
     counts = thread_counts(results)
     models = list(dict.fromkeys(c["model"] for c in results["training"]))
-    engines = [k for k in COLUMNS if k != "floor"
+    engines = [k for k in COLUMNS if not k.startswith("floor")
                and any(k in c["step_ms"] for c in results["training"])]
     figure, axes = plt.subplots(len(counts), len(models), figsize=(4.2 * len(models),
                                                                    3.8 * len(counts)),

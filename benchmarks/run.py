@@ -61,6 +61,8 @@ def machine_description(thread_counts, tf_onednn, mode, versions):
         for key in ("numba", "tensorflow", "keras", "jax", "torch"):
             if info.get(key):
                 found.setdefault(key, info[key])
+        if info.get("compiled_gemm"):              # the fused steps' GEMM, by engine
+            found.setdefault("compiled_gemm", {})[info["engine"]] = info["compiled_gemm"]
     return {"cpu": _cpu_name(), "cores": len(os.sched_getaffinity(0)),
             "python": platform.python_version(), "numpy": np.__version__, "blas": blas,
             **found, "threads": list(thread_counts), "mode": mode,
@@ -80,9 +82,10 @@ def main(argv=None):
     parser.add_argument("--batches", default=None, help="comma-separated batch sizes")
     parser.add_argument("--repetitions", type=int, default=None)
     parser.add_argument("--engines", default=None,
-                        help="comma-separated engines (default: numpy, numba, fused and every "
-                             "peer installed): numpy,numba,fused,keras_tf,keras_jax,torch,"
-                             "torch_compile")
+                        help="comma-separated engines (default: numpy, numba, fused, "
+                             "fused_mkl when the mkl wheel is installed, and every peer "
+                             "installed): numpy,numba,fused,fused_mkl,keras_tf,keras_jax,"
+                             "torch,torch_compile")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: "
                         "training,kernels,cold_start,peak_rss,allocations")
     parser.add_argument("--tf-onednn", default="default", choices=["default", "0", "1"],
@@ -106,7 +109,7 @@ def main(argv=None):
     from threadpoolctl import threadpool_limits
 
     from benchmarks.allocations import measure_allocations
-    from benchmarks.harness import available_peers, run_training_grid, worker_env
+    from benchmarks.harness import available_engines, run_training_grid, worker_env
     from benchmarks.microbench import run_microbenchmarks
     from benchmarks.models import MODELS, SYNTHETIC_ENV, missing_datasets
     from benchmarks.startup import measure_cold_start, measure_peak_rss
@@ -123,8 +126,7 @@ def main(argv=None):
     if unknown:
         parser.error(f"--models: unknown {unknown}; expected some of {sorted(MODELS)}")
     skip = set(filter(None, args.skip.split(",")))
-    peers, skipped = available_peers()
-    engines = ["numpy", "numba", "fused"] + peers
+    engines, skipped = available_engines()
     if args.engines:
         wanted = [e for e in args.engines.split(",") if e]
         skipped.update({e: "not asked for (--engines)" for e in engines if e not in wanted})
@@ -163,7 +165,8 @@ def main(argv=None):
         print("Allocations per steady training step:")
         results["allocations"] = measure_allocations(
             [(engine, model, batch, config["allocation_steps"].get(batch, 4))
-             for engine in ("numba", "numpy", "fused") if engine in engines
+             for engine in ("numba", "numpy", "fused", "fused_mkl")
+             if engine in engines
              for model in models for batch in config["allocation_batches"]
              if batch in batches], env)
         save_partial()

@@ -6,6 +6,8 @@ Engines:
 * ``fused`` — numpy_nn's opt-in whole-step trainer
   (:class:`numpy_nn.kernels.fused_step.FusedTrainer`, each step one compiled call, no
   allocation per step) for the networks it supports, trained with its ``fit``;
+* ``fused_mkl`` — the same step with its GEMMs from Intel MKL (``NUMPY_NN_BLAS=mkl``, set by
+  the harness), its floor timed with the same MKL routine;
 * ``keras_tf`` — Keras 3 on TensorFlow's CPU backend;
 * ``keras_jax`` — Keras 3 on JAX (``KERAS_BACKEND=jax``, set by the harness before the worker
   starts; ``fit`` then compiles the whole training step with ``jax.jit``);
@@ -50,8 +52,10 @@ import time
 
 import numpy as np
 
-ENGINES = ("numpy", "numba", "fused", "keras_tf", "keras_jax", "torch", "torch_compile")
-NUMPY_NN_ENGINES = ("numpy", "numba", "fused")
+ENGINES = ("numpy", "numba", "fused", "fused_mkl", "keras_tf", "keras_jax", "torch",
+           "torch_compile")
+NUMPY_NN_ENGINES = ("numpy", "numba", "fused", "fused_mkl")
+FUSED_ENGINES = ("fused", "fused_mkl")
 
 
 def cpu_seconds():
@@ -116,7 +120,7 @@ class Engine:
             self.lib = torch
         else:
             import numpy_nn
-            numpy_nn.backend.set_kernel_path("numba" if name == "fused" else name)
+            numpy_nn.backend.set_kernel_path("numba" if name in FUSED_ENGINES else name)
             self.lib = numpy_nn
         self.model = None
 
@@ -139,9 +143,12 @@ class Engine:
                         torch_threads=self.lib.get_num_threads())
         else:
             info["numpy_nn"] = self.lib.__version__
-            if self.name == "numba":
+            if self.name != "numpy":
                 import numba
                 info["numba"] = numba.__version__
+            if self.name in FUSED_ENGINES:
+                from numpy_nn.kernels import blas
+                info["compiled_gemm"] = blas.SOURCE
         info["tensorflow_imported"] = "tensorflow" in sys.modules
         from threadpoolctl import threadpool_info
         info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads",
@@ -179,7 +186,7 @@ class Engine:
                 self.lib.backend.clear_session()
                 self.lib.utils.set_random_seed(42)
             nn_model, spec, (self.x, self.y) = self._numpy_nn_model(model)
-            if self.name == "fused":
+            if self.name in FUSED_ENGINES:
                 from numpy_nn.kernels.fused_step import FusedTrainer
                 self.model = nn_model
                 self.trainer = _FusedFit(FusedTrainer(nn_model, compiled=True))
@@ -231,20 +238,36 @@ class Engine:
         batch = self.batch
         self.floor_ops = []
         shapes, needs_input_gradient = dense_plan(self.model)
+        # (a, b, out, a holds A^T, b holds B^T): out = op(a) op(b), every array C-ordered
         for index, (inputs, units) in enumerate(shapes):
             x = rng.standard_normal((batch, inputs), dtype=np.float32)
             w = rng.standard_normal((inputs, units), dtype=np.float32)
             delta = rng.standard_normal((batch, units), dtype=np.float32)
-            self.floor_ops.append((x, w, np.empty((batch, units), np.float32)))        # x W
-            self.floor_ops.append((x.T, delta, np.empty((inputs, units), np.float32)))  # x^T delta
-            if index in needs_input_gradient:
-                self.floor_ops.append((delta, w.T, np.empty((batch, inputs), np.float32)))
+            self.floor_ops.append((x, w, np.empty((batch, units), np.float32), False, False))
+            self.floor_ops.append((x, delta, np.empty((inputs, units), np.float32), True,
+                                   False))                                      # x^T delta
+            if index in needs_input_gradient:                                  # delta W^T
+                self.floor_ops.append((delta, w, np.empty((batch, inputs), np.float32), False,
+                                       True))
         self.floor_steps = math.ceil(len(self.x) / batch)
         self.floor()                                  # warm-up
 
     def floor(self):
-        """Wall and CPU seconds of the GEMMs of as many training steps as one timed fit has."""
-        operations, matmul = self.floor_ops, np.matmul
+        """Wall and CPU seconds of the GEMMs of as many training steps as one timed fit has:
+        NumPy's ``matmul`` (on transposed views), or for ``fused_mkl`` the MKL routine its
+        compiled step calls, each product called from Python in the same way."""
+        operations = self.floor_ops
+        if self.name == "fused_mkl":
+            from numpy_nn.kernels.blas import gemm
+            one, zero = np.float32(1), np.float32(0)
+            cpu, start = cpu_seconds(), time.perf_counter()
+            for _ in range(self.floor_steps):
+                for a, b, out, transpose_a, transpose_b in operations:
+                    gemm(a, b, out, transpose_a, transpose_b, one, zero)
+            return time.perf_counter() - start, cpu_seconds() - cpu
+        matmul = np.matmul
+        operations = [(a.T if transpose_a else a, b.T if transpose_b else b, out)
+                      for a, b, out, transpose_a, transpose_b in operations]
         cpu, start = cpu_seconds(), time.perf_counter()
         for _ in range(self.floor_steps):
             for a, b, out in operations:

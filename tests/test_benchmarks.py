@@ -317,6 +317,8 @@ def _fake_results():
                        "floor": _series(0.8e-3 * scale)}
                 if model == "leaky_relu_mlp":
                     per["fused"] = _series(0.9e-3 * scale)
+                    per["fused_mkl"] = _series(0.5e-3 * scale)
+                    per["floor_mkl"] = _series(0.4e-3 * scale)
                 if threads == 1:
                     per["keras_tf@unpinned"] = _series(2.5e-3 * scale, 1.3)
                 cells.append(summarize(model, batch, batch * 10, 10, threads, per, 1000))
@@ -366,3 +368,57 @@ def test_every_result_sentence_comes_from_the_numbers(tmp_path):
     assert section.startswith(report.START) and section.endswith(report.END)
     report.plot(results, str(tmp_path / "plot.png"))
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_the_mkl_variant_of_the_fused_step_is_compared_with_its_own_floor():
+    """fused_mkl's floor is MKL's GEMMs (floor_mkl), not NumPy's; the report shows both, the
+    ratio of the two floors, and the targets against the right floor, all from the numbers."""
+    results = _fake_results()
+    leaky = results["training"][0]
+    assert leaky["ratios"]["fused_mkl/floor_mkl"]["ratio"] == pytest.approx(1.25)
+    assert leaky["ratios"]["floor_mkl/floor"]["ratio"] == pytest.approx(0.5)
+    assert leaky["ratios"]["best_peer/fused_mkl"]["ratio"] == pytest.approx(2.6)
+    table = "\n".join(report.training_table(results["training"][:1]))
+    assert "numpy_nn fused step, MKL (ms)" in table and "GEMM floor, MKL (ms)" in table
+    assert "fused step, MKL / GEMM floor, MKL" in table
+    checks = {t[0]: (t[1], t[2]) for t in report.target_checks(results)}
+    mkl_floor = checks["Fused step, MKL <= 1.15x MKL's GEMM floor, LeakyReLU 300-100 MLP, "
+                       "batch 32, 1 thread"]
+    assert mkl_floor[0].startswith("1.25x") and mkl_floor[1] is False
+    assert checks["Fused step, MKL >= 1.5x the best peer, LeakyReLU 300-100 MLP, batch 32, "
+                  "1 thread(s)"][1] is True
+    summary = "\n".join(report.summary_lines(results))
+    assert "the steps' GEMMs with MKL took from 0.50x" in summary
+    # a table without the MKL variant keeps its old columns
+    batch_norm = [c for c in results["training"] if c["model"] == "batch_norm_mlp"]
+    assert "MKL" not in "\n".join(report.training_table(batch_norm))
+
+
+def test_only_the_mkl_worker_gets_numpy_nn_blas():
+    from benchmarks.harness import engine_env
+    env = {"NUMPY_NN_BLAS": "mkl", "PATH": "/bin"}
+    assert engine_env(env, "fused_mkl", 1)["NUMPY_NN_BLAS"] == "mkl"
+    assert engine_env({"PATH": "/bin"}, "fused_mkl", 2)["MKL_NUM_THREADS"] == "2"
+    for engine in ("fused", "numba", "numpy", "torch"):
+        assert "NUMPY_NN_BLAS" not in engine_env(env, engine, 1)
+
+
+def test_python_m_benchmarks_times_the_fused_step_on_both_blas(tmp_path):
+    """A real run of the two fused variants: each worker reports the GEMM its compiled step
+    called, and the MKL worker times MKL's floor."""
+    from importlib import metadata
+
+    from benchmarks.__main__ import main
+    try:
+        metadata.distribution("mkl")
+    except metadata.PackageNotFoundError:
+        pytest.skip("the mkl wheel is not installed (pip install 'numpy_nn[mkl]')")
+    results = main(["--model", "leaky_relu_mlp", "--batch", "16", "--threads", "1",
+                    "--repetitions", "2", "--steps", "3", "--engines", "numba,fused,fused_mkl",
+                    "--nice", "0"])
+    assert results["machine"]["failed_engines"] == {}
+    cell = results["training"][0]
+    assert {"fused", "fused_mkl", "floor", "floor_mkl"} <= set(cell["raw"])
+    gemms = results["machine"]["compiled_gemm"]
+    assert "MKL" in gemms["fused_mkl"] and gemms["fused"].startswith("NumPy's BLAS"), gemms
+    assert "numpy_nn fused step, MKL, Intel MKL's" in "\n".join(report.machine_lines(results))

@@ -1,7 +1,12 @@
 """numpy_nn.kernels.blas.gemm, NumPy's own matrix product called from compiled code: every
 transpose combination and both dtypes, ``beta = 0`` overwriting and ``beta = 1`` adding, the
-same bits as ``np.matmul`` when it found NumPy's BLAS, and a shape mismatch refused."""
+same bits as ``np.matmul`` when it found NumPy's BLAS (within BLAS's error bound when the user
+chose MKL, ``NUMPY_NN_BLAS=mkl``: the whole module and the compiled fused-step tests run again
+in a process that chose it), and a shape mismatch refused."""
 import itertools
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -32,7 +37,19 @@ def test_gemm_is_numpys_product(dtype, transpose_a, transpose_b):
     if blas.SOURCE.startswith("NumPy's BLAS"):
         np.testing.assert_array_equal(out, expected)
     else:
-        np.testing.assert_allclose(out, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+        _assert_within_blas_error_bound(out, a.T if transpose_a else a,
+                                        b.T if transpose_b else b)
+
+
+def _assert_within_blas_error_bound(out, a, b):
+    """Any summation order of a dot product of length k errs by at most
+    gamma_k |A| |B|, gamma_k = k u / (1 - k u) (Higham, Accuracy and Stability of Numerical
+    Algorithms, 2nd ed., eq. 3.13); the exact product is taken in extended precision."""
+    k, unit_roundoff = a.shape[1], np.finfo(out.dtype).eps / 2
+    gamma = k * unit_roundoff / (1 - k * unit_roundoff)
+    exact = a.astype(np.longdouble) @ b.astype(np.longdouble)
+    bound = gamma * (np.abs(a).astype(np.longdouble) @ np.abs(b).astype(np.longdouble))
+    assert np.all(np.abs(out - exact) <= bound), float(np.max(np.abs(out - exact) / bound))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -64,3 +81,75 @@ def test_numpys_blas_is_found_where_numpy_ships_scipy_openblas():
     config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     found = blas.SOURCE.startswith("NumPy's BLAS")
     assert found or config.get("name") != "scipy-openblas", (config.get("name"), blas.SOURCE)
+
+
+def test_the_provider_is_the_one_the_environment_asks_for():
+    assert blas.PROVIDER == blas.requested_provider()
+    if blas.PROVIDER == "mkl":
+        assert "MKL" in blas.SOURCE
+
+
+@pytest.mark.parametrize("value, expected", [(None, "numpy"), ("", "numpy"), ("numpy", "numpy"),
+                                             ("MKL", "mkl"), (" mkl ", "mkl")])
+def test_numpy_nn_blas_names_the_provider(value, expected):
+    environ = {} if value is None else {"NUMPY_NN_BLAS": value}
+    assert blas.requested_provider(environ) == expected
+
+
+def test_an_unknown_provider_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match=r"NUMPY_NN_BLAS: expected one of numpy, mkl, got 'blis'"):
+        blas.requested_provider({"NUMPY_NN_BLAS": "blis"})
+
+
+def test_mkl_missing_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    monkeypatch.setattr(blas.ctypes.util, "find_library", lambda name: None)
+    with pytest.raises(ImportError, match=r"pip install 'numpy_nn\[mkl\]'"):
+        blas._mkl_library()
+
+
+_MKL_THREADS = """
+import numpy
+import threadpoolctl
+threadpoolctl.threadpool_limits(1)
+from numpy_nn.kernels import blas
+print(blas.SOURCE)
+print(sorted((p["internal_api"], p["num_threads"]) for p in threadpoolctl.threadpool_info()
+             if p["internal_api"] == "mkl"))
+"""
+
+
+def _root():
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _with_mkl():
+    """The environment of a process that chooses MKL, or a skip when the wheel is missing."""
+    if blas.PROVIDER == "mkl":
+        pytest.skip("this process already runs with NUMPY_NN_BLAS=mkl")
+    try:
+        blas._mkl_library()
+    except ImportError:
+        pytest.skip("the mkl wheel is not installed (pip install 'numpy_nn[mkl]')")
+    return {**os.environ, "NUMPY_NN_BLAS": "mkl", "PYTHONPATH": _root()}
+
+
+def test_mkl_starts_with_the_threads_numpys_blas_was_limited_to():
+    done = subprocess.run([sys.executable, "-c", _MKL_THREADS], capture_output=True, text=True,
+                          env=_with_mkl(), cwd=_root(), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    source, threads = done.stdout.strip().splitlines()[-2:]
+    assert "MKL" in source
+    assert threads == "[('mkl', 1)]"
+
+
+def test_gemm_and_the_compiled_fused_step_hold_with_mkl():
+    """The tests above and the compiled fused step's ulp test, again in a process whose
+    compiled code calls MKL: the products within BLAS's bound, the step within its ulp."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_kernels_blas.py", "tests/test_fused_step.py", "-k",
+         "gemm and not mkl or provider or compiled_fused_step_agrees"],
+        capture_output=True, text=True, env=_with_mkl(), cwd=_root(), timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-2000:]

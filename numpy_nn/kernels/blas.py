@@ -22,10 +22,33 @@ which BLAS reads with its transpose flags, without a copy; :math:`\beta = 0` ove
 by name (a build whose library exports no ``cblas_?gemm`` we know, or a platform whose loader
 cannot look through NumPy's extension module), :func:`gemm` falls back to Numba's ``np.dot``
 and :data:`SOURCE` says so; the results are then equal within BLAS's rounding, not bit for bit.
+
+**Another BLAS, by choice: Intel MKL.** NumPy's OpenBLAS picks its kernels for the CPU, and on
+some CPUs they are far from its peak (measured on a 2-core AMD EPYC: OpenBLAS's float32 GEMMs
+of the chapter's MLP shapes ran 2.2-3.0x slower than MKL's). With the environment variable
+``NUMPY_NN_BLAS=mkl`` set before this module is imported, and the ``mkl`` wheel installed
+(``pip install 'numpy_nn[mkl]'``), compiled code calls MKL's ``cblas_?gemm`` instead; it
+starts with as many threads as NumPy's BLAS has at that moment, and threadpoolctl governs
+both from then on. Only the compiled step changes (``np.matmul`` everywhere else is still
+NumPy's), and its products then differ from NumPy's in the last bits: MKL sums the
+:math:`k` products in its own order, which BLAS's error bound allows,
+
+.. math::
+    |\mathrm{out} - AB| \le \gamma_k\,|A|\,|B|, \qquad
+    \gamma_k = \frac{k u}{1 - k u}, \quad u = \text{the dtype's unit roundoff},
+
+(Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., eq. 3.13), as does
+NumPy's. Intel documents that MKL's results can also depend on the CPU's code path and on
+memory alignment unless ``MKL_CBWR`` is set ("Conditional Numerical Reproducibility" in the
+oneMKL developer guide).
 """
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
+import glob
+import os
+import sys
 
 import numpy as np
 from llvmlite import binding
@@ -62,9 +85,52 @@ def _integer_type_of_plain_cblas():
         else types.int32
 
 
-def _register():
-    """Register NumPy's ``?gemm`` under ``numpy_nn_cblas_?gemm``; returns where they came
-    from, or None."""
+#: the BLAS libraries compiled code can call; ``NUMPY_NN_BLAS`` chooses (default: ``numpy``)
+PROVIDERS = ("numpy", "mkl")
+
+
+def requested_provider(environ=os.environ):
+    """The provider named by ``NUMPY_NN_BLAS`` (unset or empty: ``"numpy"``)."""
+    name = environ.get("NUMPY_NN_BLAS", "").strip().lower() or "numpy"
+    if name not in PROVIDERS:
+        raise ValueError(f"NUMPY_NN_BLAS: expected one of {', '.join(PROVIDERS)}, "
+                         f"got {environ['NUMPY_NN_BLAS']!r}")
+    return name
+
+
+def _mkl_library():
+    """MKL's single dynamic library, ``mkl_rt``: where the ``mkl`` wheel puts it (the
+    environment's ``lib/``, or ``Library/bin`` on Windows), else wherever the loader finds it."""
+    paths = sorted(glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*"))
+                   + glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt*.dylib"))
+                   + glob.glob(os.path.join(sys.prefix, "Library", "bin", "mkl_rt*.dll")))
+    found = ctypes.util.find_library("mkl_rt")
+    for path in paths + ([found] if found else []):
+        try:
+            return ctypes.CDLL(path), path
+        except OSError:
+            continue
+    raise ImportError("NUMPY_NN_BLAS=mkl: Intel MKL's runtime library (mkl_rt) was not found "
+                      f"under {sys.prefix} or on the loader's path; install it with "
+                      "pip install 'numpy_nn[mkl]', or unset NUMPY_NN_BLAS to use NumPy's BLAS")
+
+
+def _give_mkl_numpys_threads(library):
+    """MKL starts with a thread per core; give it the number NumPy's BLAS has now, so that
+    whatever limited NumPy's threads before this import (threadpoolctl, OPENBLAS_NUM_THREADS)
+    limits the compiled step too."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:                                # MKL's own variables then decide
+        return
+    pools = [pool for pool in threadpool_info() if pool["internal_api"] == "openblas"]
+    numpys = [pool for pool in pools if "numpy" in pool["filepath"]] or pools
+    if numpys:
+        library.MKL_Set_Num_Threads(ctypes.c_int(numpys[0]["num_threads"]))
+
+
+def _numpy_symbols():
+    """NumPy's ``?gemm`` functions and the integer type of their interface, or None."""
     try:
         library = _numpy_blas_library()
     except (OSError, ImportError):
@@ -77,12 +143,35 @@ def _register():
             except AttributeError:
                 break
         if len(functions) == 2:
-            integer = integer or _integer_type_of_plain_cblas()
-            for letter, function in functions.items():
-                binding.add_symbol(f"numpy_nn_cblas_{letter}gemm",
-                                   ctypes.cast(function, ctypes.c_void_p).value)
-            return pattern.format("?"), integer
+            return functions, integer or _integer_type_of_plain_cblas(), pattern.format("?")
     return None
+
+
+def _mkl_symbols(integer):
+    """MKL's ``?gemm`` with the same integer width as NumPy's (``cblas_?gemm_64`` is its
+    ILP64 interface), so compiled code, and Numba's on-disk cache of it, serve either library."""
+    library, path = _mkl_library()
+    pattern = "cblas_{}gemm_64" if integer == types.int64 else "cblas_{}gemm"
+    functions = {letter: getattr(library, pattern.format(letter)) for letter in "sd"}
+    _give_mkl_numpys_threads(library)
+    return functions, f"Intel MKL's {pattern.format('?')}, {os.path.basename(path)}"
+
+
+def _register(provider):
+    """Register the provider's ``?gemm`` under ``numpy_nn_cblas_?gemm``; returns a description
+    of where they came from and their integer type, or None when NumPy's are not found."""
+    numpy_symbols = _numpy_symbols()
+    integer = numpy_symbols[1] if numpy_symbols else types.int64
+    if provider == "mkl":
+        functions, description = _mkl_symbols(integer)
+    elif numpy_symbols:
+        functions, description = numpy_symbols[0], f"NumPy's BLAS ({numpy_symbols[2]})"
+    else:
+        return None
+    for letter, function in functions.items():
+        binding.add_symbol(f"numpy_nn_cblas_{letter}gemm",
+                           ctypes.cast(function, ctypes.c_void_p).value)
+    return description, integer
 
 
 def _signature(real, integer):
@@ -93,9 +182,11 @@ def _signature(real, integer):
                       address, integer, real, address, integer)
 
 
-_found = _register()
-SOURCE = (f"NumPy's BLAS ({_found[0]})" if _found
-          else "Numba's np.dot (NumPy's BLAS not found by name)")
+#: ``"numpy"`` or ``"mkl"``: the library :func:`gemm` calls (from ``NUMPY_NN_BLAS``)
+PROVIDER = requested_provider()
+_found = _register(PROVIDER)
+#: the routine :func:`gemm` calls, in words
+SOURCE = _found[0] if _found else "Numba's np.dot (NumPy's BLAS not found by name)"
 
 if _found:
     _sgemm = types.ExternalFunction("numpy_nn_cblas_sgemm", _signature(types.float32, _found[1]))
@@ -103,7 +194,7 @@ if _found:
 
     @kernel
     def gemm(a, b, out, transpose_a, transpose_b, alpha, beta):
-        """``out = alpha op(a) @ op(b) + beta out`` by NumPy's ``cblas_?gemm``."""
+        """``out = alpha op(a) @ op(b) + beta out`` by the provider's ``cblas_?gemm``."""
         m, n = out.shape
         k = a.shape[0] if transpose_a else a.shape[1]
         if (b.shape[1] if transpose_b else b.shape[0]) != k or \
