@@ -62,6 +62,8 @@ class Result:
 #: The seed of the task being run: every experiment seeds its framework with it. A worker
 #: process runs one task at a time (numpy_nn.experiments.worker), so one global suffices.
 _seed = 42
+#: None, or "fixed": the --batch-order fixed diagnostic (one shuffled order, every epoch)
+_batch_order = None
 
 
 def current_seed():
@@ -106,8 +108,15 @@ def train(kx, model, data, n_epochs, callbacks=(), batch_size=32, restore_best=N
     if restore_best:
         callbacks.append(kx.callbacks.EarlyStopping(patience=restore_best,
                                                     restore_best_weights=True))
+    shuffle = True
+    if _batch_order == "fixed":
+        # Keras 3's fit(shuffle=True) after keras.utils.set_random_seed visits one shuffled
+        # order in every epoch (parity_tests/test_fit_shuffle.py): the same, drawn once
+        order = np.random.default_rng(_seed).permutation(len(X_train))
+        X_train, y_train, shuffle = X_train[order], y_train[order], False
     history = model.fit(X_train, y_train, epochs=n_epochs, batch_size=batch_size, verbose=0,
-                        validation_data=(X_valid, y_valid), callbacks=callbacks + [timer])
+                        validation_data=(X_valid, y_valid), callbacks=callbacks + [timer],
+                        shuffle=shuffle)
     if restore_best:
         value = float(model.evaluate(X_valid, y_valid, verbose=0)[1])
     else:
@@ -471,7 +480,7 @@ def framework_module(name):
 
 def run_task(config):
     """One experiment, one framework, one seed (the runner's task entry; runs in a worker)."""
-    global _seed
+    global _seed, _batch_order
     from numpy_nn.experiments import cached
     experiment = {e.key: e for e in EXPERIMENTS}[config["experiment"]]
     kx = framework_module(config["framework"])
@@ -481,6 +490,7 @@ def run_task(config):
                if config.get("init") == "keras" else None)
     kx.backend.clear_session()
     _seed = config["seed"]
+    _batch_order = config.get("order")
     kx.utils.set_random_seed(_seed)
     if config["framework"] == "numpy_nn":
         previous = kx.backend.kernel_path()
@@ -551,7 +561,7 @@ def run_with_initial_weights(experiment, kx, data, n_epochs, weights):
         _initial_weights_hook = None
 
 
-def task_config(experiment_key, framework, seed, quick, kernels, init=None):
+def task_config(experiment_key, framework, seed, quick, kernels, init=None, order=None):
     """What one task carries to its worker. numpy_nn's kernel path is part of it (the Numba
     twins agree with the NumPy reference within a few ulp, not bit for bit, so a record says
     which one ran); Keras has no such choice."""
@@ -561,12 +571,15 @@ def task_config(experiment_key, framework, seed, quick, kernels, init=None):
         config["kernels"] = kernels
     if framework == "numpy_nn" and init is not None:
         config["init"] = init
+    if framework == "numpy_nn" and order is not None:
+        config["order"] = order
     return config
 
 
-def make_tasks(experiments, framework_keys, seeds, quick, kernels="numpy", init=None):
+def make_tasks(experiments, framework_keys, seeds, quick, kernels="numpy", init=None,
+               order=None):
     from numpy_nn.experiments import Task
-    return [Task(ENTRY, task_config(e.key, framework, seed, quick, kernels, init),
+    return [Task(ENTRY, task_config(e.key, framework, seed, quick, kernels, init, order),
                  name=f"{e.key}/{framework}/seed={seed}")
             for e in experiments for seed in seeds for framework in framework_keys]
 
@@ -596,10 +609,10 @@ def available_frameworks(wanted):
 
 # =============================================================================== table
 def collect(records, experiments, framework_keys, quick, seeds=None, kernels="numpy",
-            init=None):
+            init=None, order=None):
     """{experiment key: {framework key: [ok records]}} for this table, and the failed ones
-    (numpy_nn records only of the ``kernels`` path and ``init`` choice, so a seed is never
-    counted twice)."""
+    (numpy_nn records only of the ``kernels`` path and the ``init`` and ``order`` choices, so a
+    seed is never counted twice)."""
     wanted = {e.key for e in experiments}
     table = {e.key: {f: [] for f in framework_keys} for e in experiments}
     failed = []
@@ -610,7 +623,7 @@ def collect(records, experiments, framework_keys, quick, seeds=None, kernels="nu
                 or bool(config.get("quick")) != quick
                 or (config.get("framework") == "numpy_nn"
                     and (config.get("kernels", "numpy") != kernels
-                         or config.get("init") != init))
+                         or config.get("init") != init or config.get("order") != order))
                 or (seeds is not None and config.get("seed") not in seeds)):
             continue
         if record.get("status") == "ok":
@@ -797,6 +810,12 @@ def main(argv=None):
                              "Keras draws for the same experiment and seed, so a difference "
                              "that remains comes from training, not from the initial draws "
                              "(its records and table are kept apart from the main ones)")
+    parser.add_argument("--batch-order", choices=("fixed",),
+                        help="diagnostic: numpy_nn visits the training set in one shuffled "
+                             "order, the same in every epoch, as Keras 3's fit(shuffle=True) "
+                             "does after keras.utils.set_random_seed, instead of a new order "
+                             "each epoch (experiments trained through train(); records and "
+                             "table kept apart from the main ones)")
     parser.add_argument("--frameworks", default="numpy_nn,keras",
                         help="comma-separated, from numpy_nn and keras (default: both)")
     parser.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:8786 (default: "
@@ -831,22 +850,26 @@ def main(argv=None):
     framework_keys = available_frameworks(args.frameworks.split(","))
     seeds = list(range(FIRST_SEED, FIRST_SEED + n_seeds))
     kernels = args.kernels or default_kernels()
-    if args.init_from and args.readme:
-        parser.error("--readme: a --init-from table is a diagnostic, kept out of the README "
-                     "(it is written to --out as reproduce-init-from-keras.md)")
+    if (args.init_from or args.batch_order) and args.readme:
+        option, name = (("init-from", "init-from-keras") if args.init_from
+                        else ("batch-order", "batch-order-fixed"))
+        parser.error(f"--readme: a --{option} table is a diagnostic, kept out of the README "
+                     f"(it is written to --out as reproduce-{name}.md)")
 
     from numpy_nn.experiments import ResultsStore, resolve_scheduler, run_grid
     store = ResultsStore(args.results)
     command = "python -m examples.reproduce" + (" --quick" if quick else "") + \
         f" --seeds {n_seeds} --kernels {kernels}" + (f" --only {args.only}" if args.only else "") \
-        + (f" --init-from {args.init_from}" if args.init_from else "")
+        + (f" --init-from {args.init_from}" if args.init_from else "") \
+        + (f" --batch-order {args.batch_order}" if args.batch_order else "")
     if args.table_only:
         timing = "built from the records in the results folder"
         records = list(store.records())
         table, failed = collect(records, experiments, framework_keys, quick, kernels=kernels,
-                                init=args.init_from)
+                                init=args.init_from, order=args.batch_order)
     else:
-        tasks = make_tasks(experiments, framework_keys, seeds, quick, kernels, args.init_from)
+        tasks = make_tasks(experiments, framework_keys, seeds, quick, kernels, args.init_from,
+                           args.batch_order)
         summary = run_grid(tasks, store,
                            scheduler=args.scheduler, workers=args.workers, verbose=args.verbose)
         where = ("a Dask cluster" if resolve_scheduler(args.scheduler) else
@@ -855,7 +878,7 @@ def main(argv=None):
                   f"({summary.total - summary.skipped} task(s) run, {summary.skipped} found "
                   f"finished in the results folder)")
         table, failed = collect(store.records(), experiments, framework_keys, quick, seeds,
-                                kernels, args.init_from)
+                                kernels, args.init_from, args.batch_order)
     task_minutes = sum(r.get("seconds") or 0 for rows in table.values() for rs in rows.values()
                        for r in rs) / 60
     info = {"command": command, "date": time.strftime("%Y-%m-%d"),
@@ -872,6 +895,12 @@ def main(argv=None):
                 "and dropout masks are still its own. A difference that remains comes from "
                 "training, not from the initial draws.\n\n" + text)
         name += "-init-from-keras"
+    if args.batch_order:
+        text = ("**Diagnostic** (`--batch-order fixed`): numpy_nn visits the training set in "
+                "one shuffled order, the same in every epoch, as Keras 3's `fit(shuffle=True)` "
+                "does after `keras.utils.set_random_seed`; Keras runs as always. A difference "
+                "that this removes came from the batch order.\n\n" + text)
+        name += "-batch-order-fixed"
     print("\n" + text)
     with open(os.path.join(args.out, name + ".md"), "w", encoding="utf-8") as handle:
         handle.write(text + "\n")

@@ -173,3 +173,49 @@ def test_init_from_keras_refuses_the_transfer_experiment_and_the_readme(tmp_path
         reproduce.main(["--init-from", "keras", "--readme", str(tmp_path / "README.md"),
                         "--results", str(tmp_path), "--out", str(tmp_path)])
     assert "a --init-from table is a diagnostic" in capsys.readouterr().err
+
+
+def test_batch_order_fixed_trains_numpy_nn_on_one_order_every_epoch(monkeypatch):
+    """--batch-order fixed: numpy_nn's fit gets the training set permuted once by the task's
+    seed and shuffle=False, so every epoch visits the same order (as Keras 3's fit does after
+    set_random_seed); without it, fit shuffles anew each epoch."""
+    experiment = {e.key: e for e in reproduce.EXPERIMENTS}["exponential_batch"]
+    data = reproduce.load_data(experiment.data, True)
+    seen = []
+    original_fit = numpy_nn.models.Sequential.fit
+
+    def record_fit(model, x, y, **kwargs):
+        seen.append((x, y, kwargs.get("shuffle", True)))
+        return original_fit(model, x[:64], y[:64], **{**kwargs, "epochs": 2})
+    monkeypatch.setattr(numpy_nn.models.Sequential, "fit", record_fit)
+    for order in (None, "fixed", "fixed"):
+        monkeypatch.setattr(reproduce, "_batch_order", order)
+        monkeypatch.setattr(reproduce, "_seed", 44)
+        numpy_nn.utils.set_random_seed(44)
+        reproduce.train(numpy_nn, reproduce.compile_model(numpy_nn, reproduce.mlp(numpy_nn),
+                                                          "sgd"), data, 1)
+    (x_train, y_train) = data[0]
+    (plain_x, _, plain_shuffle), (x1, y1, shuffle1), (x2, y2, shuffle2) = seen
+    assert plain_x is x_train and plain_shuffle is True
+    assert shuffle1 is False and shuffle2 is False
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)      # the same order both runs
+    order = np.random.default_rng(44).permutation(len(x_train))
+    assert np.array_equal(x1, x_train[order]) and np.array_equal(y1, y_train[order])
+    assert not np.array_equal(y1, y_train)
+
+
+def test_batch_order_records_are_kept_apart_from_the_main_table(tmp_path, capsys):
+    experiment = [e for e in reproduce.EXPERIMENTS if e.key == "exponential_batch"]
+    records = [{"entry": reproduce.ENTRY, "status": "ok",
+                "config": reproduce.task_config("exponential_batch", "numpy_nn", 42, False,
+                                                "numba", order=order)}
+               for order in (None, "fixed")]
+    main, _ = reproduce.collect(records, experiment, ["numpy_nn"], False, kernels="numba")
+    fixed, _ = reproduce.collect(records, experiment, ["numpy_nn"], False, kernels="numba",
+                                 order="fixed")
+    assert [r["config"].get("order") for r in main["exponential_batch"]["numpy_nn"]] == [None]
+    assert [r["config"]["order"] for r in fixed["exponential_batch"]["numpy_nn"]] == ["fixed"]
+    with pytest.raises(SystemExit):
+        reproduce.main(["--batch-order", "fixed", "--readme", str(tmp_path / "README.md"),
+                        "--results", str(tmp_path), "--out", str(tmp_path)])
+    assert "a --batch-order table is a diagnostic" in capsys.readouterr().err
