@@ -25,7 +25,7 @@ COLUMNS = ("numpy", "numba", "fused", "fused_mkl", "keras_tf", "keras_jax", "tor
            "torch_compile", "floor", "floor_mkl")
 # the fused step's variants, the GEMM floor each is compared with, and their names in sentences
 FUSED = (("fused", "floor", "fused step", "the GEMM floor"),
-         ("fused_mkl", "floor_mkl", "fused step, MKL", "MKL's GEMM floor"))
+         ("fused_mkl", "floor_mkl", "fused step (MKL)", "MKL's GEMM floor"))
 # columns shown only when some cell has them
 OPTIONAL_COLUMNS = ("fused", "fused_mkl", "floor_mkl")
 
