@@ -191,14 +191,13 @@ def measure_allocations(cells, env, log=print):
     import json
     import subprocess
     import sys
+
+    from benchmarks.harness import with_engine_blas
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     results = []
     for engine, model, batch, steps in cells:
-        child_env = {**env, "NUMBA_NRT_STATS": "1",
+        child_env = {**with_engine_blas(env, engine), "NUMBA_NRT_STATS": "1",
                      "NUMPY_NN_KERNELS": "numba" if engine.startswith("fused") else engine}
-        child_env.pop("NUMPY_NN_BLAS", None)                 # fused: NumPy's BLAS
-        if engine == "fused_mkl":
-            child_env["NUMPY_NN_BLAS"] = "mkl"
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.allocations", engine, model, str(batch),
              str(steps)], capture_output=True, text=True, env=child_env, cwd=root,

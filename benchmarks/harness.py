@@ -60,6 +60,8 @@ PEERS = ("keras_tf", "keras_jax", "torch", "torch_compile")
 OURS = ("numpy", "numba", "fused", "fused_mkl")
 # the worker that times each GEMM floor, by the floor's key
 FLOORS = {"floor": "numba", "floor_mkl": "fused_mkl"}
+# the GEMM floor each fused step is compared with (the same BLAS as its products)
+FUSED_FLOORS = {"fused": "floor", "fused_mkl": "floor_mkl"}
 TITLES = {"numpy": "numpy_nn NumPy", "numba": "numpy_nn Numba",
           "fused": "numpy_nn fused step", "fused_mkl": "numpy_nn fused step, MKL",
           "floor_mkl": "GEMM floor, MKL", "keras_tf": "Keras 3 / TF",
@@ -192,17 +194,22 @@ def worker_env(tf_onednn):
     return env
 
 
+def with_engine_blas(env, engine):
+    """``env`` with the fused step's GEMMs chosen for ``engine``: MKL's for ``fused_mkl``,
+    NumPy's for every other engine, whatever the caller's environment says."""
+    env = {key: value for key, value in env.items() if key != "NUMPY_NN_BLAS"}
+    if engine == "fused_mkl":
+        env["NUMPY_NN_BLAS"] = "mkl"
+    return env
+
+
 def engine_env(env, engine, threads):
     """One worker's environment: every OpenMP/BLAS pool at ``threads``; Keras's backend; for
     JAX, XLA's CPU thread pool (XLA reads its flags when it starts, hence the environment)."""
     env = dict(env)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
-    # the fused step's GEMMs: MKL's for fused_mkl, NumPy's for everything else, whatever
-    # the caller's environment says
-    env.pop("NUMPY_NN_BLAS", None)
-    if engine == "fused_mkl":
-        env["NUMPY_NN_BLAS"] = "mkl"
+    env = with_engine_blas(env, engine)
     if engine.startswith("keras"):
         env["KERAS_BACKEND"] = "jax" if engine == "keras_jax" else "tensorflow"
     if engine == "keras_jax":
@@ -336,7 +343,7 @@ def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=
     ratios = {}
     if "numba" in steps:
         for key in steps:
-            if key.split("@")[0] in PEERS or key in ("numpy", "fused", "fused_mkl"):
+            if key.split("@")[0] in PEERS or key == "numpy" or key in FUSED_FLOORS:
                 ratios[f"{key}/numba"] = ratio_interval(steps[key], steps["numba"])
         if "floor" in steps:
             ratios["numba/floor"] = ratio_interval(steps["numba"], steps["floor"])
@@ -351,7 +358,7 @@ def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=
             ratios["best_peer/numba"] = ratio_interval(best_steps, steps["numba"])
             if "numpy" in steps:
                 ratios["best_peer/numpy"] = ratio_interval(best_steps, steps["numpy"])
-            for fused, floor in (("fused", "floor"), ("fused_mkl", "floor_mkl")):
+            for fused, floor in FUSED_FLOORS.items():
                 if fused in steps:
                     ratios[f"best_peer/{fused}"] = ratio_interval(best_steps, steps[fused])
                     if floor in steps:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from benchmarks.harness import PEERS, TITLES
+from benchmarks.harness import FUSED_FLOORS, PEERS, TITLES
 
 TARGETS = {
     "best_peer_1_thread": 1.5,    # Numba path vs the best peer, every cell, 1 thread
@@ -24,8 +24,9 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 COLUMNS = ("numpy", "numba", "fused", "fused_mkl", "keras_tf", "keras_jax", "torch",
            "torch_compile", "floor", "floor_mkl")
 # the fused step's variants, the GEMM floor each is compared with, and their names in sentences
-FUSED = (("fused", "floor", "fused step", "the GEMM floor"),
-         ("fused_mkl", "floor_mkl", "fused step (MKL)", "MKL's GEMM floor"))
+FUSED = tuple((fused, FUSED_FLOORS[fused], name, floor_name) for fused, name, floor_name in (
+    ("fused", "fused step", "the GEMM floor"),
+    ("fused_mkl", "fused step (MKL)", "MKL's GEMM floor")))
 # columns shown only when some cell has them
 OPTIONAL_COLUMNS = ("fused", "fused_mkl", "floor_mkl")
 

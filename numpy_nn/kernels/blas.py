@@ -24,8 +24,9 @@ cannot look through NumPy's extension module), :func:`gemm` falls back to Numba'
 and :data:`SOURCE` says so; the results are then equal within BLAS's rounding, not bit for bit.
 
 **Another BLAS, by choice: Intel MKL.** NumPy's OpenBLAS picks its kernels for the CPU, and on
-some CPUs they are far from its peak (measured on a 2-core AMD EPYC: OpenBLAS's float32 GEMMs
-of the chapter's MLP shapes ran 2.2-3.0x slower than MKL's). With the environment variable
+some CPUs some shapes run far from its peak (measured on a 2-core AMD EPYC, one thread: the
+MLP's first-layer product x W, 784 -> 300 units, ran about 3x slower than MKL's, while the
+same layer's other two products and the 100-unit layers ran alike). With the environment variable
 ``NUMPY_NN_BLAS=mkl`` set before this module is imported, and the ``mkl`` wheel installed
 (``pip install 'numpy_nn[mkl]'``), compiled code calls MKL's ``cblas_?gemm`` instead; it
 starts with as many threads as NumPy's BLAS has at that moment, and threadpoolctl governs
