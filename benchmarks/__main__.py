@@ -19,6 +19,8 @@ import json
 import os
 import sys
 
+from benchmarks.worker import ENGINES
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -34,8 +36,8 @@ def main(argv=None):
                         help="training steps per timed call (default: 2048 samples' worth, "
                              "at least 3)")
     parser.add_argument("--engines", default=None,
-                        help="comma-separated subset of numpy,numba,fused,fused_mkl,keras_tf,"
-                             "keras_jax,torch,torch_compile (default: all installed)")
+                        help="comma-separated subset of " + ",".join(ENGINES)
+                             + " (default: all installed)")
     parser.add_argument("--nice", type=int, default=-15,
                         help="the workers' scheduling priority, as for make bench (default -15: "
                              "ahead of other jobs, every engine alike; 0 to leave it)")
@@ -67,7 +69,7 @@ def main(argv=None):
         unknown = [e for e in wanted if e not in engines and e not in skipped]
         if unknown:
             parser.error(f"--engines: unknown {unknown}; expected some of "
-                         f"numpy,numba,fused,fused_mkl,keras_tf,keras_jax,torch,torch_compile")
+                         + ",".join(ENGINES))
         engines = [e for e in engines if e in wanted]
 
     def samples_for(batch):

@@ -1,14 +1,16 @@
 r"""Training throughput, measured interleaved across engines, each in its own process.
 
 **Contenders.** numpy_nn on its two kernel paths (``numpy``, ``numba``), its fused step
-(``fused``; ``fused_mkl``: the same step calling Intel MKL's GEMMs, ``NUMPY_NN_BLAS=mkl``, when
-the ``mkl`` wheel is installed) and the peers a user would pick instead: Keras 3 on TensorFlow
+(``fused``; ``fused_mkl``: the same step calling Intel MKL's GEMMs, ``NUMPY_NN_BLAS=mkl``, and
+``fused_fastest``: each GEMM from the faster of the two for its shape, ``NUMPY_NN_BLAS=fastest``,
+when the ``mkl`` wheel is installed) and the peers a user would pick instead: Keras 3 on TensorFlow
 (``keras_tf``), Keras 3 on JAX (``keras_jax``), PyTorch eager (``torch``) and
 ``torch.compile`` (``torch_compile``); plus the matmul ``floor`` (NumPy's BLAS) timed inside
-the ``numba`` worker and ``floor_mkl`` (MKL's) inside the ``fused_mkl`` worker. Each runs in
-its own :mod:`benchmarks.worker` process, at every thread count asked for, all alive at once,
-so that one cell's repetitions rotate through every (contender, thread count) and a burst of
-load from another process hits all of them alike.
+the ``numba`` worker, ``floor_mkl`` (MKL's) inside the ``fused_mkl`` worker and
+``floor_fastest`` (each product from the library the trainer chose) inside
+``fused_fastest``. Each runs in its own :mod:`benchmarks.worker` process, at every thread
+count asked for, all alive at once, so that one cell's repetitions rotate through every
+(contender, thread count) and a burst of load from another process hits all of them alike.
 
 **Fairness.** A worker given N threads is pinned (``os.sched_setaffinity``) to N of the cores
 this process may use, and has every thread pool of its engine limited to N (see
@@ -57,14 +59,18 @@ import sys
 from dataclasses import dataclass
 
 PEERS = ("keras_tf", "keras_jax", "torch", "torch_compile")
-OURS = ("numpy", "numba", "fused", "fused_mkl")
+OURS = ("numpy", "numba", "fused", "fused_mkl", "fused_fastest")
 # the worker that times each GEMM floor, by the floor's key
-FLOORS = {"floor": "numba", "floor_mkl": "fused_mkl"}
+FLOORS = {"floor": "numba", "floor_mkl": "fused_mkl", "floor_fastest": "fused_fastest"}
 # the GEMM floor each fused step is compared with (the same BLAS as its products)
-FUSED_FLOORS = {"fused": "floor", "fused_mkl": "floor_mkl"}
+FUSED_FLOORS = {"fused": "floor", "fused_mkl": "floor_mkl", "fused_fastest": "floor_fastest"}
+# the fused steps whose GEMMs need the mkl wheel, and NUMPY_NN_BLAS for each
+NEEDS_MKL = {"fused_mkl": "mkl", "fused_fastest": "fastest"}
 TITLES = {"numpy": "numpy_nn NumPy", "numba": "numpy_nn Numba",
           "fused": "numpy_nn fused step", "fused_mkl": "numpy_nn fused step, MKL",
-          "floor_mkl": "GEMM floor, MKL", "keras_tf": "Keras 3 / TF",
+          "fused_fastest": "numpy_nn fused step, fastest BLAS per product",
+          "floor_mkl": "GEMM floor, MKL", "floor_fastest": "GEMM floor, chosen BLAS",
+          "keras_tf": "Keras 3 / TF",
           "keras_tf@unpinned": "Keras 3 / TF (unpinned)", "keras_jax": "Keras 3 / JAX",
           "torch": "PyTorch eager", "torch_compile": "torch.compile", "floor": "GEMM floor"}
 # two-sided 95% quantiles of Student's t, by degrees of freedom
@@ -126,8 +132,9 @@ def available_engines():
     try:
         metadata.distribution("mkl")
     except metadata.PackageNotFoundError:
-        ours.remove("fused_mkl")
-        skipped["fused_mkl"] = "the mkl wheel is not installed (pip install 'numpy_nn[mkl]')"
+        for engine in NEEDS_MKL:
+            ours.remove(engine)
+            skipped[engine] = "the mkl wheel is not installed (pip install 'numpy_nn[mkl]')"
     return ours + peers, skipped
 
 
@@ -196,10 +203,11 @@ def worker_env(tf_onednn):
 
 def with_engine_blas(env, engine):
     """``env`` with the fused step's GEMMs chosen for ``engine``: MKL's for ``fused_mkl``,
-    NumPy's for every other engine, whatever the caller's environment says."""
+    the faster per product for ``fused_fastest``, NumPy's for every other engine, whatever
+    the caller's environment says."""
     env = {key: value for key, value in env.items() if key != "NUMPY_NN_BLAS"}
-    if engine == "fused_mkl":
-        env["NUMPY_NN_BLAS"] = "mkl"
+    if engine in NEEDS_MKL:
+        env["NUMPY_NN_BLAS"] = NEEDS_MKL[engine]
     return env
 
 
@@ -283,6 +291,10 @@ def run_training_grid(models, batches, samples_for, repetitions, thread_counts, 
                                      {key: value for (key, t), value in series.items()
                                       if t == threads},
                                      prepared.get(("numba", threads), {}).get("parameters"))
+                    choices = {key: reply["gemm_choices"] for (key, t), reply in
+                               prepared.items() if t == threads and "gemm_choices" in reply}
+                    if choices:                 # per engine, per Dense layer: the libraries
+                        cell["gemm_choices"] = choices
                     cells.append(cell)
                     log(cell_line(cell))
                 add_thread_speedups(cells[-len(thread_counts):], series)
@@ -363,8 +375,9 @@ def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=
                     ratios[f"best_peer/{fused}"] = ratio_interval(best_steps, steps[fused])
                     if floor in steps:
                         ratios[f"{fused}/{floor}"] = ratio_interval(steps[fused], steps[floor])
-    if "floor" in steps and "floor_mkl" in steps:
-        ratios["floor_mkl/floor"] = ratio_interval(steps["floor_mkl"], steps["floor"])
+    for floor in ("floor_mkl", "floor_fastest"):
+        if "floor" in steps and floor in steps:
+            ratios[f"{floor}/floor"] = ratio_interval(steps[floor], steps["floor"])
     cell["ratios"] = ratios
     cpu = {key: s["cpu_step"] for key, s in series.items() if s.get("cpu_step")}
     if "numba" in cpu:

@@ -21,14 +21,15 @@ TARGETS = {
 MODEL_TITLES = {"leaky_relu_mlp": "LeakyReLU 300-100 MLP", "batch_norm_mlp": "BN 300-100 MLP",
                 "selu_100": "SELU, 100 hidden layers", "elu_20x100_cifar": "ELU 20x100, CIFAR-10"}
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-COLUMNS = ("numpy", "numba", "fused", "fused_mkl", "keras_tf", "keras_jax", "torch",
-           "torch_compile", "floor", "floor_mkl")
+COLUMNS = ("numpy", "numba", "fused", "fused_mkl", "fused_fastest", "keras_tf", "keras_jax",
+           "torch", "torch_compile", "floor", "floor_mkl", "floor_fastest")
 # the fused step's variants, the GEMM floor each is compared with, and their names in sentences
 FUSED = tuple((fused, FUSED_FLOORS[fused], name, floor_name) for fused, name, floor_name in (
     ("fused", "fused step", "the GEMM floor"),
-    ("fused_mkl", "fused step (MKL)", "MKL's GEMM floor")))
+    ("fused_mkl", "fused step (MKL)", "MKL's GEMM floor"),
+    ("fused_fastest", "fused step (fastest BLAS)", "the chosen libraries' GEMM floor")))
 # columns shown only when some cell has them
-OPTIONAL_COLUMNS = ("fused", "fused_mkl", "floor_mkl")
+OPTIONAL_COLUMNS = ("fused", "fused_mkl", "fused_fastest", "floor_mkl", "floor_fastest")
 
 
 def _mark(ok):
@@ -139,6 +140,10 @@ def method_lines(results):
         + ("; *GEMM floor, MKL* is the same products with the MKL routine the fused step, MKL "
            "calls (`NUMPY_NN_BLAS=mkl`)"
            if any("floor_mkl" in c["step_ms"] for c in cells) else "")
+        + ("; *GEMM floor, chosen BLAS* is the same products, each with the library the fused "
+           "step, fastest BLAS per product chose for it when it made the batch size's "
+           "buffers (`NUMPY_NN_BLAS=fastest`; the choices are listed below the CPU table)"
+           if any("floor_fastest" in c["step_ms"] for c in cells) else "")
         + ". ⚠ marks a figure whose process used more CPU-seconds per wall-second than the "
         "cores it was given.",
     ]
@@ -199,6 +204,38 @@ def cpu_table(cells):
             ("–" if k not in c["cpu_per_wall"] else f"{c['cpu_per_wall'][k]:.2f}"
              + (" ⚠" if k in c["over_cores"] else "")) for k in keys) + " |")
     return rows
+
+
+#: a Dense layer's products, in the order the fused trainer lists them
+PRODUCTS = ("x W", "delta W^T", "x^T delta")
+
+
+def gemm_choice_table(cells, engine="fused_fastest"):
+    """Per cell, the library each product of ``engine``'s step used (empty: not measured)."""
+    cells = [c for c in cells if engine in c.get("gemm_choices", {})]
+    if not cells:
+        return []
+    rows = ["| model | batch | libraries per layer (x W / delta W^T / x^T delta) | "
+            "products on MKL |", "|---|---:|---|---:|"]
+    for c in cells:
+        units = c["gemm_choices"][engine]
+        text = ", ".join("/".join(unit.get(product, "–") for product in PRODUCTS)
+                         for unit in units)
+        libraries = [library for unit in units for library in unit.values()]
+        rows.append(f"| {model_title(c['model'])} | {c['batch']} | {_compress(text)} | "
+                    f"{libraries.count('mkl')} of {len(libraries)} |")
+    return rows
+
+
+def _compress(text):
+    """``a, a, a, b`` -> ``a x3, b``: long chains of identical layers read at a glance."""
+    parts, out = text.split(", "), []
+    for part in parts:
+        if out and out[-1][0] == part:
+            out[-1][1] += 1
+        else:
+            out.append([part, 1])
+    return ", ".join(p if n == 1 else f"{p} ×{n}" for p, n in out)
 
 
 def cpu_time_table(cells):
@@ -345,18 +382,22 @@ def summary_lines(results):
     for threads in thread_counts(results):
         for ours, label in (("numba", "the Numba path (`fit`)"),
                             ("fused", "the fused step (`FusedTrainer.fit`)"),
-                            ("fused_mkl", "the fused step calling MKL's GEMMs")):
+                            ("fused_mkl", "the fused step calling MKL's GEMMs"),
+                            ("fused_fastest", "the fused step with the faster BLAS per "
+                                              "product")):
             sentence = _summary_sentence(results, threads, ours, label)
             if sentence:
                 lines.append(sentence)
-        gemms = [c["ratios"]["floor_mkl/floor"] for c in _cells(results, threads)
-                 if "floor_mkl/floor" in c["ratios"]]
-        if gemms:
-            low = min(gemms, key=lambda r: r["ratio"])
-            high = max(gemms, key=lambda r: r["ratio"])
-            lines.append(f"At {threads} thread(s), the steps' GEMMs with MKL took from "
-                         f"{_ci(low)} to {_ci(high)} the time they took with NumPy's BLAS "
-                         f"({len(gemms)} cells; below 1: MKL faster).")
+        for floor, label in (("floor_mkl", "with MKL"),
+                             ("floor_fastest", "with the library chosen per product")):
+            gemms = [c["ratios"][f"{floor}/floor"] for c in _cells(results, threads)
+                     if f"{floor}/floor" in c["ratios"]]
+            if gemms:
+                low = min(gemms, key=lambda r: r["ratio"])
+                high = max(gemms, key=lambda r: r["ratio"])
+                lines.append(f"At {threads} thread(s), the steps' GEMMs {label} took from "
+                             f"{_ci(low)} to {_ci(high)} the time they took with NumPy's "
+                             f"BLAS ({len(gemms)} cells; below 1: faster).")
         if threads == 1:
             cpu = [(c, c["cpu_ratios"][f"{c['best_peer']}/numba"])
                    for c in _cells(results, 1) if c.get("best_peer")
@@ -501,6 +542,14 @@ def markdown(results):
                       f"(above 1: Numba faster)", ""] + peer_ratio_table(cells) + [""]
             lines += [f"### {threads} thread{plural}: CPU-seconds per wall-second "
                       f"(allowed: {threads})", ""] + cpu_table(cells) + [""]
+            choices = gemm_choice_table(cells)
+            if choices:
+                lines += [f"### {threads} thread{plural}: the library each GEMM of the fused "
+                          f"step, fastest BLAS per product used", "",
+                          "Per Dense layer (in order), the products x W / delta W^T / "
+                          "x^T delta, as timed once by the trainer in this worker when it "
+                          "made the batch size's buffers (– : a product the step does not "
+                          "compute).", ""] + choices + [""]
             if threads == 1:
                 lines += ["### 1 thread: CPU time per step", "",
                           "CPU time counts only the time a process ran, so it moves far "

@@ -18,6 +18,8 @@ import platform
 import sys
 import time
 
+from benchmarks.worker import ENGINES
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
 ALL_MODELS = "leaky_relu_mlp,batch_norm_mlp,selu_100,elu_20x100_cifar"
@@ -83,9 +85,8 @@ def main(argv=None):
     parser.add_argument("--repetitions", type=int, default=None)
     parser.add_argument("--engines", default=None,
                         help="comma-separated engines (default: numpy, numba, fused, "
-                             "fused_mkl when the mkl wheel is installed, and every peer "
-                             "installed): numpy,numba,fused,fused_mkl,keras_tf,keras_jax,"
-                             "torch,torch_compile")
+                             "fused_mkl and fused_fastest when the mkl wheel is installed, "
+                             "and every peer installed): " + ",".join(ENGINES))
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: "
                         "training,kernels,cold_start,peak_rss,allocations")
     parser.add_argument("--tf-onednn", default="default", choices=["default", "0", "1"],
@@ -165,7 +166,7 @@ def main(argv=None):
         print("Allocations per steady training step:")
         results["allocations"] = measure_allocations(
             [(engine, model, batch, config["allocation_steps"].get(batch, 4))
-             for engine in ("numba", "numpy", "fused", "fused_mkl")
+             for engine in ("numba", "numpy", "fused", "fused_mkl", "fused_fastest")
              if engine in engines
              for model in models for batch in config["allocation_batches"]
              if batch in batches], env)

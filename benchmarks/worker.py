@@ -8,6 +8,9 @@ Engines:
   allocation per step) for the networks it supports, trained with its ``fit``;
 * ``fused_mkl`` — the same step with its GEMMs from Intel MKL (``NUMPY_NN_BLAS=mkl``, set by
   the harness), its floor timed with the same MKL routine;
+* ``fused_fastest`` — the same step with each GEMM from whichever of NumPy's BLAS and MKL
+  was faster for its shape (``NUMPY_NN_BLAS=fastest``: the trainer times them when it makes
+  a batch size's buffers, during the warm-up), its floor timed with the libraries it chose;
 * ``keras_tf`` — Keras 3 on TensorFlow's CPU backend;
 * ``keras_jax`` — Keras 3 on JAX (``KERAS_BACKEND=jax``, set by the harness before the worker
   starts; ``fit`` then compiles the whole training step with ``jax.jit``);
@@ -52,10 +55,12 @@ import time
 
 import numpy as np
 
-ENGINES = ("numpy", "numba", "fused", "fused_mkl", "keras_tf", "keras_jax", "torch",
-           "torch_compile")
-NUMPY_NN_ENGINES = ("numpy", "numba", "fused", "fused_mkl")
-FUSED_ENGINES = ("fused", "fused_mkl")
+ENGINES = ("numpy", "numba", "fused", "fused_mkl", "fused_fastest", "keras_tf", "keras_jax",
+           "torch", "torch_compile")
+NUMPY_NN_ENGINES = ("numpy", "numba", "fused", "fused_mkl", "fused_fastest")
+FUSED_ENGINES = ("fused", "fused_mkl", "fused_fastest")
+#: the fused engines whose floor calls the compiled step's own gemm (the library it chose)
+GEMM_FLOOR_ENGINES = ("fused_mkl", "fused_fastest")
 
 
 def cpu_seconds():
@@ -208,8 +213,10 @@ class Engine:
         self.fit()                                    # warm-up, not reported
         self.fit(steps=1)
         self._prepare_floor()
-        return {"parameters": self.parameter_count(),
-                "steps": math.ceil(len(self.x) / batch)}
+        reply = {"parameters": self.parameter_count(), "steps": math.ceil(len(self.x) / batch)}
+        if self.gemm_choices is not None:          # per Dense layer, product -> library
+            reply["gemm_choices"] = self.gemm_choices
+        return reply
 
     def parameter_count(self):
         if self.trainer is not None and self.name.startswith("torch"):
@@ -230,7 +237,7 @@ class Engine:
 
     # ------------------------------------------------------------------ the matmul floor
     def _prepare_floor(self):
-        self.floor_ops = None
+        self.floor_ops = self.gemm_choices = None
         if self.name not in NUMPY_NN_ENGINES:
             return
         from benchmarks.models import dense_plan
@@ -238,36 +245,50 @@ class Engine:
         batch = self.batch
         self.floor_ops = []
         shapes, needs_input_gradient = dense_plan(self.model)
-        # (a, b, out, a holds A^T, b holds B^T): out = op(a) op(b), every array C-ordered
+        choices = None
+        if self.name in GEMM_FLOOR_ENGINES:           # the libraries the trainer chose
+            from numpy_nn.kernels.blas import LIBRARIES
+            choices = [{product: LIBRARIES.index(library)
+                        for product, (library, _) in unit.items()}
+                       for unit in self.trainer.trainer.gemm_choices[batch]]
+            # per Dense layer, product -> library, for the products the step computes
+            self.gemm_choices = [
+                {product: library for product, (library, _) in unit.items()
+                 if product != "delta W^T" or index in needs_input_gradient}
+                for index, unit in enumerate(self.trainer.trainer.gemm_choices[batch])]
+        # (a, b, out, a holds A^T, b holds B^T, library): out = op(a) op(b), C-ordered arrays
         for index, (inputs, units) in enumerate(shapes):
+            library = choices[index] if choices else {}
             x = rng.standard_normal((batch, inputs), dtype=np.float32)
             w = rng.standard_normal((inputs, units), dtype=np.float32)
             delta = rng.standard_normal((batch, units), dtype=np.float32)
-            self.floor_ops.append((x, w, np.empty((batch, units), np.float32), False, False))
+            self.floor_ops.append((x, w, np.empty((batch, units), np.float32), False, False,
+                                   library.get("x W", 0)))
             self.floor_ops.append((x, delta, np.empty((inputs, units), np.float32), True,
-                                   False))                                      # x^T delta
+                                   False, library.get("x^T delta", 0)))         # x^T delta
             if index in needs_input_gradient:                                  # delta W^T
                 self.floor_ops.append((delta, w, np.empty((batch, inputs), np.float32), False,
-                                       True))
+                                       True, library.get("delta W^T", 0)))
         self.floor_steps = math.ceil(len(self.x) / batch)
         self.floor()                                  # warm-up
 
     def floor(self):
         """Wall and CPU seconds of the GEMMs of as many training steps as one timed fit has:
-        NumPy's ``matmul`` (on transposed views), or for ``fused_mkl`` the MKL routine its
-        compiled step calls, each product called from Python in the same way."""
+        NumPy's ``matmul`` (on transposed views), or for ``fused_mkl`` and ``fused_fastest``
+        the routines their compiled step calls (each product from the library it chose), each
+        product called from Python in the same way."""
         operations = self.floor_ops
-        if self.name == "fused_mkl":
+        if self.name in GEMM_FLOOR_ENGINES:
             from numpy_nn.kernels.blas import gemm
             one, zero = np.float32(1), np.float32(0)
             cpu, start = cpu_seconds(), time.perf_counter()
             for _ in range(self.floor_steps):
-                for a, b, out, transpose_a, transpose_b in operations:
-                    gemm(a, b, out, transpose_a, transpose_b, one, zero)
+                for a, b, out, transpose_a, transpose_b, library in operations:
+                    gemm(a, b, out, transpose_a, transpose_b, one, zero, library)
             return time.perf_counter() - start, cpu_seconds() - cpu
         matmul = np.matmul
         operations = [(a.T if transpose_a else a, b.T if transpose_b else b, out)
-                      for a, b, out, transpose_a, transpose_b in operations]
+                      for a, b, out, transpose_a, transpose_b, _ in operations]
         cpu, start = cpu_seconds(), time.perf_counter()
         for _ in range(self.floor_steps):
             for a, b, out in operations:

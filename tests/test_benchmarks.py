@@ -319,9 +319,16 @@ def _fake_results():
                     per["fused"] = _series(0.9e-3 * scale)
                     per["fused_mkl"] = _series(0.5e-3 * scale)
                     per["floor_mkl"] = _series(0.4e-3 * scale)
+                    per["fused_fastest"] = _series(0.45e-3 * scale)
+                    per["floor_fastest"] = _series(0.3e-3 * scale)
                 if threads == 1:
                     per["keras_tf@unpinned"] = _series(2.5e-3 * scale, 1.3)
                 cells.append(summarize(model, batch, batch * 10, 10, threads, per, 1000))
+                if model == "leaky_relu_mlp":
+                    cells[-1]["gemm_choices"] = {"fused_fastest": [
+                        {"x W": "mkl", "x^T delta": "numpy"},
+                        {"x W": "mkl", "delta W^T": "numpy", "x^T delta": "numpy"},
+                        {"x W": "numpy", "delta W^T": "numpy", "x^T delta": "numpy"}]}
                 series.update({(k, threads): v for k, v in per.items()})
             add_thread_speedups(cells[-2:], series)
     machine = {**_machine()["machine"], "threads": [1, 2], "worker_nice": [-15],
@@ -396,18 +403,39 @@ def test_the_mkl_variant_of_the_fused_step_is_compared_with_its_own_floor():
     assert "MKL" not in "\n".join(report.training_table(batch_norm))
 
 
-def test_only_the_mkl_worker_gets_numpy_nn_blas():
+def test_the_fastest_variant_lists_the_library_of_each_product():
+    """fused_fastest is compared with the floor of the libraries it chose; the report lists
+    those choices per layer (runs of identical layers compressed) and counts MKL's."""
+    results = _fake_results()
+    leaky = results["training"][0]
+    assert leaky["ratios"]["fused_fastest/floor_fastest"]["ratio"] == pytest.approx(1.5)
+    assert leaky["ratios"]["floor_fastest/floor"]["ratio"] == pytest.approx(0.375)
+    table = report.gemm_choice_table(results["training"][:1])
+    assert table[-1] == ("| LeakyReLU 300-100 MLP | 32 | mkl/–/numpy, mkl/numpy/numpy, "
+                         "numpy/numpy/numpy | 2 of 8 |")
+    assert report._compress("a, a, a, b") == "a ×3, b"
+    text = report.markdown(results)
+    assert "the library each GEMM of the fused step, fastest BLAS per product used" in text
+    assert "the steps' GEMMs with the library chosen per product took from 0.37x" in text
+    checks = {t[0]: t[2] for t in report.target_checks(results)}
+    assert checks["Fused step (fastest BLAS) <= 1.15x the chosen libraries' GEMM floor, "
+                  "LeakyReLU 300-100 MLP, batch 32, 1 thread"] is False
+
+
+def test_only_the_mkl_workers_get_numpy_nn_blas():
     from benchmarks.harness import engine_env
     env = {"NUMPY_NN_BLAS": "mkl", "PATH": "/bin"}
     assert engine_env(env, "fused_mkl", 1)["NUMPY_NN_BLAS"] == "mkl"
+    assert engine_env(env, "fused_fastest", 1)["NUMPY_NN_BLAS"] == "fastest"
     assert engine_env({"PATH": "/bin"}, "fused_mkl", 2)["MKL_NUM_THREADS"] == "2"
     for engine in ("fused", "numba", "numpy", "torch"):
         assert "NUMPY_NN_BLAS" not in engine_env(env, engine, 1)
 
 
 def test_python_m_benchmarks_times_the_fused_step_on_both_blas(tmp_path):
-    """A real run of the two fused variants: each worker reports the GEMM its compiled step
-    called, and the MKL worker times MKL's floor."""
+    """A real run of the three fused variants: each worker reports the GEMM its compiled step
+    called, the MKL worker times MKL's floor, and the fastest-per-product worker its chosen
+    libraries' floor and which library each product got."""
     from importlib import metadata
 
     from benchmarks.__main__ import main
@@ -416,11 +444,16 @@ def test_python_m_benchmarks_times_the_fused_step_on_both_blas(tmp_path):
     except metadata.PackageNotFoundError:
         pytest.skip("the mkl wheel is not installed (pip install 'numpy_nn[mkl]')")
     results = main(["--model", "leaky_relu_mlp", "--batch", "16", "--threads", "1",
-                    "--repetitions", "2", "--steps", "3", "--engines", "numba,fused,fused_mkl",
-                    "--nice", "0"])
+                    "--repetitions", "2", "--steps", "3", "--engines",
+                    "numba,fused,fused_mkl,fused_fastest", "--nice", "0"])
     assert results["machine"]["failed_engines"] == {}
     cell = results["training"][0]
-    assert {"fused", "fused_mkl", "floor", "floor_mkl"} <= set(cell["raw"])
+    assert {"fused", "fused_mkl", "floor", "floor_mkl", "fused_fastest",
+            "floor_fastest"} <= set(cell["raw"])
     gemms = results["machine"]["compiled_gemm"]
     assert "MKL" in gemms["fused_mkl"] and gemms["fused"].startswith("NumPy's BLAS"), gemms
+    assert gemms["fused_fastest"].startswith("per product the faster of"), gemms
+    units = cell["gemm_choices"]["fused_fastest"]
+    assert len(units) == 3 and "delta W^T" not in units[0]       # none below the first layer
+    assert all(library in ("numpy", "mkl") for unit in units for library in unit.values())
     assert "numpy_nn fused step, MKL, Intel MKL's" in "\n".join(report.machine_lines(results))

@@ -285,3 +285,60 @@ def test_the_compiled_step_makes_no_numba_runtime_allocation():
         for steps in ("one", "nine"):
             assert counts[kind][steps]["numba_count"] == 0, counts
             assert counts[kind][steps]["numpy_count"] == 0, counts
+
+
+@pytest.mark.parametrize("kind", ["leaky", "bn"])
+def test_gemm_choices_name_a_library_for_every_product(kind):
+    """``trainer.gemm_choices[n]``: per Dense layer, per product, the library the compiled step
+    calls at batch size n and what timing chose it. ``numpy`` and ``mkl`` send every product
+    to one library untimed; ``fastest`` times each product the step computes (not delta W^T
+    below a first layer without BatchNormalization) and keeps NumPy's BLAS unless another
+    is faster by more than the margin."""
+    pytest.importorskip("numba", reason="the compiled path needs Numba")
+    from numpy_nn.kernels import blas
+    from numpy_nn.kernels.fused_step import PRODUCTS
+    trainer = FusedTrainer(_model(kind), compiled=True)
+    buffers = trainer.buffers(16)
+    choices = trainer.gemm_choices[16]
+    assert len(choices) == len(trainer.units) and all(set(u) == set(PRODUCTS) for u in choices)
+    for i, unit in enumerate(choices):
+        for j, product in enumerate(PRODUCTS):
+            library, seconds = unit[product]
+            assert library == blas.LIBRARIES[buffers.libraries[i, j]]
+            timed = blas.PROVIDER == "fastest" and len(blas.CHOICES) > 1 and not (
+                i == 0 and product == "delta W^T" and kind != "bn")
+            if not timed:
+                assert library == blas.LIBRARIES[blas.DEFAULT_LIBRARY] and seconds is None
+                continue
+            assert set(seconds) == {"numpy", "mkl"}
+            if library == "mkl":
+                assert seconds["mkl"] * (1 + blas.MARGIN) < seconds["numpy"]
+    assert 11 not in trainer.gemm_choices           # made per batch size, when first needed
+    trainer.buffers(11)
+    assert 11 in trainer.gemm_choices
+
+
+@pytest.mark.parametrize("kind", ["mixed", "bn"])
+def test_the_step_calls_the_library_each_product_was_given(kind):
+    """Every product sent to library 1 instead of 0: with NUMPY_NN_BLAS=numpy both indices
+    are NumPy's BLAS, so the step is the same bit for bit (the index reaches every gemm and
+    both symbols link); where library 1 is MKL, the weights stay within the ulp bound of the
+    compiled step's other test."""
+    pytest.importorskip("numba", reason="the compiled path needs Numba")
+    from numpy_nn.kernels import blas
+    zeros, ones = _model(kind), _model(kind)
+    first, second = FusedTrainer(zeros, compiled=True), FusedTrainer(ones, compiled=True)
+    first.buffers(16).libraries[...] = 0
+    second.buffers(16).libraries[...] = 1
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        x = rng.standard_normal((16, 30), dtype=np.float32)
+        y = rng.integers(0, 4, 16).astype(np.intp)
+        first.train_step(x, y)
+        second.train_step(x, y)
+    for a, b in zip(zeros.weights, ones.weights):
+        if blas.SOURCES[1] is None:
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        else:
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=12 * 2.0 ** -23,
+                                       atol=1e-7)

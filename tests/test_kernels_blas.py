@@ -1,8 +1,9 @@
-"""numpy_nn.kernels.blas.gemm, NumPy's own matrix product called from compiled code: every
-transpose combination and both dtypes, ``beta = 0`` overwriting and ``beta = 1`` adding, the
-same bits as ``np.matmul`` when it found NumPy's BLAS (within BLAS's error bound when the user
-chose MKL, ``NUMPY_NN_BLAS=mkl``: the whole module and the compiled fused-step tests run again
-in a process that chose it), and a shape mismatch refused."""
+"""numpy_nn.kernels.blas.gemm, NumPy's own matrix product (or MKL's) called from compiled
+code: every transpose combination and both dtypes, ``beta = 0`` overwriting and ``beta = 1``
+adding, the same bits as ``np.matmul`` from NumPy's BLAS (within BLAS's error bound from MKL:
+the whole module and the compiled fused-step tests run again in processes that chose
+``NUMPY_NN_BLAS=mkl`` and ``fastest``, where gemm can call either library), a shape mismatch
+refused, and the per-shape choice of ``fastest``."""
 import itertools
 import os
 import subprocess
@@ -15,6 +16,7 @@ pytest.importorskip("numba", reason="compiled code needs Numba")
 from numpy_nn.kernels import blas  # noqa: E402 - only once Numba is known to be there
 
 TRANSPOSES = list(itertools.product((False, True), repeat=2))
+LIBRARIES = list(blas.CHOICES)          # (0,): NumPy's only, unless this process loaded MKL
 
 
 def _operands(dtype, transpose_a, transpose_b, seed=0):
@@ -28,13 +30,14 @@ def _operands(dtype, transpose_a, transpose_b, seed=0):
                                          stored_b.T if transpose_b else stored_b)
 
 
+@pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("transpose_a, transpose_b", TRANSPOSES)
-def test_gemm_is_numpys_product(dtype, transpose_a, transpose_b):
+def test_gemm_is_numpys_product(dtype, transpose_a, transpose_b, library):
     a, b, expected = _operands(dtype, transpose_a, transpose_b)
     out = np.full(expected.shape, np.nan, dtype)           # beta = 0 ignores what out held
-    blas.gemm(a, b, out, transpose_a, transpose_b, dtype(1), dtype(0))
-    if blas.SOURCE.startswith("NumPy's BLAS"):
+    blas.gemm(a, b, out, transpose_a, transpose_b, dtype(1), dtype(0), library)
+    if blas.SOURCES[library].startswith("NumPy's BLAS"):
         np.testing.assert_array_equal(out, expected)
     else:
         _assert_within_blas_error_bound(out, a.T if transpose_a else a,
@@ -52,27 +55,29 @@ def _assert_within_blas_error_bound(out, a, b):
     assert np.all(np.abs(out - exact) <= bound), float(np.max(np.abs(out - exact) / bound))
 
 
+@pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("transpose_a, transpose_b", TRANSPOSES)
-def test_gemm_adds_alpha_times_the_product_into_out(dtype, transpose_a, transpose_b):
+def test_gemm_adds_alpha_times_the_product_into_out(dtype, transpose_a, transpose_b, library):
     """``beta = 1``, ``alpha = -0.1``: the SGD update ``W <- W - rate a^T delta``."""
     a, b, product = _operands(dtype, transpose_a, transpose_b, seed=1)
     start = np.random.default_rng(2).standard_normal(product.shape).astype(dtype)
     out = start.copy()
-    blas.gemm(a, b, out, transpose_a, transpose_b, dtype(-0.1), dtype(1))
+    blas.gemm(a, b, out, transpose_a, transpose_b, dtype(-0.1), dtype(1), library)
     np.testing.assert_allclose(out, start - dtype(0.1) * product,
                                rtol=1e-5 if dtype == np.float32 else 1e-13,
                                atol=1e-5 if dtype == np.float32 else 1e-13)
 
 
-def test_gemm_refuses_shapes_that_do_not_match():
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_gemm_refuses_shapes_that_do_not_match(library):
     a = np.ones((3, 4), np.float32)
     with pytest.raises(ValueError, match="shapes do not match"):
         blas.gemm(a, np.ones((5, 2), np.float32), np.empty((3, 2), np.float32), False, False,
-                  np.float32(1), np.float32(0))
+                  np.float32(1), np.float32(0), library)
     with pytest.raises(ValueError, match="shapes do not match"):
         blas.gemm(a, np.ones((4, 2), np.float32), np.empty((3, 3), np.float32), False, False,
-                  np.float32(1), np.float32(0))
+                  np.float32(1), np.float32(0), library)
 
 
 def test_numpys_blas_is_found_where_numpy_ships_scipy_openblas():
@@ -87,19 +92,26 @@ def test_numpys_blas_is_found_where_numpy_ships_scipy_openblas():
 
 def test_the_provider_is_the_one_the_environment_asks_for():
     assert blas.PROVIDER == blas.requested_provider()
+    assert blas.SOURCES[0].startswith("NumPy's BLAS") or "np.dot" in blas.SOURCES[0]
     if blas.PROVIDER == "mkl":
-        assert "MKL" in blas.SOURCE
+        assert "MKL" in blas.SOURCE and blas.DEFAULT_LIBRARY == 1
+    if blas.PROVIDER == "numpy":                  # MKL is loaded only when asked for
+        assert blas.SOURCES[1] is None and blas.CHOICES == (0,)
+    if blas.PROVIDER == "fastest" and blas.SOURCES[1]:
+        assert "faster of" in blas.SOURCE and blas.CHOICES == (0, 1)
 
 
 @pytest.mark.parametrize("value, expected", [(None, "numpy"), ("", "numpy"), ("numpy", "numpy"),
-                                             ("MKL", "mkl"), (" mkl ", "mkl")])
+                                             ("MKL", "mkl"), (" mkl ", "mkl"),
+                                             ("Fastest", "fastest")])
 def test_numpy_nn_blas_names_the_provider(value, expected):
     environ = {} if value is None else {"NUMPY_NN_BLAS": value}
     assert blas.requested_provider(environ) == expected
 
 
 def test_an_unknown_provider_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match=r"NUMPY_NN_BLAS: expected one of numpy, mkl, got 'blis'"):
+    with pytest.raises(ValueError, match=r"NUMPY_NN_BLAS: expected one of numpy, mkl, fastest, "
+                                         r"got 'blis'"):
         blas.requested_provider({"NUMPY_NN_BLAS": "blis"})
 
 
@@ -125,13 +137,14 @@ def _root():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _with_mkl():
-    """The environment of a process that chooses MKL, or a skip when the wheel is missing."""
+def _with_mkl(provider="mkl"):
+    """The environment of a process that chooses ``provider``, or a skip when the mkl wheel
+    is missing."""
     try:
         blas._mkl_library()
     except ImportError:
         pytest.skip("the mkl wheel is not installed (pip install 'numpy_nn[mkl]')")
-    return {**os.environ, "NUMPY_NN_BLAS": "mkl", "PYTHONPATH": _root()}
+    return {**os.environ, "NUMPY_NN_BLAS": provider, "PYTHONPATH": _root()}
 
 
 def test_mkl_starts_with_the_threads_numpys_blas_was_limited_to():
@@ -143,13 +156,31 @@ def test_mkl_starts_with_the_threads_numpys_blas_was_limited_to():
     assert threads == "[('mkl', 1)]"
 
 
-def test_gemm_and_the_compiled_fused_step_hold_with_mkl():
-    """The tests above and the compiled fused step's ulp test, again in a process whose
-    compiled code calls MKL: the products within BLAS's bound, the step within its ulp."""
+@pytest.mark.parametrize("provider", ["mkl", "fastest"])
+def test_gemm_and_the_compiled_fused_step_hold_with_mkl(provider):
+    """The tests above and the compiled fused step's tests, again in a process whose compiled
+    code calls MKL (every product, or those it was faster on): the products within BLAS's
+    bound, the step within its ulp, the choices as timed."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "tests/test_kernels_blas.py", "tests/test_fused_step.py", "-k",
-         "gemm and not mkl or provider or compiled_fused_step_agrees"],
-        capture_output=True, text=True, env=_with_mkl(), cwd=_root(), timeout=900)
+         "gemm and not mkl or provider or faster or compiled_fused_step_agrees "
+         "or gemm_choices"],
+        capture_output=True, text=True, env=_with_mkl(provider), cwd=_root(), timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-2000:]
+
+
+def test_faster_library_keeps_numpys_blas_unless_another_wins_by_the_margin():
+    """A tie goes to NumPy's BLAS (the same bits as np.matmul): only a library faster by more
+    than MARGIN is chosen; the timings are each library's best call, in seconds."""
+    a, b, _ = _operands(np.float32, False, False)
+    out = np.empty((33, 19), np.float32)
+    library, seconds = blas.faster_library(a, b, out, False, False, repeats=3)
+    assert set(seconds) == set(blas.CHOICES) and all(t > 0 for t in seconds.values())
+    fastest = min(seconds, key=seconds.get)
+    if library == 0:
+        assert fastest == 0 or seconds[fastest] * (1 + blas.MARGIN) >= seconds[0]
+    else:
+        assert seconds[library] * (1 + blas.MARGIN) < seconds[0]
+    np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-5)     # out holds the product

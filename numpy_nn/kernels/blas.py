@@ -1,4 +1,4 @@
-r"""NumPy's own matrix product, callable from compiled code: :func:`gemm`.
+r"""NumPy's own matrix product, or Intel MKL's, callable from compiled code: :func:`gemm`.
 
 A compiled training step (:func:`numpy_nn.kernels.fused_numba.train_step`) multiplies
 matrices between its element-wise passes. Numba's ``np.dot`` would do, but it calls the BLAS
@@ -26,12 +26,22 @@ and :data:`SOURCE` says so; the results are then equal within BLAS's rounding, n
 **Another BLAS, by choice: Intel MKL.** NumPy's OpenBLAS picks its kernels for the CPU, and on
 some CPUs some shapes run far from its peak (measured on a 2-core AMD EPYC, one thread: the
 MLP's first-layer product x W, 784 -> 300 units, ran about 3x slower than MKL's, while the
-same layer's other two products and the 100-unit layers ran alike). With the environment variable
-``NUMPY_NN_BLAS=mkl`` set before this module is imported, and the ``mkl`` wheel installed
-(``pip install 'numpy_nn[mkl]'``), compiled code calls MKL's ``cblas_?gemm`` instead; it
-starts with as many threads as NumPy's BLAS has at that moment, and threadpoolctl governs
+same layer's other two products and the 100-unit layers ran alike, and at batch 1024 some
+products ran faster with OpenBLAS). :func:`gemm` takes a ``library`` argument, an index into
+:data:`LIBRARIES`: 0 is NumPy's BLAS, 1 is MKL's ``cblas_?gemm`` when the ``mkl`` wheel is
+installed (``pip install 'numpy_nn[mkl]'``) and was asked for, else NumPy's again. The
+environment variable ``NUMPY_NN_BLAS``, read when this module is first imported, says which
+library the compiled fused step uses (:data:`PROVIDER`):
+
+* ``numpy`` (the default) — NumPy's BLAS for every product, the same bits as ``np.matmul``;
+* ``mkl`` — MKL's for every product;
+* ``fastest`` — per product shape, whichever of the two :func:`faster_library` timed faster
+  (``FusedTrainer`` times each of its products once per batch size), NumPy's when MKL is
+  not installed.
+
+MKL starts with as many threads as NumPy's BLAS has at that moment, and threadpoolctl governs
 both from then on. Only the compiled step changes (``np.matmul`` everywhere else is still
-NumPy's), and its products then differ from NumPy's in the last bits: MKL sums the
+NumPy's), and MKL's products differ from NumPy's in the last bits: MKL sums the
 :math:`k` products in its own order, which BLAS's error bound allows,
 
 .. math::
@@ -41,7 +51,8 @@ NumPy's), and its products then differ from NumPy's in the last bits: MKL sums t
 (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., eq. 3.13), as does
 NumPy's. Intel documents that MKL's results can also depend on the CPU's code path and on
 memory alignment unless ``MKL_CBWR`` is set ("Conditional Numerical Reproducibility" in the
-oneMKL developer guide).
+oneMKL developer guide); with ``fastest`` they also depend on which library won each timing,
+which can change from run to run when the two are close.
 """
 from __future__ import annotations
 
@@ -50,6 +61,7 @@ import ctypes.util
 import glob
 import os
 import sys
+import time
 
 import numpy as np
 from llvmlite import binding
@@ -86,8 +98,11 @@ def _integer_type_of_plain_cblas():
         else types.int32
 
 
-#: the BLAS libraries compiled code can call; ``NUMPY_NN_BLAS`` chooses (default: ``numpy``)
-PROVIDERS = ("numpy", "mkl")
+#: what ``NUMPY_NN_BLAS`` may name (default: ``numpy``): one library for every product, or
+#: per product the faster of the two
+PROVIDERS = ("numpy", "mkl", "fastest")
+#: the libraries :func:`gemm`'s ``library`` argument indexes
+LIBRARIES = ("numpy", "mkl")
 
 
 def requested_provider(environ=os.environ):
@@ -159,20 +174,32 @@ def _mkl_symbols(integer):
 
 
 def _register(provider):
-    """Register the provider's ``?gemm`` under ``numpy_nn_cblas_?gemm``; returns a description
-    of where they came from and their integer type, or None when NumPy's are not found."""
+    """Register NumPy's ``?gemm`` under ``numpy_nn_cblas_?gemm`` and, for the ``mkl`` and
+    ``fastest`` providers, MKL's under ``numpy_nn_mkl_?gemm`` (NumPy's again otherwise, so
+    that compiled code, which names both, links either way). Returns the description of each
+    library in :data:`LIBRARIES` order (None for MKL when it is not loaded) and the integer
+    type, or None when no BLAS is found by name."""
     numpy_symbols = _numpy_symbols()
     integer = numpy_symbols[1] if numpy_symbols else types.int64
+    mkl = None
     if provider == "mkl":
-        functions, description = _mkl_symbols(integer)
-    elif numpy_symbols:
-        functions, description = numpy_symbols[0], f"NumPy's BLAS ({numpy_symbols[2]})"
+        mkl = _mkl_symbols(integer)
+    elif provider == "fastest":
+        try:
+            mkl = _mkl_symbols(integer)
+        except ImportError:                    # fastest of what is installed: NumPy's only
+            mkl = None
+    if numpy_symbols:
+        own = numpy_symbols[0], f"NumPy's BLAS ({numpy_symbols[2]})"
+    elif mkl:                                  # pragma: no cover - a NumPy without cblas names
+        own = mkl
     else:
         return None
-    for letter, function in functions.items():
-        binding.add_symbol(f"numpy_nn_cblas_{letter}gemm",
-                           ctypes.cast(function, ctypes.c_void_p).value)
-    return description, integer
+    for slot, (functions, _) in (("cblas", own), ("mkl", mkl or own)):
+        for letter, function in functions.items():
+            binding.add_symbol(f"numpy_nn_{slot}_{letter}gemm",
+                               ctypes.cast(function, ctypes.c_void_p).value)
+    return (own[1], mkl[1] if mkl else None), integer
 
 
 def _signature(real, integer):
@@ -183,19 +210,32 @@ def _signature(real, integer):
                       address, integer, real, address, integer)
 
 
-#: ``"numpy"`` or ``"mkl"``: the library :func:`gemm` calls (from ``NUMPY_NN_BLAS``)
+#: ``"numpy"``, ``"mkl"`` or ``"fastest"``: what ``NUMPY_NN_BLAS`` asked for
 PROVIDER = requested_provider()
 _found = _register(PROVIDER)
-#: the routine :func:`gemm` calls, in words
-SOURCE = _found[0] if _found else "Numba's np.dot (NumPy's BLAS not found by name)"
+#: the routine behind each index of :data:`LIBRARIES`, in words (None: MKL not loaded)
+SOURCES = _found[0] if _found else ("Numba's np.dot (NumPy's BLAS not found by name)", None)
+#: the indices :func:`gemm` can actually choose between (``(0,)``: NumPy's only)
+CHOICES = (0, 1) if SOURCES[1] else (0,)
+#: the library index every product uses under ``numpy`` and ``mkl``
+DEFAULT_LIBRARY = 1 if PROVIDER == "mkl" else 0
+#: the routine the compiled fused step calls, in words
+SOURCE = SOURCES[DEFAULT_LIBRARY] if PROVIDER != "fastest" else (
+    f"per product the faster of {SOURCES[0]} and {SOURCES[1]}" if SOURCES[1]
+    else f"{SOURCES[0]} (NUMPY_NN_BLAS=fastest, but MKL is not installed)")
 
 if _found:
     _sgemm = types.ExternalFunction("numpy_nn_cblas_sgemm", _signature(types.float32, _found[1]))
     _dgemm = types.ExternalFunction("numpy_nn_cblas_dgemm", _signature(types.float64, _found[1]))
+    _mkl_sgemm = types.ExternalFunction("numpy_nn_mkl_sgemm",
+                                        _signature(types.float32, _found[1]))
+    _mkl_dgemm = types.ExternalFunction("numpy_nn_mkl_dgemm",
+                                        _signature(types.float64, _found[1]))
 
     @kernel
-    def gemm(a, b, out, transpose_a, transpose_b, alpha, beta):
-        """``out = alpha op(a) @ op(b) + beta out`` by the provider's ``cblas_?gemm``."""
+    def gemm(a, b, out, transpose_a, transpose_b, alpha, beta, library):
+        """``out = alpha op(a) @ op(b) + beta out`` by ``cblas_?gemm`` of
+        ``LIBRARIES[library]``."""
         m, n = out.shape
         k = a.shape[0] if transpose_a else a.shape[1]
         if (b.shape[1] if transpose_b else b.shape[0]) != k or \
@@ -204,16 +244,25 @@ if _found:
             raise ValueError("gemm: shapes do not match")
         trans_a = _TRANS if transpose_a else _NO_TRANS
         trans_b = _TRANS if transpose_b else _NO_TRANS
+        lda, ldb = a.shape[1], b.shape[1]
         if out.itemsize == 4:                  # float32 (the other branch is float64)
-            _sgemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, a.ctypes.data, a.shape[1],
-                   b.ctypes.data, b.shape[1], beta, out.ctypes.data, n)
+            if library == 0:
+                _sgemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, a.ctypes.data, lda,
+                       b.ctypes.data, ldb, beta, out.ctypes.data, n)
+            else:
+                _mkl_sgemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, a.ctypes.data, lda,
+                           b.ctypes.data, ldb, beta, out.ctypes.data, n)
+        elif library == 0:
+            _dgemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, a.ctypes.data, lda,
+                   b.ctypes.data, ldb, beta, out.ctypes.data, n)
         else:
-            _dgemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, a.ctypes.data, a.shape[1],
-                   b.ctypes.data, b.shape[1], beta, out.ctypes.data, n)
+            _mkl_dgemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, a.ctypes.data, lda,
+                       b.ctypes.data, ldb, beta, out.ctypes.data, n)
 else:                                                   # pragma: no cover - other builds
     @kernel
-    def gemm(a, b, out, transpose_a, transpose_b, alpha, beta):
-        """``out = alpha op(a) @ op(b) + beta out`` by Numba's ``np.dot`` (SciPy's BLAS)."""
+    def gemm(a, b, out, transpose_a, transpose_b, alpha, beta, library):
+        """``out = alpha op(a) @ op(b) + beta out`` by Numba's ``np.dot`` (SciPy's BLAS;
+        ``library`` has no choice to make)."""
         if transpose_a and transpose_b:
             product = np.dot(a.T, b.T)
         elif transpose_a:
@@ -226,3 +275,29 @@ else:                                                   # pragma: no cover - oth
             out[:] = alpha * product
         else:
             out[:] = alpha * product + beta * out
+
+
+#: a library must be this much faster than NumPy's to be chosen: NumPy's BLAS gives the same
+#: bits as ``np.matmul``, so a tie goes to it
+MARGIN = 0.05
+
+
+def faster_library(a, b, out, transpose_a, transpose_b, repeats=5):
+    """The index in :data:`LIBRARIES` of the library that computes
+    ``out = op(a) @ op(b)`` faster here, at the current thread count, and each library's
+    time in seconds: after one warm-up call each, ``repeats`` rounds call every library in
+    turn and each keeps its fastest call; another library wins only by more than
+    :data:`MARGIN`. ``out`` is overwritten."""
+    one, zero = out.dtype.type(1), out.dtype.type(0)
+    best = {library: float("inf") for library in CHOICES}
+    for library in CHOICES:
+        gemm(a, b, out, transpose_a, transpose_b, one, zero, library)
+    for _ in range(repeats):
+        for library in CHOICES:
+            start = time.perf_counter()
+            gemm(a, b, out, transpose_a, transpose_b, one, zero, library)
+            best[library] = min(best[library], time.perf_counter() - start)
+    winner = min(CHOICES, key=lambda library: best[library])
+    if best[winner] * (1 + MARGIN) >= best[0]:
+        winner = 0
+    return winner, best

@@ -14,8 +14,8 @@ one loop over the array, computing the same expression per element:
 * :func:`column_sums` — the bias gradient :math:`\nabla b_j = \sum_i \delta_{ij}`;
 * :func:`train_step` — the whole step in one call: the products :math:`a_{l-1} W_l`,
   :math:`\delta_l W_l^\top` and the update :math:`W_l \mathrel{-}= \eta\, a_{l-1}^\top \delta_l`
-  (NumPy's own BLAS with transpose flags, no copy: :func:`numpy_nn.kernels.blas.gemm`)
-  around the passes above.
+  (BLAS with transpose flags, no copy: :func:`numpy_nn.kernels.blas.gemm`, each product
+  from the library chosen for it) around the passes above.
 
 The per-element arithmetic is the reference's, in its order and precision (no fastmath);
 what may differ is the last bit of ``exp`` and ``log`` (the kernels' own vectorisable float32
@@ -167,7 +167,7 @@ def column_sums(g, out):
 
 @kernel
 def train_step(a, z, delta, kernels, biases, grad_kernels, grad_biases, constants, labels,
-               per_sample, count, rate, update, norm):
+               per_sample, libraries, count, rate, update, norm):
     """One step of the units ``i = 0 .. L-1``: the gradients, and with ``update`` also plain
     SGD at ``rate``; returns the number of correct predictions.
 
@@ -175,7 +175,10 @@ def train_step(a, z, delta, kernels, biases, grad_kernels, grad_biases, constant
     linear unit's is its ``z[i]``); ``constants[i]`` is ``(kind, p, scale, has_norm, epsilon,
     momentum, 1 - momentum)`` of unit i in the weights' dtype (the kind and the flag, small
     integers, are exact there); ``labels[0]`` and ``per_sample[0]`` are the batch's labels and
-    per-sample losses (each list holds one array, for the reason in the module docstring).
+    per-sample losses, and ``libraries[0][i, j]`` the BLAS library (an index into
+    :data:`numpy_nn.kernels.blas.LIBRARIES`) of unit i's product j: 0 is x_i W_i, 1 is
+    delta_i W_i^T, 2 is x_i^T delta_i (each list holds one array, for the reason in the
+    module docstring).
     ``norm`` holds, per unit, what a BatchNormalization before it needs (empty arrays for a
     unit without one): its output ``normed`` (the unit's input x_i), the gradient reaching
     that output, gamma, beta, the moving mean and variance, their gradients, the batch mean,
@@ -201,6 +204,7 @@ def train_step(a, z, delta, kernels, biases, grad_kernels, grad_biases, constant
     (normed, norm_grad, gamma, beta, moving_mean, moving_variance, grad_gamma, grad_beta,
      mean, inv_std, scratch) = norm
     last = len(kernels) - 1
+    library = libraries[0]
     one, zero = kernels[0].dtype.type(1), kernels[0].dtype.type(0)
     for i in range(last + 1):
         c = constants[i]
@@ -210,7 +214,7 @@ def train_step(a, z, delta, kernels, biases, grad_kernels, grad_biases, constant
                                       moving_variance[i], normed[i], mean[i], inv_std[i],
                                       scratch[i])
             inputs = normed[i]
-        gemm(inputs, kernels[i], z[i], False, False, one, zero)
+        gemm(inputs, kernels[i], z[i], False, False, one, zero, library[i, 0])
         if i < last:
             bias_activation(z[i], biases[i], int(c[0]), c[1], c[2], a[i + 1])
     correct = softmax_cross_entropy(z[last], biases[last], labels[0], count, delta[last],
@@ -219,7 +223,7 @@ def train_step(a, z, delta, kernels, biases, grad_kernels, grad_biases, constant
         has_norm = constants[i][3] != zero
         inputs = normed[i] if has_norm else a[i]
         if has_norm:
-            gemm(delta[i], kernels[i], norm_grad[i], False, True, one, zero)
+            gemm(delta[i], kernels[i], norm_grad[i], False, True, one, zero, library[i, 1])
             coefficient = scratch[i][0]         # the variance's row, free after the forward
             if i > 0:
                 batch_norm_backward_kernel(a[i], norm_grad[i], mean[i], inv_std[i], gamma[i],
@@ -229,17 +233,18 @@ def train_step(a, z, delta, kernels, biases, grad_kernels, grad_biases, constant
                 batch_norm_backward_kernel(a[i], norm_grad[i], mean[i], inv_std[i], gamma[i],
                                            grad_gamma[i], grad_beta[i], None, coefficient)
         elif i > 0:
-            gemm(delta[i], kernels[i], delta[i - 1], False, True, one, zero)
+            gemm(delta[i], kernels[i], delta[i - 1], False, True, one, zero, library[i, 1])
         if i > 0:
             c = constants[i - 1]
             activation_backward(z[i - 1], a[i], delta[i - 1], int(c[0]), c[1], c[2])
         column_sums(delta[i], grad_biases[i])
         if update:
-            gemm(inputs, delta[i], kernels[i], True, False, -rate, one)
+            gemm(inputs, delta[i], kernels[i], True, False, -rate, one, library[i, 2])
             sgd(biases[i], grad_biases[i], rate)
             if has_norm:
                 sgd(gamma[i], grad_gamma[i], rate)
                 sgd(beta[i], grad_beta[i], rate)
         else:
-            gemm(inputs, delta[i], grad_kernels[i], True, False, one, zero)
+            gemm(inputs, delta[i], grad_kernels[i], True, False, one, zero,
+                 library[i, 2])
     return correct

@@ -47,7 +47,10 @@ call, :func:`numpy_nn.kernels.fused_numba.train_step`: the same products through
 BLAS, each element-wise pass one loop, and the update of each kernel added into it by the
 product that computes its gradient; that call allocates nothing, not even the records Numba's
 runtime makes for array arguments. It agrees with the NumPy step within a few units in the
-last place (``tests/test_fused_step.py``).
+last place (``tests/test_fused_step.py``). ``NUMPY_NN_BLAS`` can send its products to Intel
+MKL instead, all of them (``mkl``) or, per product shape, whichever library was faster when
+the buffers of that batch size were made (``fastest``; :mod:`numpy_nn.kernels.blas`);
+``trainer.gemm_choices[batch_size]`` says which library each product uses.
 """
 from __future__ import annotations
 
@@ -65,6 +68,8 @@ from numpy_nn.optimizers import SGD
 from numpy_nn.optimizers.base import Optimizer
 
 _ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "selu")
+#: a unit's three matrix products, in the order of ``_Buffers.libraries``' columns
+PRODUCTS = ("x W", "delta W^T", "x^T delta")
 
 
 class Unsupported(ValueError):
@@ -81,6 +86,7 @@ class _BatchLists(NamedTuple):
     per_sample: object   #: [the per-sample losses]
     normed: object       #: BatchNormalization outputs (empty for a unit without one)
     norm_grad: object    #: the gradients reaching them
+    libraries: object    #: [per unit, the BLAS library of each product (``_Buffers.libraries``)]
 
 
 class _WeightLists(NamedTuple):
@@ -204,6 +210,9 @@ class _Buffers:
         self.count = np.asarray(n, dtype)
         self.loss = np.empty((), dtype)
         self.compiled = None        # these buffers as the compiled step's _BatchLists
+        # per unit, the BLAS library (numpy_nn.kernels.blas.LIBRARIES) of each product:
+        # x W, delta W^T, x^T delta (set by FusedTrainer.buffers)
+        self.libraries = np.zeros((len(units), len(PRODUCTS)), np.intp)
         if compiled:
             return
         classes = units[-1].kernel.value.shape[1]
@@ -289,6 +298,7 @@ class FusedTrainer:
         self.dtype = self.units[0].kernel.value.dtype
         self.inputs = self.units[0].kernel.value.shape[0]
         self._buffers = {}
+        self.gemm_choices = {}      # batch size -> per unit, product -> (library, timings)
         self._rate = None           # fixed for one fit() call (read when it starts)
         self._weight_lists = None   # the compiled step's _WeightLists
         self.plain_sgd = _is_plain_sgd(model.optimizer)
@@ -318,9 +328,44 @@ class FusedTrainer:
             unit.scale = c["scale"][()]
 
     def buffers(self, n):
+        """The buffers of batch size ``n``, made on first use (compiled: with the BLAS library
+        of each product chosen, :meth:`_choose_libraries`)."""
         if n not in self._buffers:
-            self._buffers[n] = _Buffers(self.units, n, self.inputs, self.dtype, self.compiled)
+            buffers = _Buffers(self.units, n, self.inputs, self.dtype, self.compiled)
+            if self.compiled:
+                buffers.libraries[...] = self._choose_libraries(n)
+            self._buffers[n] = buffers
         return self._buffers[n]
+
+    def _choose_libraries(self, n):
+        """Per unit and product (:data:`PRODUCTS`), the BLAS library the compiled step calls
+        at batch size ``n``: the one ``NUMPY_NN_BLAS`` names, or with ``fastest`` the faster
+        of NumPy's and MKL's on random operands of the product's shapes
+        (:func:`numpy_nn.kernels.blas.faster_library`). Recorded in ``self.gemm_choices[n]``:
+        per unit, per product, the library's name and each library's best time in seconds
+        (None when nothing was timed)."""
+        blas = importlib.import_module("numpy_nn.kernels.blas")
+        chosen = np.full((len(self.units), len(PRODUCTS)), blas.DEFAULT_LIBRARY, np.intp)
+        seconds = np.full(chosen.shape, None, object)
+        if blas.PROVIDER == "fastest" and len(blas.CHOICES) > 1:
+            rng = np.random.default_rng(0)
+            for i, unit in enumerate(self.units):
+                inputs, outputs = unit.kernel.value.shape
+                x = rng.standard_normal((n, inputs)).astype(self.dtype)
+                w = rng.standard_normal((inputs, outputs)).astype(self.dtype)
+                delta = rng.standard_normal((n, outputs)).astype(self.dtype)
+                operands = [(x, w, np.empty((n, outputs), self.dtype), False, False),
+                            (delta, w, np.empty((n, inputs), self.dtype), False, True),
+                            (x, delta, np.empty((inputs, outputs), self.dtype), True, False)]
+                for j, product in enumerate(operands):
+                    if j == 1 and i == 0 and unit.norm is None:
+                        continue                # no gradient flows below the first layer
+                    chosen[i, j], timings = blas.faster_library(*product)
+                    seconds[i, j] = {blas.LIBRARIES[k]: t for k, t in timings.items()}
+        self.gemm_choices[n] = [
+            {name: (blas.LIBRARIES[chosen[i, j]], seconds[i, j])
+             for j, name in enumerate(PRODUCTS)} for i in range(len(self.units))]
+        return chosen
 
     def train_step(self, x, labels):
         """One training step on ``x`` (``(n, inputs)``, the model's dtype) and integer
@@ -473,11 +518,11 @@ class FusedTrainer:
         if b.compiled is None:
             b.compiled = _BatchLists(typed([b.x] + b.a[:-1]), typed(b.z), typed(b.delta),
                                      typed([b.labels]), typed([b.per_sample]),
-                                     typed(b.normed), typed(b.norm_grad))
+                                     typed(b.normed), typed(b.norm_grad), typed([b.libraries]))
         lists = b.compiled
         return ((lists.a, lists.z, lists.delta, weights.kernels, weights.biases,
                  weights.grad_kernels, weights.grad_biases, weights.constants, lists.labels,
-                 lists.per_sample), weights.gradients)
+                 lists.per_sample, lists.libraries), weights.gradients)
 
     def _weight_arguments(self, held, destinations):
         """:class:`_WeightLists` of the weights, gradient destinations and constants, with
