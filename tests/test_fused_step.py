@@ -292,13 +292,21 @@ def test_gemm_choices_name_a_library_for_every_product(kind):
     """``trainer.gemm_choices[n]``: per Dense layer, per product, the library the compiled step
     calls at batch size n and what timing chose it. ``numpy`` and ``mkl`` send every product
     to one library untimed; ``fastest`` times each product the step computes (not delta W^T
-    below a first layer without BatchNormalization) and keeps NumPy's BLAS unless another
-    is faster by more than the margin."""
+    below a first layer without BatchNormalization) at one BLAS thread, all of them together
+    at two, and keeps NumPy's BLAS unless another is faster by more than the margin."""
     pytest.importorskip("numba", reason="the compiled path needs Numba")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
     from numpy_nn.kernels import blas
     from numpy_nn.kernels.fused_step import PRODUCTS
     trainer = FusedTrainer(_model(kind), compiled=True)
-    buffers = trainer.buffers(16)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        together = trainer.buffers(12).libraries.copy()
+    if blas.PROVIDER == "fastest" and len(blas.CHOICES) > 1:     # one library for the step
+        assert len(set(together.ravel())) == 1
+        assert len({str(t) for unit in trainer.gemm_choices[12]
+                    for _, t in unit.values() if t is not None}) == 1
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        buffers = trainer.buffers(16)
     choices = trainer.gemm_choices[16]
     assert len(choices) == len(trainer.units) and all(set(u) == set(PRODUCTS) for u in choices)
     for i, unit in enumerate(choices):

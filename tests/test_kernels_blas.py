@@ -173,14 +173,23 @@ def test_gemm_and_the_compiled_fused_step_hold_with_mkl(provider):
 
 def test_faster_library_keeps_numpys_blas_unless_another_wins_by_the_margin():
     """A tie goes to NumPy's BLAS (the same bits as np.matmul): only a library faster by more
-    than MARGIN is chosen; the timings are each library's best call, in seconds."""
+    than MARGIN is chosen; the timings are each library's best pass over all the products,
+    in seconds, and every out holds its product."""
     a, b, _ = _operands(np.float32, False, False)
-    out = np.empty((33, 19), np.float32)
-    library, seconds = blas.faster_library(a, b, out, False, False, repeats=3)
+    products = [(a, b, np.empty((33, 19), np.float32), False, False),
+                (b, a, np.empty((19, 33), np.float32), True, True)]
+    library, seconds = blas.faster_library(products, repeats=3)
     assert set(seconds) == set(blas.CHOICES) and all(t > 0 for t in seconds.values())
     fastest = min(seconds, key=seconds.get)
     if library == 0:
         assert fastest == 0 or seconds[fastest] * (1 + blas.MARGIN) >= seconds[0]
     else:
         assert seconds[library] * (1 + blas.MARGIN) < seconds[0]
-    np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-5)     # out holds the product
+    np.testing.assert_allclose(products[0][2], a @ b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(products[1][2], b.T @ a.T, rtol=1e-5, atol=1e-5)
+
+
+def test_numpy_blas_threads_follows_threadpoolctl():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert blas.numpy_blas_threads() == 1

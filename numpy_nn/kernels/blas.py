@@ -35,9 +35,12 @@ library the compiled fused step uses (:data:`PROVIDER`):
 
 * ``numpy`` (the default) — NumPy's BLAS for every product, the same bits as ``np.matmul``;
 * ``mkl`` — MKL's for every product;
-* ``fastest`` — per product shape, whichever of the two :func:`faster_library` timed faster
-  (``FusedTrainer`` times each of its products once per batch size), NumPy's when MKL is
-  not installed.
+* ``fastest`` — whichever of the two :func:`faster_library` timed faster (``FusedTrainer``
+  times them once per batch size): per product shape when the BLAS runs one thread, and for
+  the whole step when it runs more, because each library's idle threads spin-wait for a while
+  after a call and then hold the cores the other library's threads need (measured on 2 cores
+  with 2 threads each: a step alternating between them ran about 4x slower than with either
+  alone); NumPy's when MKL is not installed.
 
 MKL starts with as many threads as NumPy's BLAS has at that moment, and threadpoolctl governs
 both from then on. Only the compiled step changes (``np.matmul`` everywhere else is still
@@ -282,22 +285,34 @@ else:                                                   # pragma: no cover - oth
 MARGIN = 0.05
 
 
-def faster_library(a, b, out, transpose_a, transpose_b, repeats=5):
-    """The index in :data:`LIBRARIES` of the library that computes
-    ``out = op(a) @ op(b)`` faster here, at the current thread count, and each library's
-    time in seconds: after one warm-up call each, ``repeats`` rounds call every library in
-    turn and each keeps its fastest call; another library wins only by more than
-    :data:`MARGIN`. ``out`` is overwritten."""
-    one, zero = out.dtype.type(1), out.dtype.type(0)
+def faster_library(products, repeats=5):
+    """The index in :data:`LIBRARIES` of the library that computes all of ``products`` (each
+    ``(a, b, out, transpose_a, transpose_b)``: ``out = op(a) @ op(b)``, in turn) faster here,
+    at the current thread count, and each library's time in seconds: after one warm-up pass
+    each, ``repeats`` rounds run every library in turn and each keeps its fastest pass;
+    another library wins only by more than :data:`MARGIN`. The ``out`` arrays are
+    overwritten."""
     best = {library: float("inf") for library in CHOICES}
-    for library in CHOICES:
-        gemm(a, b, out, transpose_a, transpose_b, one, zero, library)
-    for _ in range(repeats):
+    for round_ in range(repeats + 1):
         for library in CHOICES:
             start = time.perf_counter()
-            gemm(a, b, out, transpose_a, transpose_b, one, zero, library)
-            best[library] = min(best[library], time.perf_counter() - start)
+            for a, b, out, transpose_a, transpose_b in products:
+                gemm(a, b, out, transpose_a, transpose_b, out.dtype.type(1), out.dtype.type(0),
+                     library)
+            if round_:                                  # round 0 is the warm-up
+                best[library] = min(best[library], time.perf_counter() - start)
     winner = min(CHOICES, key=lambda library: best[library])
     if best[winner] * (1 + MARGIN) >= best[0]:
         winner = 0
     return winner, best
+
+
+def numpy_blas_threads():
+    """How many threads NumPy's BLAS uses now (threadpoolctl's view), or None if unknown."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    pools = [pool for pool in threadpool_info() if pool["internal_api"] == "openblas"]
+    numpys = [pool for pool in pools if "numpy" in pool["filepath"]] or pools
+    return numpys[0]["num_threads"] if numpys else None

@@ -340,32 +340,45 @@ class FusedTrainer:
     def _choose_libraries(self, n):
         """Per unit and product (:data:`PRODUCTS`), the BLAS library the compiled step calls
         at batch size ``n``: the one ``NUMPY_NN_BLAS`` names, or with ``fastest`` the faster
-        of NumPy's and MKL's on random operands of the product's shapes
-        (:func:`numpy_nn.kernels.blas.faster_library`). Recorded in ``self.gemm_choices[n]``:
-        per unit, per product, the library's name and each library's best time in seconds
-        (None when nothing was timed)."""
+        of NumPy's and MKL's on random operands of the products' shapes
+        (:func:`numpy_nn.kernels.blas.faster_library`): per product when NumPy's BLAS runs one
+        thread, else one library for all the step's products (two libraries' threads would
+        spin against each other). Recorded in ``self.gemm_choices[n]``: per unit, per
+        product, the library's name and each library's best time in seconds for what was
+        timed with it (None when nothing was timed)."""
         blas = importlib.import_module("numpy_nn.kernels.blas")
         chosen = np.full((len(self.units), len(PRODUCTS)), blas.DEFAULT_LIBRARY, np.intp)
         seconds = np.full(chosen.shape, None, object)
         if blas.PROVIDER == "fastest" and len(blas.CHOICES) > 1:
-            rng = np.random.default_rng(0)
-            for i, unit in enumerate(self.units):
-                inputs, outputs = unit.kernel.value.shape
-                x = rng.standard_normal((n, inputs)).astype(self.dtype)
-                w = rng.standard_normal((inputs, outputs)).astype(self.dtype)
-                delta = rng.standard_normal((n, outputs)).astype(self.dtype)
-                operands = [(x, w, np.empty((n, outputs), self.dtype), False, False),
-                            (delta, w, np.empty((n, inputs), self.dtype), False, True),
-                            (x, delta, np.empty((inputs, outputs), self.dtype), True, False)]
-                for j, product in enumerate(operands):
-                    if j == 1 and i == 0 and unit.norm is None:
-                        continue                # no gradient flows below the first layer
-                    chosen[i, j], timings = blas.faster_library(*product)
+            products = self._random_products(n)
+            if blas.numpy_blas_threads() == 1:
+                for (i, j), product in products.items():
+                    chosen[i, j], timings = blas.faster_library([product])
+                    seconds[i, j] = {blas.LIBRARIES[k]: t for k, t in timings.items()}
+            else:
+                library, timings = blas.faster_library(list(products.values()))
+                for i, j in products:
+                    chosen[i, j] = library
                     seconds[i, j] = {blas.LIBRARIES[k]: t for k, t in timings.items()}
         self.gemm_choices[n] = [
             {name: (blas.LIBRARIES[chosen[i, j]], seconds[i, j])
              for j, name in enumerate(PRODUCTS)} for i in range(len(self.units))]
         return chosen
+
+    def _random_products(self, n):
+        """``{(unit, product): (a, b, out, transpose_a, transpose_b)}``: random operands of
+        the shapes of each product the compiled step computes at batch size ``n``."""
+        rng, dtype, products = np.random.default_rng(0), self.dtype, {}
+        for i, unit in enumerate(self.units):
+            inputs, outputs = unit.kernel.value.shape
+            x = rng.standard_normal((n, inputs)).astype(dtype)
+            w = rng.standard_normal((inputs, outputs)).astype(dtype)
+            delta = rng.standard_normal((n, outputs)).astype(dtype)
+            products[i, 0] = (x, w, np.empty((n, outputs), dtype), False, False)
+            if i > 0 or unit.norm is not None:  # no gradient flows below a first layer
+                products[i, 1] = (delta, w, np.empty((n, inputs), dtype), False, True)
+            products[i, 2] = (x, delta, np.empty((inputs, outputs), dtype), True, False)
+        return products
 
     def train_step(self, x, labels):
         """One training step on ``x`` (``(n, inputs)``, the model's dtype) and integer
