@@ -62,7 +62,8 @@ class Result:
 #: The seed of the task being run: every experiment seeds its framework with it. A worker
 #: process runs one task at a time (numpy_nn.experiments.worker), so one global suffices.
 _seed = 42
-#: None, or "fixed": the --batch-order fixed diagnostic (one shuffled order, every epoch)
+#: None, or the --batch-order diagnostic: "fixed" (numpy_nn visits one shuffled order in every
+#: epoch) or "same" (both frameworks visit that one order: the same batches in both)
 _batch_order = None
 
 
@@ -109,9 +110,10 @@ def train(kx, model, data, n_epochs, callbacks=(), batch_size=32, restore_best=N
         callbacks.append(kx.callbacks.EarlyStopping(patience=restore_best,
                                                     restore_best_weights=True))
     shuffle = True
-    if _batch_order == "fixed":
+    if _batch_order in ("fixed", "same"):
         # Keras 3's fit(shuffle=True) after keras.utils.set_random_seed visits one shuffled
-        # order in every epoch (parity_tests/test_fit_shuffle.py): the same, drawn once
+        # order in every epoch (parity_tests/test_fit_shuffle.py): the same, drawn once (by
+        # NumPy from the task's seed, so with "same" both frameworks get this very order)
         order = np.random.default_rng(_seed).permutation(len(X_train))
         X_train, y_train, shuffle = X_train[order], y_train[order], False
     history = model.fit(X_train, y_train, epochs=n_epochs, batch_size=batch_size, verbose=0,
@@ -571,7 +573,7 @@ def task_config(experiment_key, framework, seed, quick, kernels, init=None, orde
         config["kernels"] = kernels
     if framework == "numpy_nn" and init is not None:
         config["init"] = init
-    if framework == "numpy_nn" and order is not None:
+    if order == "same" or (framework == "numpy_nn" and order is not None):
         config["order"] = order
     return config
 
@@ -624,6 +626,9 @@ def collect(records, experiments, framework_keys, quick, seeds=None, kernels="nu
                 or (config.get("framework") == "numpy_nn"
                     and (config.get("kernels", "numpy") != kernels
                          or config.get("init") != init or config.get("order") != order))
+                # Keras runs its own order except in the "same" diagnostic
+                or (config.get("framework") == "keras"
+                    and config.get("order") != (order if order == "same" else None))
                 or (seeds is not None and config.get("seed") not in seeds)):
             continue
         if record.get("status") == "ok":
@@ -774,9 +779,72 @@ def significance_text(compared):
             f"{describe(raw, 'p')}. With {n} rows tested at 0.05, about {0.05 * n:.1f} would "
             "be expected to do so by chance alone. ")
     if held:
-        return text + (f"After Holm's correction, {len(held)} still {differ(len(held))}: "
-                       f"{describe(held, 'Holm p')}.")
-    return text + "After Holm's correction, none does."
+        text += (f"After Holm's correction, {len(held)} still {differ(len(held))}: "
+                 f"{describe(held, 'Holm p')}.")
+    else:
+        text += "After Holm's correction, none does."
+    return text + direction_text(compared, raw)
+
+
+def direction_text(compared, raw):
+    """Which way the differences point, over the rows at p < 0.05 and over all rows, with the
+    sign test's p-value (were the engines equivalent, each sign would be a coin toss)."""
+    from numpy_nn.experiments.stats import sign_test
+    parts = []
+    for rows, which in ((raw, "of the rows at p < 0.05"), (compared, "over all compared rows")):
+        higher, lower, p = sign_test([t.difference for _, t, _ in rows])
+        if higher + lower >= 2:
+            parts.append(f"{which}, numpy_nn's mean is higher in {higher} and lower in {lower} "
+                         f"(two-sided sign test p = {p:.2g})")
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return (" " + text[0].upper() + text[1:] + ". A sign test asks whether the differences "
+            "lean one way more often than coin tosses would; the rows' metrics differ, so it "
+            "says nothing of how large the lean is.")
+
+
+def paired_text(table, experiments):
+    """Seed by seed, numpy_nn against Keras where both trained on the same batches: the mean
+    training loss of some epochs, and a paired t-test (``scipy.stats.ttest_rel``) of the
+    final loss and of the result over the seeds both have."""
+    from numpy_nn.experiments.stats import _scipy_stats
+    lines = []
+    for experiment in experiments:
+        runs = {f: {r["seed"]: r for r in table[experiment.key].get(f, [])}
+                for f in ("numpy_nn", "keras")}
+        seeds = sorted(set(runs["numpy_nn"]) & set(runs["keras"]))
+        if not seeds:
+            continue
+        losses = {f: [runs[f][s]["history"]["loss"] for s in seeds] for f in runs}
+        epochs = min(len(h) for f in losses for h in losses[f])
+        shown = sorted({1, 2, 5, 10, 15, 20, epochs} & set(range(1, epochs + 1)))
+        lines += [f"**{experiment.title}**, training loss (mean over the epoch), numpy_nn / "
+                  f"Keras, seed by seed:", "",
+                  "| seed | " + " | ".join(f"epoch {e}" for e in shown) + " | result |",
+                  "|---|" + "---:|" * (len(shown) + 1)]
+        for i, seed in enumerate(seeds):
+            lines.append(f"| {seed} | " + " | ".join(
+                f"{losses['numpy_nn'][i][e - 1]:.4f} / {losses['keras'][i][e - 1]:.4f}"
+                for e in shown) + " | " + " / ".join(
+                format_number(experiment, runs[f][seed]["metrics"]["value"])
+                for f in ("numpy_nn", "keras")) + " |")
+        lines.append("")
+        if len(seeds) >= 2:
+            stats = _scipy_stats()
+            for what, a, b in (
+                    (f"final training loss (epoch {epochs})",
+                     [h[epochs - 1] for h in losses["numpy_nn"]],
+                     [h[epochs - 1] for h in losses["keras"]]),
+                    (experiment.metric, [runs["numpy_nn"][s]["metrics"]["value"] for s in seeds],
+                     [runs["keras"][s]["metrics"]["value"] for s in seeds])):
+                d = [x - y for x, y in zip(a, b)]
+                p = float(stats.ttest_rel(a, b).pvalue) if np.std(d) > 0 else float("nan")
+                lines.append(f"- {what}: numpy_nn minus Keras {statistics.fmean(d):+.4f} on "
+                             f"average over {len(seeds)} seeds (from {min(d):+.4f} to "
+                             f"{max(d):+.4f}; paired t-test p = {p:.3g}).")
+            lines.append("")
+    return "\n".join(lines).strip()
 
 
 def write_into_readme(readme, table, block):
@@ -810,12 +878,14 @@ def main(argv=None):
                              "Keras draws for the same experiment and seed, so a difference "
                              "that remains comes from training, not from the initial draws "
                              "(its records and table are kept apart from the main ones)")
-    parser.add_argument("--batch-order", choices=("fixed",),
+    parser.add_argument("--batch-order", choices=("fixed", "same"),
                         help="diagnostic: numpy_nn visits the training set in one shuffled "
                              "order, the same in every epoch, as Keras 3's fit(shuffle=True) "
                              "does after keras.utils.set_random_seed, instead of a new order "
-                             "each epoch (experiments trained through train(); records and "
-                             "table kept apart from the main ones)")
+                             "each epoch (fixed); or both frameworks visit that very order, "
+                             "the same batches in both (same; with --init-from keras also the "
+                             "same initial weights). Experiments trained through train(); "
+                             "records and table kept apart from the main ones")
     parser.add_argument("--frameworks", default="numpy_nn,keras",
                         help="comma-separated, from numpy_nn and keras (default: both)")
     parser.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:8786 (default: "
@@ -895,12 +965,19 @@ def main(argv=None):
                 "and dropout masks are still its own. A difference that remains comes from "
                 "training, not from the initial draws.\n\n" + text)
         name += "-init-from-keras"
-    if args.batch_order:
+    if args.batch_order == "fixed":
         text = ("**Diagnostic** (`--batch-order fixed`): numpy_nn visits the training set in "
                 "one shuffled order, the same in every epoch, as Keras 3's `fit(shuffle=True)` "
                 "does after `keras.utils.set_random_seed`; Keras runs as always. A difference "
                 "that this removes came from the batch order.\n\n" + text)
         name += "-batch-order-fixed"
+    elif args.batch_order == "same":
+        text = ("**Diagnostic** (`--batch-order same`): both frameworks visit the training set "
+                "in one shuffled order drawn from the seed, the same in every epoch and the "
+                "same in both, so they train on the same batches. A difference that remains "
+                "comes from the engines' arithmetic (or, without `--init-from keras`, from "
+                "the initial draws).\n\n" + text + "\n\n" + paired_text(table, experiments))
+        name += "-batch-order-same"
     print("\n" + text)
     with open(os.path.join(args.out, name + ".md"), "w", encoding="utf-8") as handle:
         handle.write(text + "\n")

@@ -219,3 +219,55 @@ def test_batch_order_records_are_kept_apart_from_the_main_table(tmp_path, capsys
         reproduce.main(["--batch-order", "fixed", "--readme", str(tmp_path / "README.md"),
                         "--results", str(tmp_path), "--out", str(tmp_path)])
     assert "a --batch-order table is a diagnostic" in capsys.readouterr().err
+
+
+def test_the_direction_of_the_differences_is_counted_with_a_sign_test():
+    """Under the rows' sentences: how many differences point each way, at p < 0.05 and over
+    all rows, with scipy's two-sided sign test (for 4 of 4 one way: 2 * 2^-4 = 0.125)."""
+    from numpy_nn.experiments.stats import sign_test
+    assert sign_test([0.1, 0.2, 0.3, 0.4]) == (4, 0, pytest.approx(0.125))
+    assert sign_test([0.1, -0.2, 0.0, float("nan")])[:2] == (1, 1)
+    assert np.isnan(sign_test([0.0])[2])
+    experiments = {e.key: e for e in reproduce.EXPERIMENTS}
+    clear = [experiments[k] for k in ("leaky_relu", "prelu", "power")]
+    compared = [(e, welch_test([0.90, 0.91, 0.92], [0.80, 0.81, 0.82]), 0.01) for e in clear]
+    compared.append((experiments["dropout"], welch_test([0.80, 0.82, 0.81],
+                                                          [0.81, 0.80, 0.83]), 1.0))
+    text = reproduce.significance_text(compared)
+    assert ("Of the rows at p < 0.05, numpy_nn's mean is higher in 3 and lower in 0 (two-sided "
+            "sign test p = 0.25); over all compared rows, numpy_nn's mean is higher in 3 and "
+            "lower in 1 (two-sided sign test p = 0.62).") in text
+    one = reproduce.significance_text(compared[3:])
+    assert "sign test" not in one
+
+
+def test_batch_order_same_gives_both_frameworks_one_order_and_a_paired_table():
+    """--batch-order same: Keras's tasks carry the order too (both frameworks train on one
+    permutation), their records stay out of the main table, and the diagnostic compares the
+    two seed by seed with a paired t-test, from the records' own numbers."""
+    experiment = [e for e in reproduce.EXPERIMENTS if e.key == "exponential_batch"]
+    assert reproduce.task_config("power", "keras", 42, False, "numba", order="fixed") == \
+        {"experiment": "power", "framework": "keras", "seed": 42, "quick": False}
+    records = []
+    for seed, (ours, theirs) in zip((42, 43, 44), ((0.30, 0.32), (0.31, 0.34), (0.29, 0.30))):
+        for framework, final in (("numpy_nn", ours), ("keras", theirs)):
+            for order in (None, "same"):
+                records.append({
+                    "entry": reproduce.ENTRY, "status": "ok", "seed": seed,
+                    "config": reproduce.task_config("exponential_batch", framework, seed,
+                                                    False, "numba", order=order),
+                    "metrics": {"value": 1 - final}, "history": {"loss": [0.9, 0.5, final]}})
+    main, _ = reproduce.collect(records, experiment, ["numpy_nn", "keras"], False,
+                                kernels="numba")
+    same, _ = reproduce.collect(records, experiment, ["numpy_nn", "keras"], False,
+                                kernels="numba", order="same")
+    for framework in ("numpy_nn", "keras"):
+        assert {r["config"].get("order") for r in main["exponential_batch"][framework]} == {None}
+        assert {r["config"]["order"] for r in same["exponential_batch"][framework]} == {"same"}
+    text = reproduce.paired_text(same, experiment)
+    assert "| 42 | 0.9000 / 0.9000 | 0.5000 / 0.5000 | 0.3000 / 0.3200 | 0.7000 / 0.6800 |" \
+        in text
+    import scipy.stats
+    p = scipy.stats.ttest_rel([0.30, 0.31, 0.29], [0.32, 0.34, 0.30]).pvalue
+    assert (f"- final training loss (epoch 3): numpy_nn minus Keras -0.0200 on average over 3 "
+            f"seeds (from -0.0300 to -0.0100; paired t-test p = {p:.3g}).") in text

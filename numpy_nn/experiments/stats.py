@@ -28,6 +28,15 @@ chance alone. Holm's step-down correction keeps the chance of *any* false differ
     \tilde p_{(i)} = \min\Bigl(1,\ \max_{j \le i}\, (m - j + 1)\, p_{(j)}\Bigr);
 
 a row differs at family-wise level :math:`\alpha` when :math:`\tilde p < \alpha`.
+
+Holm's correction asks of each row alone; the rows can also agree with each other. If two
+engines were equivalent, a row's difference would be as likely positive as negative, so among
+:math:`n` rows with a sign the number :math:`k` of positive ones is Binomial(:math:`n`, 1/2),
+and the sign test's two-sided p-value is the probability of a split at least as uneven
+(``scipy.stats.binomtest(k, n)``):
+
+.. math::
+    p = \min\Bigl(1,\ 2 \sum_{i \le \min(k,\, n-k)} \binom{n}{i} 2^{-n}\Bigr).
 """
 from __future__ import annotations
 
@@ -105,6 +114,18 @@ def welch_test(a, b) -> WelchTest:
     result = stats.ttest_ind(a, b, equal_var=False)
     df = (var_a + var_b) ** 2 / (var_a ** 2 / (len(a) - 1) + var_b ** 2 / (len(b) - 1))
     return WelchTest(difference, float(result.statistic), float(df), float(result.pvalue))
+
+
+def sign_test(differences) -> tuple[int, int, float]:
+    """``(positive, negative, p)``: how many ``differences`` are above and below zero (zeros
+    and NaN are not counted) and the two-sided sign test's p-value of that split
+    (``scipy.stats.binomtest``; NaN with no signed difference)."""
+    d = _finite_array(differences, "differences")
+    positive, negative = int(np.sum(d > 0)), int(np.sum(d < 0))
+    if positive + negative == 0:
+        return positive, negative, math.nan
+    return positive, negative, float(
+        _scipy_stats().binomtest(positive, positive + negative).pvalue)
 
 
 def holm_adjust(p_values) -> list[float]:
