@@ -56,6 +56,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 PEERS = ("keras_tf", "keras_jax", "torch", "torch_compile")
@@ -73,6 +74,9 @@ TITLES = {"numpy": "numpy_nn NumPy", "numba": "numpy_nn Numba",
           "keras_tf": "Keras 3 / TF",
           "keras_tf@unpinned": "Keras 3 / TF (unpinned)", "keras_jax": "Keras 3 / JAX",
           "torch": "PyTorch eager", "torch_compile": "torch.compile", "floor": "GEMM floor"}
+# a worker counts as idle after SETTLE_QUIET seconds without CPU time (Linux counts it in 10 ms
+# ticks); the harness waits at most SETTLE_LIMIT seconds for that (Worker.settle)
+SETTLE_QUIET, SETTLE_LIMIT = 0.03, 1.0
 # two-sided 95% quantiles of Student's t, by degrees of freedom
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
         9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120,
@@ -179,6 +183,34 @@ class Worker:
         self.process.stdin.flush()
         return self._read()
 
+    def cpu_ticks(self):
+        """User + system CPU time of the worker process so far, in clock ticks (Linux's
+        ``/proc/PID/stat``), or None where that cannot be read."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])       # utime, stime (fields 14, 15)
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def settle(self, quiet=SETTLE_QUIET, limit=SETTLE_LIMIT):
+        """Wait until the worker's threads have stopped running since its last reply, and
+        return the seconds waited: BLAS and OpenMP thread pools spin-wait for a while after a
+        call (Intel OpenMP for 200 ms by default), and a pool still spinning would take the
+        cores of the next contender timed. Idle means no CPU time counted during ``quiet``
+        seconds; ``limit`` caps the wait (0 where the CPU time cannot be read)."""
+        start = time.perf_counter()
+        before = self.cpu_ticks()
+        if before is None:
+            return 0.0
+        while time.perf_counter() - start < limit:
+            time.sleep(quiet)
+            now = self.cpu_ticks()
+            if now is None or now == before:
+                break
+            before = now
+        return time.perf_counter() - start
+
     def close(self):
         try:
             self.ask(cmd="quit")
@@ -252,6 +284,7 @@ def run_training_grid(models, batches, samples_for, repetitions, thread_counts, 
                     try:
                         prepared[name] = worker.ask(cmd="prepare", model=model, batch=batch,
                                                     samples=samples)
+                        worker.settle()
                         active.append(name)
                     except RuntimeError as error:
                         failures.setdefault(name[0], {}).setdefault(model, str(error))
@@ -265,14 +298,16 @@ def run_training_grid(models, batches, samples_for, repetitions, thread_counts, 
                                      f"per fit to separate set-up from step time, got {steps}")
                 timed = active + [(floor, threads) for floor, engine in FLOORS.items()
                                   for key, threads in active if key == engine]
-                series = {name: {"step": [], "setup": [], "cpu_per_wall": [], "cpu_step": []}
-                          for name in timed}
+                series = {name: {"step": [], "setup": [], "cpu_per_wall": [], "cpu_step": [],
+                                 "settle": []} for name in timed}
                 for repetition in range(repetitions):
                     shift = repetition % len(timed)
                     for name in timed[shift:] + timed[:shift]:
                         record = series[name]
                         if name[0] in FLOORS:
-                            reply = workers[(FLOORS[name[0]], name[1])].ask(cmd="floor")
+                            worker = workers[(FLOORS[name[0]], name[1])]
+                            reply = worker.ask(cmd="floor")
+                            record["settle"].append(worker.settle())
                             record["step"].append(reply["seconds"] / steps)
                             record["cpu_step"].append(reply["cpu_seconds"] / steps)
                             record["cpu_per_wall"].append(reply["cpu_seconds"]
@@ -280,6 +315,9 @@ def run_training_grid(models, batches, samples_for, repetitions, thread_counts, 
                             continue
                         whole = workers[name].ask(cmd="fit")
                         first = workers[name].ask(cmd="fit", steps=1)
+                        # its pools idle before the next contender starts (not between its
+                        # own two calls: a user's next call finds them as they are)
+                        record["settle"].append(workers[name].settle())
                         step = (whole["seconds"] - first["seconds"]) / (steps - 1)
                         record["step"].append(step)
                         record["setup"].append(first["seconds"] - step)
@@ -345,6 +383,8 @@ def summarize(model, batch, samples, steps_per_fit, threads, series, parameters=
             "cpu_step_ms": {k: 1e3 * statistics.median(s["cpu_step"])
                             for k, s in series.items() if s.get("cpu_step")},
             "spread": {k: max(v) / min(v) for k, v in steps.items() if min(v) > 0},
+            "settle_ms": {k: 1e3 * statistics.median(s["settle"])
+                          for k, s in series.items() if s.get("settle")},
             "raw": raw}
     cell["over_cores"] = sorted(k for k, v in cell["cpu_per_wall"].items()
                                 if v > threads * 1.05 + 0.02)

@@ -6,6 +6,7 @@ functions below take the results dict and nothing else), so a re-run rewrites th
 from __future__ import annotations
 
 import re
+import statistics
 
 from benchmarks.harness import FUSED_FLOORS, PEERS, TITLES
 
@@ -146,7 +147,28 @@ def method_lines(results):
            if any("floor_fastest" in c["step_ms"] for c in cells) else "")
         + ". ⚠ marks a figure whose process used more CPU-seconds per wall-second than the "
         "cores it was given.",
-    ]
+    ] + settle_lines(cells)
+
+
+def settle_lines(cells):
+    """The wait between contenders (Worker.settle), per thread count and contender."""
+    waits = {}
+    for c in cells:
+        for key, ms in c.get("settle_ms", {}).items():
+            waits.setdefault(c["threads"], {}).setdefault(key, []).append(ms)
+    if not waits:
+        return []
+    parts = []
+    for threads, by_key in sorted(waits.items()):
+        longest = sorted(by_key.items(), key=lambda kv: -statistics.median(kv[1]))[:3]
+        parts.append(f"at {threads} thread(s) the longest median waits were after "
+                     + ", ".join(f"{TITLES.get(k, k)} ({statistics.median(v):.0f} ms)"
+                                 for k, v in longest))
+    return ["", "Between one contender's turn and the next, the harness waits until the "
+                "previous worker's process has used no CPU for 30 ms (at most 1 s): BLAS and "
+                "OpenMP thread pools spin-wait for a while after a call, and a pool still "
+                "spinning would take the cores of the next contender timed. Per cell, the "
+                "median wait; " + "; ".join(parts) + "."]
 
 
 # ---------------------------------------------------------------- tables

@@ -3,6 +3,10 @@ random stand-in for every engine of a run), the PyTorch translation of the netwo
 statistics and fairness checks of a cell, the allocation counter, and `python -m benchmarks`
 on a user's model. No timing assertions: speed is what `make bench` reports."""
 import math
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -296,10 +300,10 @@ def test_count_allocations_sees_new_buffers_and_not_in_place_work():
 
 
 # ---------------------------------------------------------------- the report, from numbers
-def _series(step, cpu=1.0, spread=0.0, reps=5):
+def _series(step, cpu=1.0, spread=0.0, reps=5, settle=0.03):
     return {"step": [step * (1 + spread * (i % 2)) for i in range(reps)],
             "setup": [1e-4] * reps, "cpu_per_wall": [cpu] * reps,
-            "cpu_step": [step * cpu] * reps}
+            "cpu_step": [step * cpu] * reps, "settle": [settle] * reps}
 
 
 def _fake_results():
@@ -312,7 +316,7 @@ def _fake_results():
                 scale = batch / 32 * speed
                 per = {"numpy": _series(2e-3 * scale), "numba": _series(1e-3 * scale, 0.99,
                                                                          0.05),
-                       "keras_tf": _series(3e-3 * scale, 0.6),
+                       "keras_tf": _series(3e-3 * scale, 0.6, settle=0.25),
                        "keras_jax": _series(1.3e-3 * scale), "torch": _series(1.4e-3 * scale),
                        "floor": _series(0.8e-3 * scale)}
                 if model == "leaky_relu_mlp":
@@ -457,3 +461,37 @@ def test_python_m_benchmarks_times_the_fused_step_on_both_blas(tmp_path):
     assert len(units) == 3 and "delta W^T" not in units[0]       # none below the first layer
     assert all(library in ("numpy", "mkl") for unit in units for library in unit.values())
     assert "numpy_nn fused step, MKL, Intel MKL's" in "\n".join(report.machine_lines(results))
+
+
+_SPIN_THEN_IDLE = """
+import time
+end = time.perf_counter() + float(__import__("sys").argv[1])
+while time.perf_counter() < end:       # a thread pool spin-waiting after its call
+    pass
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads Linux's /proc")
+def test_settle_waits_for_a_spinning_worker_and_not_for_an_idle_one():
+    """Worker.settle, on real processes: one that keeps a core busy for 0.4 s is waited for
+    until it stops; an idle one is let go within a few quiet windows."""
+    from benchmarks.harness import SETTLE_QUIET, Worker
+    waits = {}
+    for spin in (0.4, 0.0):
+        worker = Worker.__new__(Worker)        # the process only, without the JSON protocol
+        worker.process = subprocess.Popen([sys.executable, "-c", _SPIN_THEN_IDLE, str(spin)])
+        try:
+            time.sleep(0.05)
+            waits[spin] = worker.settle()
+        finally:
+            worker.process.kill()
+            worker.process.wait()
+    assert waits[0.4] >= 0.25, waits
+    assert waits[0.0] <= 4 * SETTLE_QUIET + 0.05, waits
+
+
+def test_the_report_says_how_long_it_waited_between_contenders():
+    text = report.markdown(_fake_results())
+    assert "has used no CPU for 30 ms (at most 1 s)" in text
+    assert "at 1 thread(s) the longest median waits were after Keras 3 / TF (250 ms)" in text
