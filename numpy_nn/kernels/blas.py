@@ -39,8 +39,9 @@ library the compiled fused step uses (:data:`PROVIDER`):
   times them once per batch size): per product shape when the BLAS runs one thread, and for
   the whole step when it runs more, because each library's idle threads spin-wait for a while
   after a call and then hold the cores the other library's threads need (measured on 2 cores
-  with 2 threads each: a step alternating between them ran about 4x slower than with either
-  alone); NumPy's when MKL is not installed.
+  with 2 threads each, the LeakyReLU MLP's step with its first two layers' x W and x^T delta
+  on MKL and the rest on OpenBLAS ran 2-3x slower than with either library alone); NumPy's
+  when MKL is not installed.
 
 MKL starts with as many threads as NumPy's BLAS has at that moment, and threadpoolctl governs
 both from then on. Only the compiled step changes (``np.matmul`` everywhere else is still
