@@ -228,15 +228,12 @@ def cpu_table(cells):
     return rows
 
 
-#: a Dense layer's products, in the order the fused trainer lists them
-PRODUCTS = ("x W", "delta W^T", "x^T delta")
-
-
 def gemm_choice_table(cells, engine="fused_fastest"):
     """Per cell, the library each product of ``engine``'s step used (empty: not measured)."""
     cells = [c for c in cells if engine in c.get("gemm_choices", {})]
     if not cells:
         return []
+    from numpy_nn.kernels.fused_step import PRODUCTS  # a Dense layer's three products
     rows = ["| model | batch | libraries per layer (x W / delta W^T / x^T delta) | "
             "products on MKL |", "|---|---:|---|---:|"]
     for c in cells:

@@ -248,17 +248,17 @@ class Engine:
         choices = None
         if self.name in GEMM_FLOOR_ENGINES:           # the libraries the trainer chose
             from numpy_nn.kernels.blas import LIBRARIES
-            choices = [{product: LIBRARIES.index(library)
-                        for product, (library, _) in unit.items()}
+            choices = [{product: library for product, (library, _) in unit.items()}
                        for unit in self.trainer.trainer.gemm_choices[batch]]
-            # per Dense layer, product -> library, for the products the step computes
+            # reported: per Dense layer, product -> library, for the products the step computes
             self.gemm_choices = [
-                {product: library for product, (library, _) in unit.items()
+                {product: library for product, library in unit.items()
                  if product != "delta W^T" or index in needs_input_gradient}
-                for index, unit in enumerate(self.trainer.trainer.gemm_choices[batch])]
+                for index, unit in enumerate(choices)]
         # (a, b, out, a holds A^T, b holds B^T, library): out = op(a) op(b), C-ordered arrays
         for index, (inputs, units) in enumerate(shapes):
-            library = choices[index] if choices else {}
+            library = ({product: LIBRARIES.index(name) for product, name in choices[index].items()}
+                       if choices else {})
             x = rng.standard_normal((batch, inputs), dtype=np.float32)
             w = rng.standard_normal((inputs, units), dtype=np.float32)
             delta = rng.standard_normal((batch, units), dtype=np.float32)

@@ -295,7 +295,8 @@ def test_gemm_choices_name_a_library_for_every_product(kind):
     below a first layer without BatchNormalization) at one BLAS thread, all of them together
     at two, and keeps NumPy's BLAS unless another is faster by more than the margin."""
     pytest.importorskip("numba", reason="the compiled path needs Numba")
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl  # a test dependency (the dev extra)
+
     from numpy_nn.kernels import blas
     from numpy_nn.kernels.fused_step import PRODUCTS
     trainer = FusedTrainer(_model(kind), compiled=True)

@@ -190,6 +190,6 @@ def test_faster_library_keeps_numpys_blas_unless_another_wins_by_the_margin():
 
 
 def test_numpy_blas_threads_follows_threadpoolctl():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl  # a test dependency (the dev extra)
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         assert blas.numpy_blas_threads() == 1

@@ -135,18 +135,24 @@ def _mkl_library():
                       "pip install 'numpy_nn[mkl]', or unset NUMPY_NN_BLAS to use NumPy's BLAS")
 
 
+def numpy_blas_threads():
+    """How many threads NumPy's BLAS uses now (threadpoolctl's view), or None if unknown."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    pools = [pool for pool in threadpool_info() if pool["internal_api"] == "openblas"]
+    numpys = [pool for pool in pools if "numpy" in pool["filepath"]] or pools
+    return numpys[0]["num_threads"] if numpys else None
+
+
 def _give_mkl_numpys_threads(library):
     """MKL starts with a thread per core; give it the number NumPy's BLAS has now, so that
     whatever limited NumPy's threads before this import (threadpoolctl, OPENBLAS_NUM_THREADS)
-    limits the compiled step too."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:                                # MKL's own variables then decide
-        return
-    pools = [pool for pool in threadpool_info() if pool["internal_api"] == "openblas"]
-    numpys = [pool for pool in pools if "numpy" in pool["filepath"]] or pools
-    if numpys:
-        library.MKL_Set_Num_Threads(ctypes.c_int(numpys[0]["num_threads"]))
+    limits the compiled step too (without threadpoolctl, MKL's own variables decide)."""
+    threads = numpy_blas_threads()
+    if threads is not None:
+        library.MKL_Set_Num_Threads(ctypes.c_int(threads))
 
 
 def _numpy_symbols():
@@ -249,6 +255,7 @@ if _found:
         trans_a = _TRANS if transpose_a else _NO_TRANS
         trans_b = _TRANS if transpose_b else _NO_TRANS
         lda, ldb = a.shape[1], b.shape[1]
+        # one call per (dtype, library): Numba cannot hold an external function in a variable
         if out.itemsize == 4:                  # float32 (the other branch is float64)
             if library == 0:
                 _sgemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, a.ctypes.data, lda,
@@ -294,26 +301,16 @@ def faster_library(products, repeats=5):
     another library wins only by more than :data:`MARGIN`. The ``out`` arrays are
     overwritten."""
     best = {library: float("inf") for library in CHOICES}
+    calls = [(a, b, out, transpose_a, transpose_b, out.dtype.type(1), out.dtype.type(0))
+             for a, b, out, transpose_a, transpose_b in products]
     for round_ in range(repeats + 1):
         for library in CHOICES:
             start = time.perf_counter()
-            for a, b, out, transpose_a, transpose_b in products:
-                gemm(a, b, out, transpose_a, transpose_b, out.dtype.type(1), out.dtype.type(0),
-                     library)
+            for arguments in calls:
+                gemm(*arguments, library)
             if round_:                                  # round 0 is the warm-up
                 best[library] = min(best[library], time.perf_counter() - start)
     winner = min(CHOICES, key=lambda library: best[library])
     if best[winner] * (1 + MARGIN) >= best[0]:
         winner = 0
     return winner, best
-
-
-def numpy_blas_threads():
-    """How many threads NumPy's BLAS uses now (threadpoolctl's view), or None if unknown."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    pools = [pool for pool in threadpool_info() if pool["internal_api"] == "openblas"]
-    numpys = [pool for pool in pools if "numpy" in pool["filepath"]] or pools
-    return numpys[0]["num_threads"] if numpys else None
