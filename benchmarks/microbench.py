@@ -20,8 +20,8 @@ import numpy as np
 
 import numpy_nn as nn
 from numpy_nn import activations, backend, losses
-from numpy_nn.kernels.flat import grad_buffer
 from numpy_nn.layers.regularization import apply_alpha_dropout_mask, apply_dropout_mask
+from numpy_nn.optimizers.flat import grad_buffer
 from numpy_nn.variables import Variable
 
 MLP_SHAPES = [(784, 300), (300,), (300, 100), (100,), (100, 10), (10,)]

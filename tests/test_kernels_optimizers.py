@@ -14,7 +14,7 @@ import pytest
 
 import numpy_nn as nn
 from numpy_nn import backend
-from numpy_nn.kernels.flat import FlatParameters, grad_buffer, packed_parameters
+from numpy_nn.optimizers.flat import FlatParameters, grad_buffer, packed_parameters
 from numpy_nn.variables import Variable
 
 opt = nn.optimizers

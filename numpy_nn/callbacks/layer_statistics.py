@@ -37,7 +37,9 @@ layer's output and a copy of its weights, on the recorded batches only.
 
 **How**: while training, the callback wraps each layer's ``call`` and ``backward`` on the
 layer *instance* (the class is untouched) so it sees every layer's input, output and input
-gradient; the wrappers are removed in ``on_train_end``. On recorded batches the lowest
+gradient; the wrappers are removed in ``on_train_end``. With ``compile(jit_compile=True)``
+the recorded batches take the reference step (``model.inspect_next_step``), whose layer
+calls the wrappers see; the others stay compiled. On recorded batches the lowest
 backpropagated layer also computes its input gradient, which training alone skips.
 
 The values are kept in :attr:`LayerStatistics.history` — a dict ``{quantity: array of shape
@@ -214,6 +216,9 @@ class LayerStatistics(Callback):
     def on_train_batch_begin(self, batch, logs=None):
         self._recording = self._should_record()
         self._first_batch_of_epoch = False
+        # a compiled step (jit_compile=True) has no layer calls to watch: ask for the
+        # reference step on the batches recorded (the model's state is the same either way)
+        self.model.inspect_next_step = self._recording
         if self._recording:
             for record in self._current.values():
                 record.clear()
@@ -221,6 +226,7 @@ class LayerStatistics(Callback):
                                     for layer in self.model.layers]
 
     def on_train_batch_end(self, batch, logs=None):
+        self.model.inspect_next_step = False
         if self._recording:
             self._recording = False
             self._store()

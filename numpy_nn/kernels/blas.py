@@ -67,6 +67,7 @@ import os
 import sys
 import time
 
+import numba
 import numpy as np
 from llvmlite import binding
 from numba import types
@@ -314,3 +315,15 @@ def faster_library(products, repeats=5):
     if best[winner] * (1 + MARGIN) >= best[0]:
         winner = 0
     return winner, best
+
+if numba.config.DISABLE_JIT:
+    def gemm(a, b, out, transpose_a, transpose_b, alpha, beta, library):  # noqa: F811
+        """``out = alpha op(a) @ op(b) + beta out`` by ``np.matmul``: with ``NUMBA_DISABLE_JIT=1``
+        compiled code runs as Python, and its products are the reference's own (the
+        compiled training step's uncompiled form, ``tests/test_compiled_step.py``)."""
+        a = a.T if transpose_a else a
+        b = b.T if transpose_b else b
+        if alpha == 1 and beta == 0:
+            np.matmul(a, b, out=out)
+        else:
+            out[...] = alpha * np.matmul(a, b) + beta * out

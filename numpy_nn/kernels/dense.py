@@ -37,9 +37,9 @@ import numpy as np
 
 from numpy_nn import activations
 from numpy_nn.kernels import twin_of
-from numpy_nn.kernels.flat import grad_buffer
 from numpy_nn.kernels.jit import compatible, exp, is_float_array, kernel
 from numpy_nn.layers.core import Dense
+from numpy_nn.optimizers.flat import grad_buffer
 
 
 # --------------------------------------------------------------------------- kernels
@@ -170,7 +170,7 @@ def dense_backward(self, grad_output, need_input_grad=True):
 @twin_of(Dense.backward_from_logits)
 def dense_backward_from_logits(self, grad_logits, need_input_grad=True):
     """The reference's products, with the weight gradients written straight into the
-    optimizer's flat gradient buffer when it has one (:mod:`numpy_nn.kernels.flat`), which
+    optimizer's flat gradient buffer when it has one (:mod:`numpy_nn.optimizers.flat`), which
     saves a copy per weight per step."""
     if self.trainable:
         self.kernel.grad = np.matmul(self._inputs.T, grad_logits, out=grad_buffer(self.kernel))

@@ -63,9 +63,9 @@ from numpy_nn import activations as A
 from numpy_nn import backend
 from numpy_nn import layers as L
 from numpy_nn.kernels import load_twins
-from numpy_nn.kernels.flat import grad_buffer
 from numpy_nn.optimizers import SGD
 from numpy_nn.optimizers.base import Optimizer
+from numpy_nn.optimizers.flat import grad_buffer
 
 _ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "selu")
 #: a unit's three matrix products, in the order of ``_Buffers.libraries``' columns

@@ -1,7 +1,9 @@
 r"""How every kernel is compiled, and the small helpers the kernels share.
 
 * :data:`kernel` is ``numba.njit(cache=True, error_model="numpy")``. ``cache=True`` keeps the
-  machine code on disk, so only the very first run pays for compilation.
+  machine code on disk, so only the very first run pays for compilation; the cache is keyed
+  on every module of this package (a kernel inlines helpers from other modules, and Numba
+  alone would keep a stale copy when only a helper changed).
   ``error_model="numpy"`` lets division by zero give ``inf``/``nan`` as NumPy does instead of
   raising; that is what allows LLVM to vectorise loops that divide (with the default
   ``"python"`` model a fused Adam update is *slower* than NumPy).
@@ -14,13 +16,63 @@ r"""How every kernel is compiled, and the small helpers the kernels share.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
+
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import caching
 from numba.extending import intrinsic, overload
 
-kernel = numba.njit(cache=True, error_model="numpy")
+_KERNELS = os.path.dirname(os.path.abspath(__file__))
+
+
+@functools.cache
+def _kernels_source_hash(stamps):
+    digest = hashlib.sha256()
+    for path, _ in stamps:
+        with open(path, "rb") as source:
+            digest.update(source.read())
+    return digest.digest()
+
+
+class _WholePackageStamp:
+    """Numba keys a cached function on its own file's contents, not on the files of the
+    functions it calls; ours call helpers across this package, so a change to any of them must
+    invalidate every cached kernel (a stale one can crash the process). The stamp is a hash of
+    every module of the package."""
+
+    def get_source_stamp(self):
+        stamps = tuple(sorted((entry.path, entry.stat().st_mtime_ns) for entry in
+                              os.scandir(_KERNELS) if entry.name.endswith(".py")))
+        return _kernels_source_hash(stamps)
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if os.path.dirname(os.path.abspath(py_file)) != _KERNELS:
+            return None
+        return super().from_function(py_func, py_file)
+
+
+def _register_cache_locators():
+    """Put a package-stamped twin of each of Numba's file-backed cache locators first; returns
+    whether that worked (if Numba's internals moved, kernels are not cached at all)."""
+    try:
+        locators = caching.CacheImpl._locator_classes
+        bases = (caching.UserProvidedCacheLocator, caching.InTreeCacheLocator,
+                 caching.UserWideCacheLocator)
+    except AttributeError:
+        return False
+    twins = [type(f"Package{base.__name__}", (_WholePackageStamp, base), {}) for base in bases]
+    locators[:0] = [twin for twin in twins if twin.__name__ not in
+                    {locator.__name__ for locator in locators}]
+    return True
+
+
+kernel = numba.njit(cache=_register_cache_locators(), error_model="numpy")
 helper = numba.njit(error_model="numpy")   # called from kernels; LLVM inlines it
 
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn.kernels import twin_of
-from numpy_nn.kernels.flat import grad_buffer
 from numpy_nn.kernels.jit import is_float_array, kernel, scalar
 from numpy_nn.layers.normalization import BatchNormalization, BatchNormCache
+from numpy_nn.optimizers.flat import grad_buffer
 
 
 @kernel

@@ -192,7 +192,7 @@ class Sequential(Trainer):
         BatchNormalization use (and update) batch statistics, as in Keras."""
         with validation.prefix_errors(f"Sequential '{self.name}'"):
             training = validation.check_flag("training", training)
-        return self._forward(validation.prepare_inputs(self, x), training=training)
+        return self._predict_batch(validation.prepare_inputs(self, x), training=training)
 
     def _backward(self, grad, grad_is_wrt_logits, lowest):
         """Backpropagate from the output down to layer ``lowest`` (the lowest trainable one)."""

@@ -36,7 +36,7 @@ from numpy_nn import optimizers as optimizers_module
 from numpy_nn.callbacks.callback_list import CallbackList
 from numpy_nn.callbacks.progress import Progbar
 from numpy_nn.errors import NonFiniteLossError
-from numpy_nn.models import validation
+from numpy_nn.models import jit, validation
 
 
 class Trainer:
@@ -55,10 +55,20 @@ class Trainer:
         self.stop_training = False
         self.history = None
         self._initial_epoch = None        # set by a callback resuming a run (see fit)
+        self.jit_compile = False          # which path the steps take (numpy_nn.models.jit)
+        self._jit_requested = False
+        self._jit_reason = None           # said once by fit(verbose=...) for "auto"
+        self._jit_pending = False         # compiled before it was built: decide at fit
+        # set by a callback that watches one step's layer calls (LayerStatistics): that step
+        # then runs on the reference path even when jit_compile is True
+        self.inspect_next_step = False
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **unknown):
-        """Choose the optimizer, the loss and the metrics (``["accuracy"]``)."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, jit_compile=False,
+                **unknown):
+        """Choose the optimizer, the loss and the metrics (``["accuracy"]``), and whether the
+        steps run compiled (``jit_compile``: False, True or "auto"; :mod:`numpy_nn.models.jit`
+        and the Speed guide say what each means)."""
         if unknown:
             raise TypeError(f"Sequential.compile: unsupported argument(s) {sorted(unknown)}")
         if loss is None:
@@ -77,6 +87,19 @@ class Trainer:
             metrics_module.get(metric, (1,), (1,))   # validates names and types now
         self.metric_names = list(metrics)
         self.compiled = True
+        self._jit_requested = jit.check(jit_compile)
+        self._compiled_step = None
+        self._resolve_jit()
+
+    def _resolve_jit(self):
+        """Decide ``self.jit_compile`` (once the model is built; see numpy_nn.models.jit)."""
+        self._jit_pending = not self.built
+        if self._jit_pending:
+            self.jit_compile, self._jit_reason = False, None
+            return
+        self.jit_compile, reason = jit.resolve(self, self._jit_requested)
+        self._jit_reason = (f"jit_compile='auto': {'compiled' if self.jit_compile else 'reference'}"
+                            f" path ({reason})") if self._jit_requested == "auto" else None
 
     def _require_compiled(self, what):
         if not self.compiled:
@@ -101,6 +124,8 @@ class Trainer:
         (BatchNormalization's moving statistics, updated by the forward pass) put back, so
         the batch leaves no trace (``fit(on_nonfinite="raise")`` passes one that raises).
         """
+        if self.jit_compile and not self.inspect_next_step:
+            return jit.compiled_step(self).train_step(x, y, sample_weight, on_nonfinite)
         variables, lowest = plan or self._training_plan()
         with self._undone_if_nonfinite(on_nonfinite) as check_finite:
             y_pred = self._forward(x, training=True)
@@ -135,10 +160,12 @@ class Trainer:
         """Loss (with the regularization penalties) and predictions on a batch, in inference
         mode; returns ``(total_loss, y_pred)``. ``penalty`` is the penalties' sum when the
         caller has it already (the weights do not change while evaluating)."""
-        y_pred = self._forward(x, training=False)
-        loss, _, _ = self._loss_and_grad(y, y_pred, sample_weight)
         if penalty is None:
             penalty = self._regularization_penalty()
+        if self.jit_compile:
+            return jit.compiled_step(self).test_step(x, y, sample_weight, penalty)
+        y_pred = self._forward(x, training=False)
+        loss, _, _ = self._loss_and_grad(y, y_pred, sample_weight)
         return loss + penalty, y_pred
 
     def _loss_and_grad(self, y, y_pred, sample_weight):
@@ -200,7 +227,13 @@ class Trainer:
         return _returned(self._evaluate_arrays(x, y, sample_weight, len(x)), return_dict)
 
     def predict_on_batch(self, x):
-        return self._forward(validation.prepare_inputs(self, x), training=False)
+        return self._predict_batch(validation.prepare_inputs(self, x), training=False)
+
+    def _predict_batch(self, x, training):
+        """One batch's outputs, on the path ``jit_compile`` chose."""
+        if self.jit_compile:
+            return jit.compiled_step(self).predict(x, training)
+        return self._forward(x, training=training)
 
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -242,6 +275,11 @@ class Trainer:
                                      add_progbar=settings.verbose != 0, verbose=settings.verbose,
                                      epochs=settings.epochs, steps=settings.steps)
         self.history = callback_list.history
+        if self._jit_pending:
+            self._resolve_jit()         # compiled before it was built
+        if self._jit_reason is not None and settings.verbose:
+            print(self._jit_reason)
+            self._jit_reason = None     # said once
         trackers, plan = self._trackers_for(x, y), self._training_plan()
         self.stop_training = False
         self._initial_epoch = None
@@ -342,7 +380,7 @@ class Trainer:
         outputs = []
         for step, batch in enumerate(_batches(len(x), batch_size)):
             callback_list.on_predict_batch_begin(step)
-            outputs.append(self._forward(x[batch], training=False))
+            outputs.append(self._predict_batch(x[batch], training=False))
             callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
         callback_list.on_predict_end()
         return np.concatenate(outputs, axis=0)

@@ -1,0 +1,128 @@
+r"""The activation functions, once, for compiled code: :func:`activate` and :func:`derivative`.
+
+Each kind is a small integer (:mod:`.codes`, by the reference's ``name``), and each branch
+evaluates, per element, the expression of the reference in :mod:`numpy_nn.activations`, in
+its order and precision, the value :math:`a = f(z)` and then the derivative
+:math:`g \leftarrow f'(z)\, g` (``p`` is LeakyReLU's slope, ELU's :math:`\alpha` or SELU's
+:math:`\lambda\alpha`; ``scale`` is SELU's :math:`\lambda`):
+
+* linear: :math:`a = z`; :math:`g`;
+* relu: :math:`\max(z, 0)`; :math:`g\,[z > 0]`;
+* leaky_relu: :math:`z` if :math:`z > 0` else :math:`p z`; :math:`g` or :math:`p g`;
+* elu: :math:`z` or :math:`p(e^{\min(z,0)} - 1)`; :math:`g` or :math:`g (a + p)`;
+* selu: :math:`\lambda z` or :math:`p(e^{\min(z,0)} - 1)`; :math:`g (a + p)` if :math:`a < 0`
+  else :math:`\lambda g`;
+* sigmoid: :math:`1/(1+e^{-|z|})` if :math:`z \ge 0` else :math:`e^{-|z|}/(1+e^{-|z|})`;
+  :math:`g a (1 - a)`;
+* tanh: :math:`\tanh z`; :math:`g (1 - a^2)`;
+* softmax: :math:`e^{z - \max z} / \sum e^{z - \max z}` per row (backward only through a
+  cross-entropy's logits, :mod:`.step_losses`).
+
+The functions work on whole rows (one loop per kind, branch-free inside, so LLVM can
+vectorise it); :func:`activate` also adds a bias first when it is given one, the Dense
+layer's :math:`z = xW + b` finished in the same pass.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numpy_nn.kernels.codes import ELU, LEAKY_RELU, RELU, SELU, SIGMOID, SOFTMAX, TANH
+from numpy_nn.kernels.jit import exp, helper, nan_min, row_max
+from numpy_nn.kernels.reductions import pairwise_sum
+
+
+@helper
+def _biased(z, bias, i, j):
+    """``z[i, j] + bias[j]`` stored back into ``z`` (the bias is empty when there is none)."""
+    v = z[i, j]
+    if bias.size:
+        v = v + bias[j]
+        z[i, j] = v
+    return v
+
+
+@helper
+def activate(kind, z, bias, p, scale, out, stack):
+    """``z += bias`` (if any), then ``out = f(z)`` row by row (``out`` may be ``z`` itself,
+    except for softmax; ``stack``: :func:`.reductions.new_stack`)."""
+    rows, cols = z.shape
+    zero, one = z.dtype.type(0), z.dtype.type(1)
+    if kind == SOFTMAX:
+        softmax_rows(z, bias, out, stack)
+        return
+    for i in range(rows):
+        if kind == RELU:
+            for j in range(cols):
+                v = _biased(z, bias, i, j)
+                out[i, j] = v if (v >= zero or v != v) else zero
+        elif kind == LEAKY_RELU:
+            for j in range(cols):
+                v = _biased(z, bias, i, j)
+                out[i, j] = v if v > zero else v * p
+        elif kind == ELU:
+            for j in range(cols):
+                v = _biased(z, bias, i, j)
+                negative = p * (exp(nan_min(v, zero)) - one)
+                out[i, j] = v if v > zero else negative
+        elif kind == SELU:
+            for j in range(cols):
+                v = _biased(z, bias, i, j)
+                negative = p * (exp(nan_min(v, zero)) - one)
+                out[i, j] = scale * v if v > zero else negative
+        elif kind == SIGMOID:
+            for j in range(cols):
+                v = _biased(z, bias, i, j)
+                e = exp(-abs(v))
+                out[i, j] = one / (one + e) if v >= zero else e / (one + e)
+        elif kind == TANH:
+            for j in range(cols):
+                out[i, j] = np.tanh(_biased(z, bias, i, j))
+        else:
+            for j in range(cols):
+                out[i, j] = _biased(z, bias, i, j)
+
+
+@helper
+def softmax_rows(z, bias, out, stack):
+    """``z += bias``; ``out = exp(z - max z) / sum(exp(z - max z))`` per row, the sum in
+    NumPy's order."""
+    rows, cols = z.shape
+    for i in range(rows):
+        for j in range(cols):
+            _biased(z, bias, i, j)
+        top = row_max(z, i)
+        for j in range(cols):
+            out[i, j] = exp(z[i, j] - top)
+        total = pairwise_sum(out[i], 0, cols, stack)
+        for j in range(cols):
+            out[i, j] = out[i, j] / total
+
+
+@helper
+def derivative(kind, z, a, g, p, scale):
+    """``g <- f'(z) g`` in place, row by row (``a = f(z)``; ELU, SELU, sigmoid and tanh use
+    it, as the reference does)."""
+    rows, cols = z.shape
+    zero, one = z.dtype.type(0), z.dtype.type(1)
+    for i in range(rows):
+        if kind == RELU:
+            for j in range(cols):
+                g[i, j] = g[i, j] if z[i, j] > zero else zero
+        elif kind == LEAKY_RELU:
+            for j in range(cols):
+                g[i, j] = g[i, j] if z[i, j] > zero else g[i, j] * p
+        elif kind == ELU:
+            for j in range(cols):
+                g[i, j] = g[i, j] if z[i, j] > zero else g[i, j] * (a[i, j] + p)
+        elif kind == SELU:
+            for j in range(cols):
+                y = a[i, j]
+                g[i, j] = g[i, j] * (y + p) if y < zero else g[i, j] * scale
+        elif kind == SIGMOID:
+            for j in range(cols):
+                y = a[i, j]
+                g[i, j] = g[i, j] * y * (one - y)
+        elif kind == TANH:
+            for j in range(cols):
+                y = a[i, j]
+                g[i, j] = g[i, j] * (one - y * y)
