@@ -60,14 +60,16 @@ import time
 from dataclasses import dataclass
 
 PEERS = ("keras_tf", "keras_jax", "torch", "torch_compile")
-OURS = ("numpy", "numba", "fused", "fused_mkl", "fused_fastest")
+OURS = ("numpy", "numba", "jit", "jit_mkl", "fused", "fused_mkl", "fused_fastest")
 # the worker that times each GEMM floor, by the floor's key
 FLOORS = {"floor": "numba", "floor_mkl": "fused_mkl", "floor_fastest": "fused_fastest"}
 # the GEMM floor each fused step is compared with (the same BLAS as its products)
-FUSED_FLOORS = {"fused": "floor", "fused_mkl": "floor_mkl", "fused_fastest": "floor_fastest"}
+FUSED_FLOORS = {"jit": "floor", "fused": "floor", "fused_mkl": "floor_mkl",
+                "fused_fastest": "floor_fastest"}
 # the fused steps whose GEMMs need the mkl wheel, and NUMPY_NN_BLAS for each
-NEEDS_MKL = {"fused_mkl": "mkl", "fused_fastest": "fastest"}
+NEEDS_MKL = {"jit_mkl": "mkl", "fused_mkl": "mkl", "fused_fastest": "fastest"}
 TITLES = {"numpy": "numpy_nn NumPy", "numba": "numpy_nn Numba",
+          "jit": "numpy_nn fit, jit_compile=True", "jit_mkl": "numpy_nn fit, jit_compile=True, MKL",
           "fused": "numpy_nn fused step", "fused_mkl": "numpy_nn fused step, MKL",
           "fused_fastest": "numpy_nn fused step, fastest BLAS per product",
           "floor_mkl": "GEMM floor, MKL", "floor_fastest": "GEMM floor, chosen BLAS",

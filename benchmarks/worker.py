@@ -11,6 +11,8 @@ Engines:
 * ``fused_fastest`` — the same step with each GEMM from whichever of NumPy's BLAS and MKL
   was faster for its shape (``NUMPY_NN_BLAS=fastest``: the trainer times them when it makes
   a batch size's buffers, during the warm-up), its floor timed with the libraries it chose;
+* ``jit``, ``jit_mkl`` — numpy_nn's ``fit`` after ``compile(jit_compile=True)``: every step one
+  compiled call, with NumPy's BLAS or (``NUMPY_NN_BLAS=mkl``, set by the harness) MKL's;
 * ``keras_tf`` — Keras 3 on TensorFlow's CPU backend;
 * ``keras_jax`` — Keras 3 on JAX (``KERAS_BACKEND=jax``, set by the harness before the worker
   starts; ``fit`` then compiles the whole training step with ``jax.jit``);
@@ -55,9 +57,11 @@ import time
 
 import numpy as np
 
-ENGINES = ("numpy", "numba", "fused", "fused_mkl", "fused_fastest", "keras_tf", "keras_jax",
-           "torch", "torch_compile")
-NUMPY_NN_ENGINES = ("numpy", "numba", "fused", "fused_mkl", "fused_fastest")
+ENGINES = ("numpy", "numba", "jit", "jit_mkl", "fused", "fused_mkl", "fused_fastest",
+           "keras_tf", "keras_jax", "torch", "torch_compile")
+NUMPY_NN_ENGINES = ("numpy", "numba", "jit", "jit_mkl", "fused", "fused_mkl", "fused_fastest")
+#: ``model.fit`` after ``compile(jit_compile=True)`` (NumPy's BLAS, or MKL's for ``jit_mkl``)
+JIT_ENGINES = ("jit", "jit_mkl")
 FUSED_ENGINES = ("fused", "fused_mkl", "fused_fastest")
 #: the fused engines whose floor calls the compiled step's own gemm (the library it chose)
 GEMM_FLOOR_ENGINES = ("fused_mkl", "fused_fastest")
@@ -125,7 +129,8 @@ class Engine:
             self.lib = torch
         else:
             import numpy_nn
-            numpy_nn.backend.set_kernel_path("numba" if name in FUSED_ENGINES else name)
+            numpy_nn.backend.set_kernel_path(
+                "numba" if name in FUSED_ENGINES else "numpy" if name in JIT_ENGINES else name)
             self.lib = numpy_nn
         self.model = None
 
@@ -151,7 +156,7 @@ class Engine:
             if self.name != "numpy":
                 import numba
                 info["numba"] = numba.__version__
-            if self.name in FUSED_ENGINES:
+            if self.name in FUSED_ENGINES + JIT_ENGINES:
                 from numpy_nn.kernels import blas
                 info["compiled_gemm"] = blas.SOURCE
         info["tensorflow_imported"] = "tensorflow" in sys.modules
@@ -195,6 +200,10 @@ class Engine:
                 from numpy_nn.kernels.fused_step import FusedTrainer
                 self.model = nn_model
                 self.trainer = _FusedFit(FusedTrainer(nn_model, compiled=True))
+            elif self.name in JIT_ENGINES:
+                nn_model.compile(optimizer=nn_model.optimizer, loss=nn_model.loss,
+                                 metrics=nn_model.metric_names, jit_compile=True)
+                self.model = nn_model
             elif self.name in NUMPY_NN_ENGINES:
                 self.model = nn_model
             elif self.name.startswith("keras"):

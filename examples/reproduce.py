@@ -133,10 +133,15 @@ def train(kx, model, data, n_epochs, callbacks=(), batch_size=32, restore_best=N
 _initial_weights_hook = None
 
 
+#: numpy_nn's models compile with jit_compile=True (``--kernels jit`` / ``--jit-compile``)
+_jit_compile = False
+
+
 def compile_model(kx, model, optimizer, loss="sparse_categorical_crossentropy"):
     if _initial_weights_hook is not None:
         _initial_weights_hook(model)
-    model.compile(loss=loss, optimizer=optimizer, metrics=["accuracy"])
+    options = {"jit_compile": True} if _jit_compile and kx.__name__ == "numpy_nn" else {}
+    model.compile(loss=loss, optimizer=optimizer, metrics=["accuracy"], **options)
     return model
 
 
@@ -495,12 +500,16 @@ def run_task(config):
     _batch_order = config.get("order")
     kx.utils.set_random_seed(_seed)
     if config["framework"] == "numpy_nn":
+        global _jit_compile
         previous = kx.backend.kernel_path()
-        kx.backend.set_kernel_path(config.get("kernels", "numpy"))
+        kernels = config.get("kernels", "numpy")
+        kx.backend.set_kernel_path("numpy" if kernels == "jit" else kernels)
+        _jit_compile = kernels == "jit"
         try:
             result = run_with_initial_weights(experiment, kx, data, n_epochs, initial)
         finally:            # a task run in a caller's own process leaves its setting alone
             kx.backend.set_kernel_path(previous)
+            _jit_compile = False
     else:
         result = experiment.run(kx, data, n_epochs)
     # timings go to seconds_per_epoch only: metrics hold what a re-run must reproduce exactly
@@ -870,9 +879,11 @@ def main(argv=None):
                         "quick: 3)")
     parser.add_argument("--only", help="comma-separated experiment keys: "
                         + ", ".join(e.key for e in EXPERIMENTS))
-    parser.add_argument("--kernels", choices=("numba", "numpy"),
+    parser.add_argument("--kernels", choices=("numba", "numpy", "jit"),
                         help="numpy_nn's kernel path (default: numba when Numba is installed, "
-                             "else numpy)")
+                             "else numpy); jit: every model compiled with jit_compile=True")
+    parser.add_argument("--jit-compile", action="store_true",
+                        help="the same as --kernels jit: numpy_nn's side compiled")
     parser.add_argument("--init-from", choices=("keras",),
                         help="diagnostic: numpy_nn starts each run from the initial weights "
                              "Keras draws for the same experiment and seed, so a difference "
@@ -919,7 +930,7 @@ def main(argv=None):
         experiments = [by_key[key] for key in dict.fromkeys(keys)]    # run in the order given
     framework_keys = available_frameworks(args.frameworks.split(","))
     seeds = list(range(FIRST_SEED, FIRST_SEED + n_seeds))
-    kernels = args.kernels or default_kernels()
+    kernels = "jit" if args.jit_compile else (args.kernels or default_kernels())
     if (args.init_from or args.batch_order) and args.readme:
         option, name = (("init-from", "init-from-keras") if args.init_from
                         else ("batch-order", "batch-order-fixed"))

@@ -32,13 +32,13 @@ from numpy_nn.kernels.reductions import pairwise_sum
 
 
 @helper
-def _biased(z, bias, i, j):
-    """``z[i, j] + bias[j]`` stored back into ``z`` (the bias is empty when there is none)."""
-    v = z[i, j]
-    if bias.size:
-        v = v + bias[j]
-        z[i, j] = v
-    return v
+def add_bias(z, bias):
+    """``z += bias`` over the rows (a pass of its own: a helper called per element with array
+    arguments would cost a reference-count round trip each time)."""
+    rows, cols = z.shape
+    for i in range(rows):
+        for j in range(cols):
+            z[i, j] = z[i, j] + bias[j]
 
 
 @helper
@@ -47,49 +47,48 @@ def activate(kind, z, bias, p, scale, out, stack):
     except for softmax; ``stack``: :func:`.reductions.new_stack`)."""
     rows, cols = z.shape
     zero, one = z.dtype.type(0), z.dtype.type(1)
+    if bias.size:
+        add_bias(z, bias)
     if kind == SOFTMAX:
-        softmax_rows(z, bias, out, stack)
+        softmax_rows(z, out, stack)
         return
     for i in range(rows):
         if kind == RELU:
             for j in range(cols):
-                v = _biased(z, bias, i, j)
+                v = z[i, j]
                 out[i, j] = v if (v >= zero or v != v) else zero
         elif kind == LEAKY_RELU:
             for j in range(cols):
-                v = _biased(z, bias, i, j)
+                v = z[i, j]
                 out[i, j] = v if v > zero else v * p
         elif kind == ELU:
             for j in range(cols):
-                v = _biased(z, bias, i, j)
+                v = z[i, j]
                 negative = p * (exp(nan_min(v, zero)) - one)
                 out[i, j] = v if v > zero else negative
         elif kind == SELU:
             for j in range(cols):
-                v = _biased(z, bias, i, j)
+                v = z[i, j]
                 negative = p * (exp(nan_min(v, zero)) - one)
                 out[i, j] = scale * v if v > zero else negative
         elif kind == SIGMOID:
             for j in range(cols):
-                v = _biased(z, bias, i, j)
+                v = z[i, j]
                 e = exp(-abs(v))
                 out[i, j] = one / (one + e) if v >= zero else e / (one + e)
         elif kind == TANH:
             for j in range(cols):
-                out[i, j] = np.tanh(_biased(z, bias, i, j))
+                out[i, j] = np.tanh(z[i, j])
         else:
             for j in range(cols):
-                out[i, j] = _biased(z, bias, i, j)
+                out[i, j] = z[i, j]
 
 
 @helper
-def softmax_rows(z, bias, out, stack):
-    """``z += bias``; ``out = exp(z - max z) / sum(exp(z - max z))`` per row, the sum in
-    NumPy's order."""
+def softmax_rows(z, out, stack):
+    """``out = exp(z - max z) / sum(exp(z - max z))`` per row, the sum in NumPy's order."""
     rows, cols = z.shape
     for i in range(rows):
-        for j in range(cols):
-            _biased(z, bias, i, j)
         top = row_max(z, i)
         for j in range(cols):
             out[i, j] = exp(z[i, j] - top)

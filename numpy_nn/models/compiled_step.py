@@ -20,11 +20,14 @@ differs only where compiled ``exp``/``log``/``pow`` round differently (a few ulp
 """
 from __future__ import annotations
 
+import operator
+
 import numba
 import numpy as np
 
 from numpy_nn import backend
 from numpy_nn.kernels import step as kernels
+from numpy_nn.kernels.blas import DEFAULT_LIBRARY
 from numpy_nn.kernels.codes import (
     ALPHA_DROPOUT,
     CLIP_NORM,
@@ -61,6 +64,10 @@ def _slot_position(kind, name):
     return {"momentum": 0, "accumulator": 0, "velocity": 1, "norm": 1, "velocity_hat": 2}[name]
 
 
+def _value(variable):
+    return variable.value
+
+
 def _typed(arrays):
     return numba.typed.List(arrays)
 
@@ -73,6 +80,7 @@ class CompiledStep:
         self.plan = compiled_plan.plan(model)
         self.dtype = np.dtype(self.plan.dtype)
         self.variables, self.lowest = self._variables_and_lowest()
+        self._weights = list(model.weights)        # fixed while the step is (see jit.py)
         self._batches = {}
         self._pack = None
         self._layers = None
@@ -101,11 +109,13 @@ class CompiledStep:
                 raise compiled_plan.NotCompilable(
                     f"jit_compile=True: the trainable weights of model '{self.model.name}' "
                     f"cannot share one buffer (mixed dtypes); {compiled_plan.HINT}")
-        held = tuple(v.value for v in self.model.weights)
         if pack is self._pack and self._layers is not None and all(
-                a is b for a, b in zip(held, self._held)):
+                map(operator.is_, map(_value, self._weights), self._held)):
             return
-        self._pack, self._held = pack, held
+        self._pack, self._held = pack, [v.value for v in self._weights]
+        if pack is not None:          # each variable's .grad: its gradient of the last step
+            for variable, view in zip(pack.variables, pack.grad_views):
+                variable.grad = view
         self._layers = _typed([self._layer_record(p) for p in self.plan.layers])
         self._optimizer = self._optimizer_record(pack)
         self._optimizers = _typed([self._optimizer])
@@ -153,7 +163,7 @@ class CompiledStep:
             p.op, p.activation, bool(layer.trainable), bool(layer.trainable) and is_norm,
             d(p.p), d(p.scale), d(getattr(layer, "epsilon", 0.0)), d(momentum),
             d(1.0 - momentum), np.float32(rate), d(multiplier), d(alpha_p), d(shift),
-            np.zeros(3, np.int64), kernel, bias, gamma, beta,
+            np.full(3, DEFAULT_LIBRARY, np.int64), kernel, bias, gamma, beta,
             value.get("moving_mean") if is_norm else self._empty(),
             value.get("moving_variance") if is_norm else self._empty(),
             alpha, grads["kernel"], grads["bias"], grads["gamma"], grads["beta"],
@@ -178,19 +188,23 @@ class CompiledStep:
         return found
 
     # ------------------------------------------------------------------ steps
-    def _load(self, x, y, sample_weight):
-        """Copy one batch into its buffers; returns :meth:`_batch`'s four."""
-        n = len(x)
+    def _load(self, x, y, sample_weight, index=None):
+        """Copy one batch into its buffers: the whole arrays, or their rows ``index`` (a
+        slice or an index array, gathered straight into the buffers); returns
+        :meth:`_batch`'s four."""
+        n = len(x) if index is None else len(range(len(x))[index]) \
+            if isinstance(index, slice) else len(index)
         buffers = self._batch(n, sample_weight is not None)
         batch, targets = buffers[:2]
-        np.copyto(batch.outputs[0], x.reshape(n, -1))
+        _gather(x.reshape(len(x), -1), index, batch.outputs[0])
         if y is not None:
             if self.plan.loss_kind == SPARSE_CATEGORICAL:
-                np.copyto(targets.labels, y.reshape(n), casting="unsafe")
+                _gather(y.reshape(len(y)), index, targets.labels)
             else:
-                np.copyto(targets.targets, y.reshape(targets.targets.shape), casting="unsafe")
+                _gather(y.reshape((len(y),) + targets.targets.shape[1:]), index,
+                        targets.targets)
         if sample_weight is not None:
-            np.copyto(targets.sample_weight, sample_weight.reshape(n), casting="unsafe")
+            _gather(sample_weight.reshape(len(sample_weight)), index, targets.sample_weight)
         return buffers
 
     def _draw_masks(self, batch):
@@ -203,9 +217,15 @@ class CompiledStep:
     def train_step(self, x, y, sample_weight=None, on_nonfinite=None):
         """One compiled step; returns ``(loss, y_pred)``, ``y_pred`` being this batch size's
         output buffer (valid until the next step of that size)."""
+        return self.train_batch(x, y, sample_weight, None, on_nonfinite)[:2]
+
+    def train_batch(self, x, y, sample_weight, index, on_nonfinite):
+        """One compiled step on the rows ``index`` of ``x``, ``y`` and ``sample_weight`` (all
+        of them for None); returns ``(loss, y_pred, y_true)``, the last two the step's own
+        buffers (valid until its next step of that size)."""
         self._refresh()
         optimizer = self.model.optimizer
-        batch, targets, batches, all_targets = self._load(x, y, sample_weight)
+        batch, targets, batches, all_targets = self._load(x, y, sample_weight, index)
         self._draw_masks(batch)
         given = (optimizer.current_learning_rate(self.dtype)[()]
                  if self._optimizer.schedule == GIVEN_RATE else self._zero)
@@ -228,7 +248,8 @@ class CompiledStep:
             optimizer.iterations += 1
             if nadam:
                 optimizer.momentum_product = self._optimizer.state[0]
-        return loss, batch.outputs[-1]
+        y_true = targets.labels if self.plan.loss_kind == SPARSE_CATEGORICAL else targets.targets
+        return loss, batch.outputs[-1], y_true
 
     def test_step(self, x, y, sample_weight, penalty):
         """Loss (plus ``penalty``) and predictions in inference mode."""
@@ -246,6 +267,16 @@ class CompiledStep:
             self._draw_masks(batch)
         kernels.predict_step(self._layers, batches, training)
         return batch.outputs[-1].copy()
+
+
+def _gather(source, index, out):
+    """``out[...] = source[index]`` without a temporary (``index`` None: all of it)."""
+    if index is None or isinstance(index, slice):
+        np.copyto(out, source if index is None else source[index], casting="unsafe")
+    elif source.dtype == out.dtype:
+        np.take(source, index, axis=0, out=out, mode="clip")   # in range by construction
+    else:
+        np.copyto(out, source[index], casting="unsafe")
 
 
 def _make_batch(plan, n, dtype):

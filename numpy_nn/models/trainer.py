@@ -308,13 +308,19 @@ class Trainer:
         callbacks.on_epoch_begin(epoch)
         order = backend.rng().permutation(len(x)) if settings.shuffle else None
         wants_batch_logs = callbacks.wants("on_train_batch_end")
+        compiled = jit.compiled_step(self) if self.jit_compile else None
         for step, batch in enumerate(_batches(len(x), settings.batch_size, order)):
             callbacks.on_train_batch_begin(step)
-            x_batch, y_batch = x[batch], y[batch]
-            w_batch = None if sample_weight is None else sample_weight[batch]
-            loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan,
-                                           _nonfinite_handler(settings, epoch, step))
-            self._update_trackers(trackers, loss, y_batch, y_pred, len(x_batch))
+            on_nonfinite = _nonfinite_handler(settings, epoch, step)
+            if compiled is not None and not self.inspect_next_step:
+                # the compiled step gathers the batch into its own buffers (one copy)
+                loss, y_pred, y_batch = compiled.train_batch(x, y, sample_weight, batch,
+                                                             on_nonfinite)
+            else:
+                x_batch, y_batch = x[batch], y[batch]
+                w_batch = None if sample_weight is None else sample_weight[batch]
+                loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan, on_nonfinite)
+            self._update_trackers(trackers, loss, y_batch, y_pred, len(y_pred))
             if wants_batch_logs:
                 callbacks.on_train_batch_end(step, _logs(trackers))
             if self.stop_training:
