@@ -157,20 +157,17 @@ def steady_step_allocations(engine, model_name, batch, steps):
     divided by N - 1, after a warm-up epoch."""
     import numpy_nn
     from benchmarks.models import MODELS, build, load_dataset
-    numpy_nn.backend.set_kernel_path("numba" if engine.startswith("fused") else engine)
+    numpy_nn.backend.set_kernel_path("numpy" if engine.startswith("jit") else engine)
     spec = MODELS[model_name]
     x, y = load_dataset(spec.dataset, batch * steps)
     numpy_nn.utils.set_random_seed(42)
     model = build(spec, numpy_nn)
-    if engine.startswith("fused"):
-        from numpy_nn.kernels.fused_step import FusedTrainer
-        trainer = FusedTrainer(model, compiled=True)
+    if engine.startswith("jit"):
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=model.metric_names,
+                      jit_compile=True)
 
-        def fit(x, y):
-            trainer.fit(x, y, batch_size=batch, epochs=1)
-    else:
-        def fit(x, y):
-            model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    def fit(x, y):
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
     fit(x, y)                                                          # warm-up
     fit(x[:batch], y[:batch])
     with count_allocations() as whole:
@@ -197,7 +194,7 @@ def measure_allocations(cells, env, log=print):
     results = []
     for engine, model, batch, steps in cells:
         child_env = {**with_engine_blas(env, engine), "NUMBA_NRT_STATS": "1",
-                     "NUMPY_NN_KERNELS": "numba" if engine.startswith("fused") else engine}
+                     "NUMPY_NN_KERNELS": "numpy" if engine.startswith("jit") else engine}
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.allocations", engine, model, str(batch),
              str(steps)], capture_output=True, text=True, env=child_env, cwd=root,

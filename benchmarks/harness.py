@@ -1,14 +1,14 @@
 r"""Training throughput, measured interleaved across engines, each in its own process.
 
-**Contenders.** numpy_nn on its two kernel paths (``numpy``, ``numba``), its fused step
-(``fused``; ``fused_mkl``: the same step calling Intel MKL's GEMMs, ``NUMPY_NN_BLAS=mkl``, and
-``fused_fastest``: each GEMM from the faster of the two for its shape, ``NUMPY_NN_BLAS=fastest``,
-when the ``mkl`` wheel is installed) and the peers a user would pick instead: Keras 3 on TensorFlow
-(``keras_tf``), Keras 3 on JAX (``keras_jax``), PyTorch eager (``torch``) and
-``torch.compile`` (``torch_compile``); plus the matmul ``floor`` (NumPy's BLAS) timed inside
-the ``numba`` worker, ``floor_mkl`` (MKL's) inside the ``fused_mkl`` worker and
-``floor_fastest`` (each product from the library the trainer chose) inside
-``fused_fastest``. Each runs in its own :mod:`benchmarks.worker` process, at every thread
+**Contenders.** numpy_nn's ``fit`` on its two kernel paths with ``jit_compile=False``
+(``numpy``, ``numba``) and with ``jit_compile=True`` (``jit``; ``jit_mkl``: the same compiled
+step calling Intel MKL's GEMMs, ``NUMPY_NN_BLAS=mkl``, when the ``mkl`` wheel is installed) and
+the peers a user would pick instead: Keras 3 on TensorFlow (``keras_tf``), Keras 3 on JAX
+(``keras_jax``), PyTorch eager (``torch``) and ``torch.compile`` (``torch_compile``); plus the
+matmul ``floor`` (NumPy's BLAS) timed inside the ``numba`` worker and ``floor_mkl`` (MKL's)
+inside the ``jit_mkl`` worker. (Results recorded before ``jit_compile`` existed name the
+compiled whole step of that time ``fused``: the same idea, run by its own loop.) Each
+runs in its own :mod:`benchmarks.worker` process, at every thread
 count asked for, all alive at once, so that one cell's repetitions rotate through every
 (contender, thread count) and a burst of load from another process hits all of them alike.
 
@@ -60,14 +60,15 @@ import time
 from dataclasses import dataclass
 
 PEERS = ("keras_tf", "keras_jax", "torch", "torch_compile")
-OURS = ("numpy", "numba", "jit", "jit_mkl", "fused", "fused_mkl", "fused_fastest")
+OURS = ("numpy", "numba", "jit", "jit_mkl")
 # the worker that times each GEMM floor, by the floor's key
-FLOORS = {"floor": "numba", "floor_mkl": "fused_mkl", "floor_fastest": "fused_fastest"}
-# the GEMM floor each fused step is compared with (the same BLAS as its products)
-FUSED_FLOORS = {"jit": "floor", "fused": "floor", "fused_mkl": "floor_mkl",
-                "fused_fastest": "floor_fastest"}
-# the fused steps whose GEMMs need the mkl wheel, and NUMPY_NN_BLAS for each
-NEEDS_MKL = {"jit_mkl": "mkl", "fused_mkl": "mkl", "fused_fastest": "fastest"}
+FLOORS = {"floor": "numba", "floor_mkl": "jit_mkl"}
+# the GEMM floor each compiled step is compared with (the same BLAS as its products; the
+# fused entries read results recorded before jit_compile)
+FUSED_FLOORS = {"jit": "floor", "jit_mkl": "floor_mkl", "fused": "floor",
+                "fused_mkl": "floor_mkl", "fused_fastest": "floor_fastest"}
+# the compiled steps whose GEMMs need the mkl wheel, and NUMPY_NN_BLAS for each
+NEEDS_MKL = {"jit_mkl": "mkl"}
 TITLES = {"numpy": "numpy_nn NumPy", "numba": "numpy_nn Numba",
           "jit": "numpy_nn fit, jit_compile=True", "jit_mkl": "numpy_nn fit, jit_compile=True, MKL",
           "fused": "numpy_nn fused step", "fused_mkl": "numpy_nn fused step, MKL",
@@ -236,9 +237,8 @@ def worker_env(tf_onednn):
 
 
 def with_engine_blas(env, engine):
-    """``env`` with the fused step's GEMMs chosen for ``engine``: MKL's for ``fused_mkl``,
-    the faster per product for ``fused_fastest``, NumPy's for every other engine, whatever
-    the caller's environment says."""
+    """``env`` with the compiled step's GEMMs chosen for ``engine``: MKL's for ``jit_mkl``,
+    NumPy's for every other engine, whatever the caller's environment says."""
     env = {key: value for key, value in env.items() if key != "NUMPY_NN_BLAS"}
     if engine in NEEDS_MKL:
         env["NUMPY_NN_BLAS"] = NEEDS_MKL[engine]

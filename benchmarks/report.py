@@ -22,15 +22,22 @@ TARGETS = {
 MODEL_TITLES = {"leaky_relu_mlp": "LeakyReLU 300-100 MLP", "batch_norm_mlp": "BN 300-100 MLP",
                 "selu_100": "SELU, 100 hidden layers", "elu_20x100_cifar": "ELU 20x100, CIFAR-10"}
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-COLUMNS = ("numpy", "numba", "fused", "fused_mkl", "fused_fastest", "keras_tf", "keras_jax",
+COLUMNS = ("numpy", "numba", "jit", "jit_mkl", "fused", "fused_mkl", "fused_fastest", "keras_tf",
+           "keras_jax",
            "torch", "torch_compile", "floor", "floor_mkl", "floor_fastest")
-# the fused step's variants, the GEMM floor each is compared with, and their names in sentences
+# the compiled steps (jit_compile=True, and the fused step of runs recorded before it), the GEMM
+# floor each is compared with, and their names in sentences
 FUSED = tuple((fused, FUSED_FLOORS[fused], name, floor_name) for fused, name, floor_name in (
+    ("jit", "compiled fit", "the GEMM floor"),
+    ("jit_mkl", "compiled fit (MKL)", "MKL's GEMM floor"),
     ("fused", "fused step", "the GEMM floor"),
     ("fused_mkl", "fused step (MKL)", "MKL's GEMM floor"),
     ("fused_fastest", "fused step (fastest BLAS)", "the chosen libraries' GEMM floor")))
 # columns shown only when some cell has them
-OPTIONAL_COLUMNS = ("fused", "fused_mkl", "fused_fastest", "floor_mkl", "floor_fastest")
+OPTIONAL_COLUMNS = ("jit", "jit_mkl", "fused", "fused_mkl", "fused_fastest", "floor_mkl",
+                    "floor_fastest")
+#: a Dense layer's three products (the compiled step's order)
+PRODUCTS = ("x W", "delta W^T", "x^T delta")
 
 
 def _mark(ok):
@@ -79,7 +86,7 @@ def machine_lines(results):
              f"(the machine has {m['cores']} cores; a load above that means other processes "
              f"were competing for them)."]
     if m.get("compiled_gemm"):
-        lines += ["", "The fused steps' matrix products: " + "; ".join(
+        lines += ["", "The compiled steps' matrix products: " + "; ".join(
             f"{TITLES.get(engine, engine)}, {source}"
             for engine, source in sorted(m["compiled_gemm"].items())) + "."]
     skipped = m.get("skipped_engines") or {}
@@ -233,7 +240,6 @@ def gemm_choice_table(cells, engine="fused_fastest"):
     cells = [c for c in cells if engine in c.get("gemm_choices", {})]
     if not cells:
         return []
-    from numpy_nn.kernels.fused_step import PRODUCTS  # a Dense layer's three products
     rows = ["| model | batch | libraries per layer (x W / delta W^T / x^T delta) | "
             "products on MKL |", "|---|---:|---|---:|"]
     for c in cells:
@@ -400,7 +406,10 @@ def summary_lines(results):
     lines = []
     for threads in thread_counts(results):
         for ours, label in (("numba", "the Numba path (`fit`)"),
-                            ("fused", "the fused step (`FusedTrainer.fit`)"),
+                            ("jit", "`fit` with `jit_compile=True`"),
+                            ("jit_mkl", "`fit` with `jit_compile=True` calling MKL's GEMMs"),
+                            ("fused", "the fused step (the compiled whole step before "
+                                      "`jit_compile`, run by its own loop)"),
                             ("fused_mkl", "the fused step calling MKL's GEMMs"),
                             ("fused_fastest", "the fused step with the faster BLAS per "
                                               "product")):

@@ -63,7 +63,7 @@ def machine_description(thread_counts, tf_onednn, mode, versions):
         for key in ("numba", "tensorflow", "keras", "jax", "torch"):
             if info.get(key):
                 found.setdefault(key, info[key])
-        if info.get("compiled_gemm"):              # the fused steps' GEMM, by engine
+        if info.get("compiled_gemm"):              # the compiled steps' GEMM, by engine
             found.setdefault("compiled_gemm", {})[info["engine"]] = info["compiled_gemm"]
     return {"cpu": _cpu_name(), "cores": len(os.sched_getaffinity(0)),
             "python": platform.python_version(), "numpy": np.__version__, "blas": blas,
@@ -84,8 +84,8 @@ def main(argv=None):
     parser.add_argument("--batches", default=None, help="comma-separated batch sizes")
     parser.add_argument("--repetitions", type=int, default=None)
     parser.add_argument("--engines", default=None,
-                        help="comma-separated engines (default: numpy, numba, fused, "
-                             "fused_mkl and fused_fastest when the mkl wheel is installed, "
+                        help="comma-separated engines (default: numpy, numba, jit, and "
+                             "jit_mkl when the mkl wheel is installed, "
                              "and every peer installed): " + ",".join(ENGINES))
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: "
                         "training,kernels,cold_start,peak_rss,allocations")
@@ -166,7 +166,7 @@ def main(argv=None):
         print("Allocations per steady training step:")
         results["allocations"] = measure_allocations(
             [(engine, model, batch, config["allocation_steps"].get(batch, 4))
-             for engine in ("numba", "numpy", "fused", "fused_mkl", "fused_fastest")
+             for engine in ("numba", "numpy", "jit", "jit_mkl")
              if engine in engines
              for model in models for batch in config["allocation_batches"]
              if batch in batches], env)

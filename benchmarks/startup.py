@@ -78,12 +78,10 @@ x, y = load_dataset("fashion_mnist")
 stages["after loading the data"] = rss_mb()
 lib.utils.set_random_seed(42)
 model = build(MODELS["leaky_relu_mlp"], lib)
-if ENGINE == "fused":
-    from numpy_nn.kernels.fused_step import FusedTrainer
-    trainer = FusedTrainer(model, compiled=True)
-    fit = lambda x, y: trainer.fit(x, y, batch_size=32, epochs=1)
-else:
-    fit = lambda x, y: model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+if ENGINE == "jit":
+    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=model.metric_names,
+                  jit_compile=True)
+fit = lambda x, y: model.fit(x, y, batch_size=32, epochs=1, verbose=0)
 fit(x[:32], y[:32])
 stages["after the first step"] = rss_mb()
 fit(x, y)
@@ -113,7 +111,7 @@ def _child(code, env):
 def _engine_env(base_env, engine, cache_dir=None):
     env = dict(base_env)
     if engine != "keras":
-        env["NUMPY_NN_KERNELS"] = "numba" if engine == "fused" else engine
+        env["NUMPY_NN_KERNELS"] = "numpy" if engine == "jit" else engine
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
     return env
@@ -153,7 +151,7 @@ def measure_cold_start(threads, base_env, repetitions=3, log=print):
 def measure_peak_rss(threads, base_env, log=print):
     results = {}
     for label, engine in (("numpy_nn (NumPy path)", "numpy"), ("numpy_nn (Numba path)", "numba"),
-                          ("numpy_nn (fused step, Numba)", "fused"),
+                          ("numpy_nn (fit, jit_compile=True)", "jit"),
                           ("Keras 3 (TensorFlow CPU)", "keras")):
         results[label] = _child(PEAK_RSS.format(engine=engine, threads=threads),
                                 _engine_env(base_env, engine))

@@ -3,16 +3,9 @@
 Engines:
 
 * ``numpy``, ``numba`` — numpy_nn on each kernel path (never imports TensorFlow);
-* ``fused`` — numpy_nn's opt-in whole-step trainer
-  (:class:`numpy_nn.kernels.fused_step.FusedTrainer`, each step one compiled call, no
-  allocation per step) for the networks it supports, trained with its ``fit``;
-* ``fused_mkl`` — the same step with its GEMMs from Intel MKL (``NUMPY_NN_BLAS=mkl``, set by
-  the harness), its floor timed with the same MKL routine;
-* ``fused_fastest`` — the same step with each GEMM from whichever of NumPy's BLAS and MKL
-  was faster for its shape (``NUMPY_NN_BLAS=fastest``: the trainer times them when it makes
-  a batch size's buffers, during the warm-up), its floor timed with the libraries it chose;
 * ``jit``, ``jit_mkl`` — numpy_nn's ``fit`` after ``compile(jit_compile=True)``: every step one
-  compiled call, with NumPy's BLAS or (``NUMPY_NN_BLAS=mkl``, set by the harness) MKL's;
+  compiled call, with NumPy's BLAS or (``NUMPY_NN_BLAS=mkl``, set by the harness) MKL's, whose
+  floor is then timed with the same MKL routine;
 * ``keras_tf`` — Keras 3 on TensorFlow's CPU backend;
 * ``keras_jax`` — Keras 3 on JAX (``KERAS_BACKEND=jax``, set by the harness before the worker
   starts; ``fit`` then compiles the whole training step with ``jax.jit``);
@@ -57,14 +50,13 @@ import time
 
 import numpy as np
 
-ENGINES = ("numpy", "numba", "jit", "jit_mkl", "fused", "fused_mkl", "fused_fastest",
-           "keras_tf", "keras_jax", "torch", "torch_compile")
-NUMPY_NN_ENGINES = ("numpy", "numba", "jit", "jit_mkl", "fused", "fused_mkl", "fused_fastest")
+ENGINES = ("numpy", "numba", "jit", "jit_mkl", "keras_tf", "keras_jax", "torch",
+           "torch_compile")
+NUMPY_NN_ENGINES = ("numpy", "numba", "jit", "jit_mkl")
 #: ``model.fit`` after ``compile(jit_compile=True)`` (NumPy's BLAS, or MKL's for ``jit_mkl``)
 JIT_ENGINES = ("jit", "jit_mkl")
-FUSED_ENGINES = ("fused", "fused_mkl", "fused_fastest")
-#: the fused engines whose floor calls the compiled step's own gemm (the library it chose)
-GEMM_FLOOR_ENGINES = ("fused_mkl", "fused_fastest")
+#: the engines whose floor calls the compiled step's own gemm (MKL's routine)
+GEMM_FLOOR_ENGINES = ("jit_mkl",)
 
 
 def cpu_seconds():
@@ -99,15 +91,6 @@ def priority():
     return {"nice": os.getpriority(os.PRIO_PROCESS, 0), "autogroup": autogroup}
 
 
-class _FusedFit:
-    """The fused trainer behind the worker's ``trainer.fit(x, y, batch)`` call."""
-
-    def __init__(self, trainer):
-        self.trainer = trainer
-
-    def fit(self, x, y, batch_size):
-        return self.trainer.fit(x, y, batch_size=batch_size, epochs=1, shuffle=True)
-
 
 class Engine:
     def __init__(self, name, threads):
@@ -129,8 +112,7 @@ class Engine:
             self.lib = torch
         else:
             import numpy_nn
-            numpy_nn.backend.set_kernel_path(
-                "numba" if name in FUSED_ENGINES else "numpy" if name in JIT_ENGINES else name)
+            numpy_nn.backend.set_kernel_path("numpy" if name in JIT_ENGINES else name)
             self.lib = numpy_nn
         self.model = None
 
@@ -156,7 +138,7 @@ class Engine:
             if self.name != "numpy":
                 import numba
                 info["numba"] = numba.__version__
-            if self.name in FUSED_ENGINES + JIT_ENGINES:
+            if self.name in JIT_ENGINES:
                 from numpy_nn.kernels import blas
                 info["compiled_gemm"] = blas.SOURCE
         info["tensorflow_imported"] = "tensorflow" in sys.modules
@@ -196,11 +178,7 @@ class Engine:
                 self.lib.backend.clear_session()
                 self.lib.utils.set_random_seed(42)
             nn_model, spec, (self.x, self.y) = self._numpy_nn_model(model)
-            if self.name in FUSED_ENGINES:
-                from numpy_nn.kernels.fused_step import FusedTrainer
-                self.model = nn_model
-                self.trainer = _FusedFit(FusedTrainer(nn_model, compiled=True))
-            elif self.name in JIT_ENGINES:
+            if self.name in JIT_ENGINES:
                 nn_model.compile(optimizer=nn_model.optimizer, loss=nn_model.loss,
                                  metrics=nn_model.metric_names, jit_compile=True)
                 self.model = nn_model
@@ -254,20 +232,12 @@ class Engine:
         batch = self.batch
         self.floor_ops = []
         shapes, needs_input_gradient = dense_plan(self.model)
-        choices = None
-        if self.name in GEMM_FLOOR_ENGINES:           # the libraries the trainer chose
-            from numpy_nn.kernels.blas import LIBRARIES
-            choices = [{product: library for product, (library, _) in unit.items()}
-                       for unit in self.trainer.trainer.gemm_choices[batch]]
-            # reported: per Dense layer, product -> library, for the products the step computes
-            self.gemm_choices = [
-                {product: library for product, library in unit.items()
-                 if product != "delta W^T" or index in needs_input_gradient}
-                for index, unit in enumerate(choices)]
+        library = {}
+        if self.name in GEMM_FLOOR_ENGINES:           # the compiled step's library, MKL's
+            from numpy_nn.kernels.blas import DEFAULT_LIBRARY
+            library = dict.fromkeys(("x W", "x^T delta", "delta W^T"), DEFAULT_LIBRARY)
         # (a, b, out, a holds A^T, b holds B^T, library): out = op(a) op(b), C-ordered arrays
         for index, (inputs, units) in enumerate(shapes):
-            library = ({product: LIBRARIES.index(name) for product, name in choices[index].items()}
-                       if choices else {})
             x = rng.standard_normal((batch, inputs), dtype=np.float32)
             w = rng.standard_normal((inputs, units), dtype=np.float32)
             delta = rng.standard_normal((batch, units), dtype=np.float32)
@@ -283,9 +253,8 @@ class Engine:
 
     def floor(self):
         """Wall and CPU seconds of the GEMMs of as many training steps as one timed fit has:
-        NumPy's ``matmul`` (on transposed views), or for ``fused_mkl`` and ``fused_fastest``
-        the routines their compiled step calls (each product from the library it chose), each
-        product called from Python in the same way."""
+        NumPy's ``matmul`` (on transposed views), or for ``jit_mkl`` the routine its compiled
+        step calls, each product called from Python in the same way."""
         operations = self.floor_ops
         if self.name in GEMM_FLOOR_ENGINES:
             from numpy_nn.kernels.blas import gemm

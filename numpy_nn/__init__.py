@@ -27,9 +27,19 @@ from numpy_nn import (
     regularizers,
     utils,
 )
+from numpy_nn.dispatch import set_twin_loader
 from numpy_nn.models import Sequential
 
 __version__ = "0.1.0"
+
+
+def _load_twins():
+    """Import the Numba twins (and Numba): the seam calls this the first time the Numba path
+    is chosen, so ``import numpy_nn`` needs NumPy alone."""
+    from numpy_nn import twins  # noqa: F401  (registering them is the import's effect)
+
+
+set_twin_loader(_load_twins)
 
 __all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers",
            "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",

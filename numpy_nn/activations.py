@@ -13,7 +13,7 @@ ELU and SELU use ``exp(x) - 1`` (TF's kernel does, rather than ``expm1``), Leaky
 gradient at 0 is the slope, ReLU's gradient at 0 is 0, constants are cast to the input's
 dtype so float32 stays float32.
 
-Methods marked ``@has_numba_twin`` also have a compiled twin in :mod:`numpy_nn.kernels`, used
+Methods marked ``@has_numba_twin`` also have a compiled twin in :mod:`numpy_nn.twins`, used
 when ``backend.kernel_path()`` is ``"numba"``; the code here is the definition.
 
 The SELU constants are *derived* here from equation 14 of Klambauer et al. (2017), the
@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from numpy_nn import _registry
-from numpy_nn.kernels import has_numba_twin
+from numpy_nn.dispatch import has_numba_twin
 
 
 def _as_dtype_of(value, x):

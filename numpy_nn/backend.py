@@ -10,8 +10,9 @@ see in one place what "float32 by default" and "seeded" mean for the whole engin
   dropout masks and epoch shuffling draw from it, so ``set_random_seed`` makes a whole run
   reproducible bit for bit, and its state can be saved in a training checkpoint.
 * ``kernel_path()`` says whether hot loops run as the NumPy reference code or as the
-  Numba twins in :mod:`numpy_nn.kernels` (environment variable ``NUMPY_NN_KERNELS``); the
-  switch and its state belong to :mod:`numpy_nn.kernels` and are re-exported here.
+  Numba twins in :mod:`numpy_nn.twins` (environment variable ``NUMPY_NN_KERNELS``); the
+  switch and its state belong to the seam, :mod:`numpy_nn.dispatch`, and are re-exported
+  here.
 * ``unique_name(base)`` hands out the automatic names ``dense``, ``dense_1``, ...;
   ``clear_session()`` starts them over.
 """
@@ -22,8 +23,8 @@ from collections import defaultdict
 import numpy as np
 
 # The kernel path is the seam's own state; it is offered here with the other global settings.
-from numpy_nn.kernels import kernel_path as kernel_path
-from numpy_nn.kernels import set_kernel_path as set_kernel_path
+from numpy_nn.dispatch import kernel_path as kernel_path
+from numpy_nn.dispatch import set_kernel_path as set_kernel_path
 
 _FLOATX = "float32"
 _EPSILON = 1e-7

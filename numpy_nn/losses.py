@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn import _registry, activations, backend
-from numpy_nn.kernels import has_numba_twin
+from numpy_nn.dispatch import has_numba_twin
 
 
 def _logsumexp(z, axis=-1):
@@ -356,27 +356,26 @@ _NAMES = {
 }
 
 
+def _per_sample(loss, y_true, y_pred):
+    y_pred = np.asarray(y_pred)
+    return loss.per_sample(y_true, y_pred, y_pred if loss.from_logits else None)
+
+
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     """Per-sample values, like ``keras.losses.sparse_categorical_crossentropy``."""
-    y_pred = np.asarray(y_pred)
-    return SparseCategoricalCrossentropy(from_logits).per_sample(
-        y_true, y_pred, y_pred if from_logits else None)
+    return _per_sample(SparseCategoricalCrossentropy(from_logits), y_true, y_pred)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False):
-    y_pred = np.asarray(y_pred)
-    return CategoricalCrossentropy(from_logits).per_sample(
-        y_true, y_pred, y_pred if from_logits else None)
+    return _per_sample(CategoricalCrossentropy(from_logits), y_true, y_pred)
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False):
-    y_pred = np.asarray(y_pred)
-    return BinaryCrossentropy(from_logits).per_sample(
-        y_true, y_pred, y_pred if from_logits else None)
+    return _per_sample(BinaryCrossentropy(from_logits), y_true, y_pred)
 
 
 def mean_squared_error(y_true, y_pred):
-    return MeanSquaredError().per_sample(y_true, np.asarray(y_pred))
+    return _per_sample(MeanSquaredError(), y_true, y_pred)
 
 
 mse = mean_squared_error
@@ -395,11 +394,7 @@ def serialize(loss: Loss) -> dict:
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
-__all__ = [
-    "binary_crossentropy", "BinaryCrossentropy", "categorical_crossentropy",
-    "CategoricalCrossentropy", "get", "Loss", "mean_squared_error", "MeanSquaredError", "mse",
-    "serialize", "sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
-]
-
-
+__all__ = ["binary_crossentropy", "BinaryCrossentropy", "categorical_crossentropy",
+           "CategoricalCrossentropy", "get", "Loss", "mean_squared_error", "MeanSquaredError",
+           "mse", "serialize", "sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"]
 __dir__ = _registry.public_dir(__all__)

@@ -429,17 +429,15 @@ def test_the_fastest_variant_lists_the_library_of_each_product():
 def test_only_the_mkl_workers_get_numpy_nn_blas():
     from benchmarks.harness import engine_env
     env = {"NUMPY_NN_BLAS": "mkl", "PATH": "/bin"}
-    assert engine_env(env, "fused_mkl", 1)["NUMPY_NN_BLAS"] == "mkl"
-    assert engine_env(env, "fused_fastest", 1)["NUMPY_NN_BLAS"] == "fastest"
-    assert engine_env({"PATH": "/bin"}, "fused_mkl", 2)["MKL_NUM_THREADS"] == "2"
-    for engine in ("fused", "numba", "numpy", "torch"):
+    assert engine_env(env, "jit_mkl", 1)["NUMPY_NN_BLAS"] == "mkl"
+    assert engine_env({"PATH": "/bin"}, "jit_mkl", 2)["MKL_NUM_THREADS"] == "2"
+    for engine in ("jit", "numba", "numpy", "torch"):
         assert "NUMPY_NN_BLAS" not in engine_env(env, engine, 1)
 
 
-def test_python_m_benchmarks_times_the_fused_step_on_both_blas(tmp_path):
-    """A real run of the three fused variants: each worker reports the GEMM its compiled step
-    called, the MKL worker times MKL's floor, and the fastest-per-product worker its chosen
-    libraries' floor and which library each product got."""
+def test_python_m_benchmarks_times_the_compiled_fit_on_both_blas(tmp_path):
+    """A real run of fit with jit_compile=True on NumPy's BLAS and on MKL's: each worker
+    reports the GEMM its compiled step called, and the MKL worker times MKL's floor."""
     from importlib import metadata
 
     from benchmarks.__main__ import main
@@ -448,19 +446,15 @@ def test_python_m_benchmarks_times_the_fused_step_on_both_blas(tmp_path):
     except metadata.PackageNotFoundError:
         pytest.skip("the mkl wheel is not installed (pip install 'numpy_nn[mkl]')")
     results = main(["--model", "leaky_relu_mlp", "--batch", "16", "--threads", "1",
-                    "--repetitions", "2", "--steps", "3", "--engines",
-                    "numba,fused,fused_mkl,fused_fastest", "--nice", "0"])
+                    "--repetitions", "2", "--steps", "3", "--engines", "numba,jit,jit_mkl",
+                    "--nice", "0"])
     assert results["machine"]["failed_engines"] == {}
     cell = results["training"][0]
-    assert {"fused", "fused_mkl", "floor", "floor_mkl", "fused_fastest",
-            "floor_fastest"} <= set(cell["raw"])
+    assert {"jit", "jit_mkl", "floor", "floor_mkl"} <= set(cell["raw"])
     gemms = results["machine"]["compiled_gemm"]
-    assert "MKL" in gemms["fused_mkl"] and gemms["fused"].startswith("NumPy's BLAS"), gemms
-    assert gemms["fused_fastest"].startswith("per product the faster of"), gemms
-    units = cell["gemm_choices"]["fused_fastest"]
-    assert len(units) == 3 and "delta W^T" not in units[0]       # none below the first layer
-    assert all(library in ("numpy", "mkl") for unit in units for library in unit.values())
-    assert "numpy_nn fused step, MKL, Intel MKL's" in "\n".join(report.machine_lines(results))
+    assert "MKL" in gemms["jit_mkl"] and gemms["jit"].startswith("NumPy's BLAS"), gemms
+    assert "numpy_nn fit, jit_compile=True, MKL, Intel MKL's" in "\n".join(
+        report.machine_lines(results))
 
 
 _SPIN_THEN_IDLE = """

@@ -34,7 +34,7 @@ from kernel_twins import (
 )
 
 import numpy_nn
-from numpy_nn import activations, backend, kernels
+from numpy_nn import activations, backend, dispatch
 from numpy_nn.layers import Dropout, PReLU
 from numpy_nn.layers.regularization import (
     AlphaDropout,
@@ -154,15 +154,15 @@ def test_dropout_layers_draw_the_same_mask_on_both_paths():
 
 
 def test_every_marked_reference_has_a_twin():
-    kernels.load_twins()
-    missing = [d.__qualname__ for d in kernels.dispatchers() if d.twin is None]
+    dispatch.load_twins()
+    missing = [d.__qualname__ for d in dispatch.dispatchers() if d.twin is None]
     assert not missing
-    assert len(kernels.dispatchers()) >= 16
+    assert len(dispatch.dispatchers()) >= 16
 
 
 def test_twin_of_rejects_an_unmarked_function():
     with pytest.raises(TypeError, match="has_numba_twin"):
-        kernels.twin_of(np.maximum)
+        dispatch.twin_of(np.maximum)
 
 
 def test_kernel_exp_is_within_one_ulp_of_the_true_value():
@@ -200,27 +200,30 @@ def _numpy_nn_imports(path):
 
 
 def test_the_kernel_seam_is_sealed():
-    """The reference code reaches the kernels only through the marker and the path switch.
+    """The reference code reaches the twins only through the seam, and the kernels stay the
+    lowest layer.
 
-    numpy_nn/kernels/__init__.py (the marker, the path) imports nothing from numpy_nn, so it
-    sits below everything; outside numpy_nn/kernels/ no module imports a twin module or names
-    anything of kernels' but ``has_numba_twin`` (and backend's re-export of the path switch).
-    Break this and the seam leaks: e.g. a layer writing into the flat buffers of kernels.flat.
+    numpy_nn/dispatch.py (the marker, the path) imports nothing from numpy_nn, so it sits
+    below everything; numpy_nn/kernels/ imports nothing of numpy_nn outside itself; the twins
+    (numpy_nn/twins/) are imported by the package's loader alone, and the kernels by the twins
+    and the compiled step's driver. Break this and the seam leaks: e.g. a layer writing into
+    a twin's buffers, or a kernel reaching up into the layers.
     """
     package = pathlib.Path(numpy_nn.__file__).parent
-    assert _numpy_nn_imports(package / "kernels" / "__init__.py") == {}
-    allowed = {"numpy_nn.kernels": {"has_numba_twin"}}
+    assert _numpy_nn_imports(package / "dispatch.py") == {}
     leaks = {}
     for path in package.rglob("*.py"):
-        if path.parent.name == "kernels":
-            continue
-        permitted = dict(allowed)
-        if path.name == "backend.py":
-            permitted["numpy_nn.kernels"] = {"kernel_path", "set_kernel_path"}
+        where = str(path.relative_to(package))
         for module, names in _numpy_nn_imports(path).items():
-            if module.startswith("numpy_nn.kernels") and (
-                    module not in permitted or not names <= permitted[module]):
-                leaks[str(path.relative_to(package))] = (module, sorted(names))
-            elif module == "numpy_nn" and "kernels" in names:
-                leaks[str(path.relative_to(package))] = (module, ["kernels"])
+            if where.startswith("kernels/") and not module.startswith("numpy_nn.kernels"):
+                leaks[where] = module
+            elif module.startswith("numpy_nn.twins") or (module == "numpy_nn" and "twins" in
+                                                          names):
+                if where not in ("__init__.py",) and not where.startswith("twins/"):
+                    leaks[where] = module
+            elif module.startswith("numpy_nn.kernels") and not (
+                    where.startswith(("kernels/", "twins/"))
+                    or where in ("models/compiled_step.py", "models/compiled_plan.py",
+                                 "models/compiled_optimizer.py")):
+                leaks[where] = module
     assert not leaks

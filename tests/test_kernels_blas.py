@@ -1,9 +1,8 @@
 """numpy_nn.kernels.blas.gemm, NumPy's own matrix product (or MKL's) called from compiled
 code: every transpose combination and both dtypes, ``beta = 0`` overwriting and ``beta = 1``
 adding, the same bits as ``np.matmul`` from NumPy's BLAS (within BLAS's error bound from MKL:
-the whole module and the compiled fused-step tests run again in processes that chose
-``NUMPY_NN_BLAS=mkl`` and ``fastest``, where gemm can call either library), a shape mismatch
-refused, and the per-shape choice of ``fastest``."""
+the whole module and the compiled step's tests run again in a process that chose
+``NUMPY_NN_BLAS=mkl``, where gemm can call either library), and a shape mismatch refused."""
 import itertools
 import os
 import subprocess
@@ -97,20 +96,17 @@ def test_the_provider_is_the_one_the_environment_asks_for():
         assert "MKL" in blas.SOURCE and blas.DEFAULT_LIBRARY == 1
     if blas.PROVIDER == "numpy":                  # MKL is loaded only when asked for
         assert blas.SOURCES[1] is None and blas.CHOICES == (0,)
-    if blas.PROVIDER == "fastest" and blas.SOURCES[1]:
-        assert "faster of" in blas.SOURCE and blas.CHOICES == (0, 1)
 
 
 @pytest.mark.parametrize("value, expected", [(None, "numpy"), ("", "numpy"), ("numpy", "numpy"),
-                                             ("MKL", "mkl"), (" mkl ", "mkl"),
-                                             ("Fastest", "fastest")])
+                                             ("MKL", "mkl"), (" mkl ", "mkl")])
 def test_numpy_nn_blas_names_the_provider(value, expected):
     environ = {} if value is None else {"NUMPY_NN_BLAS": value}
     assert blas.requested_provider(environ) == expected
 
 
 def test_an_unknown_provider_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match=r"NUMPY_NN_BLAS: expected one of numpy, mkl, fastest, "
+    with pytest.raises(ValueError, match=r"NUMPY_NN_BLAS: expected one of numpy, mkl, "
                                          r"got 'blis'"):
         blas.requested_provider({"NUMPY_NN_BLAS": "blis"})
 
@@ -156,37 +152,17 @@ def test_mkl_starts_with_the_threads_numpys_blas_was_limited_to():
     assert threads == "[('mkl', 1)]"
 
 
-@pytest.mark.parametrize("provider", ["mkl", "fastest"])
-def test_gemm_and_the_compiled_fused_step_hold_with_mkl(provider):
-    """The tests above and the compiled fused step's tests, again in a process whose compiled
-    code calls MKL (every product, or those it was faster on): the products within BLAS's
-    bound, the step within its ulp, the choices as timed."""
+def test_gemm_and_the_compiled_step_hold_with_mkl():
+    """The tests above and the compiled step's agreement tests, again in a process whose
+    compiled code calls MKL for every product: the products within BLAS's bound, the step
+    within its error model."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/test_kernels_blas.py", "tests/test_fused_step.py", "-k",
-         "gemm and not mkl or provider or faster or compiled_fused_step_agrees "
-         "or gemm_choices"],
-        capture_output=True, text=True, env=_with_mkl(provider), cwd=_root(), timeout=900)
+         "tests/test_kernels_blas.py", "tests/test_compiled_step.py", "-k",
+         "gemm and not mkl or provider or compiled_agrees"],
+        capture_output=True, text=True, env=_with_mkl(), cwd=_root(), timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-2000:]
-
-
-def test_faster_library_keeps_numpys_blas_unless_another_wins_by_the_margin():
-    """A tie goes to NumPy's BLAS (the same bits as np.matmul): only a library faster by more
-    than MARGIN is chosen; the timings are each library's best pass over all the products,
-    in seconds, and every out holds its product."""
-    a, b, _ = _operands(np.float32, False, False)
-    products = [(a, b, np.empty((33, 19), np.float32), False, False),
-                (b, a, np.empty((19, 33), np.float32), True, True)]
-    library, seconds = blas.faster_library(products, repeats=3)
-    assert set(seconds) == set(blas.CHOICES) and all(t > 0 for t in seconds.values())
-    fastest = min(seconds, key=seconds.get)
-    if library == 0:
-        assert fastest == 0 or seconds[fastest] * (1 + blas.MARGIN) >= seconds[0]
-    else:
-        assert seconds[library] * (1 + blas.MARGIN) < seconds[0]
-    np.testing.assert_allclose(products[0][2], a @ b, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(products[1][2], b.T @ a.T, rtol=1e-5, atol=1e-5)
 
 
 def test_numpy_blas_threads_follows_threadpoolctl():

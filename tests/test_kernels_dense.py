@@ -21,8 +21,8 @@ from hypothesis.extra import numpy as hnp
 from kernel_twins import SETTINGS, assert_close_to_exp_scale, assert_same_array, on_both_paths
 
 from numpy_nn import activations, backend
-from numpy_nn.optimizers.flat import grad_buffer, set_grad_buffer
 from numpy_nn.layers import Dense
+from numpy_nn.optimizers.flat import grad_buffer, set_grad_buffer
 
 FUSED = {"relu": 0.0, "elu": 1.0, "selu": activations.SELU_SCALE * activations.SELU_ALPHA}
 

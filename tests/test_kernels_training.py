@@ -152,8 +152,8 @@ def test_numpy_path_works_without_numba_and_numba_path_says_what_is_missing():
 
 
 def test_environment_variable_selects_the_numba_path():
-    result = _run(TRAIN_TINY_MODEL + "from numpy_nn import kernels\n"
-                  "print('twins loaded', kernels._twins_loaded)\n",
+    result = _run(TRAIN_TINY_MODEL + "from numpy_nn import dispatch\n"
+                  "print('twins loaded', dispatch._twins_loaded)\n",
                   {"NUMPY_NN_KERNELS": "numba"})
     assert result.returncode == 0, result.stderr
     assert "path numba" in result.stdout and "twins loaded True" in result.stdout

@@ -10,10 +10,14 @@ The tests assert that
 
 * the graph of numpy_nn modules (module-level and function-local imports together) has no
   cycle;
-* no function imports a numpy_nn module (a function-local import is how a cycle hides);
+* no function imports a numpy_nn module (a function-local import is how a cycle hides),
+  except the few lazy loads of optional code listed in :data:`LAZY_IMPORTS`, each downwards;
+* ``importlib.import_module("numpy_nn...")`` and ``__import__("numpy_nn...")`` count as
+  imports too (function-local ones, wherever they are);
 * every import goes downwards in :data:`LAYERS` (or stays within one layer);
-* the Numba twins (``numpy_nn.kernels.*``) are reached only through their seam,
-  ``numpy_nn.kernels``, and numpy_nn never imports TensorFlow or Keras.
+* the kernels (``numpy_nn.kernels``) are the lowest layer; the Numba twins
+  (``numpy_nn.twins``) are loaded only by the package itself, through the seam
+  ``numpy_nn.dispatch``, and numpy_nn never imports TensorFlow or Keras.
 
 Run ``python tests/test_layering.py`` to print the graph's cycles and function-local imports.
 """
@@ -32,9 +36,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / PACKAGE
 #: The layers, lowest first; a module may import modules of its own layer or of lower ones.
 #: Patterns are matched against module names (the first matching layer wins).
 LAYERS = [
+    ("kernels", ["numpy_nn.kernels", "numpy_nn.kernels.*"]),
     ("foundation", ["numpy_nn.errors", "numpy_nn._checks", "numpy_nn._registry",
-                    "numpy_nn.io_utils", "numpy_nn.backend", "numpy_nn.variables",
-                    "numpy_nn.kernels"]),
+                    "numpy_nn.io_utils", "numpy_nn.dispatch", "numpy_nn.backend",
+                    "numpy_nn.variables"]),
     ("functions", ["numpy_nn.activations", "numpy_nn.initializers", "numpy_nn.regularizers",
                    "numpy_nn.constraints"]),
     ("layers", ["numpy_nn.layers", "numpy_nn.layers.*"]),
@@ -43,7 +48,7 @@ LAYERS = [
     ("saving", ["numpy_nn.saving", "numpy_nn.saving.*"]),
     ("callbacks", ["numpy_nn.callbacks", "numpy_nn.callbacks.*"]),
     ("models", ["numpy_nn.models", "numpy_nn.models.*"]),
-    ("twins", ["numpy_nn.kernels.*"]),
+    ("twins", ["numpy_nn.twins", "numpy_nn.twins.*"]),
     ("tools", ["numpy_nn.utils", "numpy_nn.gradient_check", "numpy_nn.datasets",
                "numpy_nn.datasets.*"]),
     ("package", ["numpy_nn"]),
@@ -53,6 +58,15 @@ LAYERS = [
 ]
 
 FORBIDDEN_PACKAGES = ("tensorflow", "keras", "tf_keras", "tf_backend")
+
+#: (importer, imported): the only function-local imports of numpy_nn modules, each loading
+#: code that needs an optional package (Numba) only when asked for, and each downwards
+LAZY_IMPORTS = {
+    # the seam asks the package to load the twins the first time the Numba path is chosen
+    ("numpy_nn", "numpy_nn.twins"),
+    # compile(jit_compile=True): the compiled step's driver, the first time a step runs
+    ("numpy_nn.models.jit", "numpy_nn.models.compiled_step"),
+}
 
 
 # ---------------------------------------------------------------------------- reading the graph
@@ -85,6 +99,26 @@ class _ImportCollector(ast.NodeVisitor):
     def visit_Import(self, node):
         for alias in node.names:
             self.imports.append((alias.name, [], self.function_depth > 0, node.lineno))
+
+    def visit_Call(self, node):
+        """``importlib.import_module("numpy_nn...")`` / ``__import__("numpy_nn...")`` with a
+        literal (or f-string) name: an import, function-local wherever it sits (it runs when
+        called)."""
+        function = node.func
+        name = (function.attr if isinstance(function, ast.Attribute)
+                else function.id if isinstance(function, ast.Name) else None)
+        if name in ("import_module", "__import__") and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                target = first.value
+            elif isinstance(first, ast.JoinedStr) and first.values and isinstance(
+                    first.values[0], ast.Constant):
+                target = str(first.values[0].value).rstrip(".")
+            else:
+                target = None
+            if target is not None:
+                self.imports.append((target, [], True, node.lineno))
+        self.generic_visit(node)
 
     def visit_ImportFrom(self, node):
         base = node.module or ""
@@ -183,9 +217,28 @@ def test_no_import_cycles():
 
 
 def test_no_function_local_imports_of_numpy_nn_modules():
-    local = _local_imports()
+    local = {pair: line for pair, line in _local_imports().items() if pair not in LAZY_IMPORTS}
     assert local == {}, ("function-local imports of numpy_nn modules (move them to the top; "
                          f"a cycle is what makes them look necessary): {local}")
+
+
+def test_the_lazy_imports_are_there_and_go_down():
+    local = _local_imports()
+    for importer, imported in LAZY_IMPORTS:
+        assert (importer, imported) in local, f"{importer} no longer imports {imported}"
+        assert layer_of(imported) <= layer_of(importer)
+
+
+@pytest.mark.parametrize("source", [
+    "import importlib\ndef f():\n    importlib.import_module('numpy_nn.kernels.step')\n",
+    "def f(name):\n    return __import__(f'numpy_nn.{name}')\n",
+    "from importlib import import_module\nimport_module('numpy_nn.twins')\n",
+])
+def test_the_collector_sees_dynamic_imports(source):
+    collector = _ImportCollector("numpy_nn.example", is_package=False)
+    collector.visit(ast.parse(source))
+    found = [(base, local) for base, _, local, _ in collector.imports if base.startswith("numpy")]
+    assert len(found) == 1 and found[0][0].startswith("numpy_nn") and found[0][1]
 
 
 
@@ -200,13 +253,22 @@ def test_imports_go_down_the_layers():
 
 
 def test_kernel_twins_are_reached_only_through_the_seam():
-    """Outside ``numpy_nn.kernels``, no module imports a twin module: the reference code
-    knows the seam (``has_numba_twin``) only, and the twins register themselves."""
+    """Outside ``numpy_nn.twins``, only the package's loader imports a twin module: the
+    reference code knows the seam (``has_numba_twin``) only, and the twins register
+    themselves."""
     leaks = [f"{module}:{line} imports {target}" for module, targets in GRAPH.items()
              for target, _, line in targets
-             if target.startswith("numpy_nn.kernels.")
-             and not module.startswith("numpy_nn.kernels")]
+             if target.startswith("numpy_nn.twins")
+             and not module.startswith("numpy_nn.twins") and module != "numpy_nn"]
     assert leaks == []
+
+
+def test_the_kernels_import_nothing_above_them():
+    above = [f"{module}:{line} imports {target}" for module, targets in GRAPH.items()
+             for target, _, line in targets
+             if module.startswith("numpy_nn.kernels") and not target.startswith(
+                 ("numpy_nn.kernels", "numpy_nn.errors"))]
+    assert above == []
 
 
 def test_numpy_nn_never_imports_tensorflow_or_keras():

@@ -29,9 +29,9 @@ from test_optimizers import (
 
 import numpy_nn as nn
 from numpy_nn import backend
-from numpy_nn.optimizers.flat import grad_buffer, packed_parameters
 from numpy_nn.models import load_model
 from numpy_nn.optimizers import legacy, schedules
+from numpy_nn.optimizers.flat import grad_buffer, packed_parameters
 from numpy_nn.variables import Variable
 
 EPS = 1e-7

@@ -30,18 +30,17 @@ same layer's other two products and the 100-unit layers ran alike, and at batch 
 products ran faster with OpenBLAS). :func:`gemm` takes a ``library`` argument, an index into
 :data:`LIBRARIES`: 0 is NumPy's BLAS, 1 is MKL's ``cblas_?gemm`` when the ``mkl`` wheel is
 installed (``pip install 'numpy_nn[mkl]'``) and was asked for, else NumPy's again. The
-environment variable ``NUMPY_NN_BLAS``, read when this module is first imported, says which
-library the compiled fused step uses (:data:`PROVIDER`):
+environment variable ``NUMPY_NN_BLAS`` says which library the compiled training step
+(``compile(jit_compile=True)``) uses (:data:`PROVIDER`). It is read when this module is first
+imported, which is when the first compiled step of a process is built (nothing imports it
+before: ``import numpy_nn`` does not), since compiled code links the routine it calls:
 
 * ``numpy`` (the default) — NumPy's BLAS for every product, the same bits as ``np.matmul``;
-* ``mkl`` — MKL's for every product;
-* ``fastest`` — whichever of the two :func:`faster_library` timed faster (``FusedTrainer``
-  times them once per batch size): per product shape when the BLAS runs one thread, and for
-  the whole step when it runs more, because each library's idle threads spin-wait for a while
-  after a call and then hold the cores the other library's threads need (measured on 2 cores
-  with 2 threads each, the LeakyReLU MLP's step with its first two layers' x W and x^T delta
-  on MKL and the rest on OpenBLAS ran 2-3x slower than with either library alone); NumPy's
-  when MKL is not installed.
+* ``mkl`` — MKL's for every product.
+
+(An earlier ``fastest`` choice, per product shape whichever library was faster when timed
+alone, was removed with the trainer that used it: judged on whole steps, it was the slowest
+of the three compiled variants in 3 cells of the full benchmark run recorded on 2026-12-03.)
 
 MKL starts with as many threads as NumPy's BLAS has at that moment, and threadpoolctl governs
 both from then on. Only the compiled step changes (``np.matmul`` everywhere else is still
@@ -55,8 +54,7 @@ NumPy's), and MKL's products differ from NumPy's in the last bits: MKL sums the
 (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., eq. 3.13), as does
 NumPy's. Intel documents that MKL's results can also depend on the CPU's code path and on
 memory alignment unless ``MKL_CBWR`` is set ("Conditional Numerical Reproducibility" in the
-oneMKL developer guide); with ``fastest`` they also depend on which library won each timing,
-which can change from run to run when the two are close.
+oneMKL developer guide).
 """
 from __future__ import annotations
 
@@ -65,7 +63,6 @@ import ctypes.util
 import glob
 import os
 import sys
-import time
 
 import numba
 import numpy as np
@@ -105,7 +102,7 @@ def _integer_type_of_plain_cblas():
 
 #: what ``NUMPY_NN_BLAS`` may name (default: ``numpy``): one library for every product, or
 #: per product the faster of the two
-PROVIDERS = ("numpy", "mkl", "fastest")
+PROVIDERS = ("numpy", "mkl")
 #: the libraries :func:`gemm`'s ``library`` argument indexes
 LIBRARIES = ("numpy", "mkl")
 
@@ -185,8 +182,8 @@ def _mkl_symbols(integer):
 
 
 def _register(provider):
-    """Register NumPy's ``?gemm`` under ``numpy_nn_cblas_?gemm`` and, for the ``mkl`` and
-    ``fastest`` providers, MKL's under ``numpy_nn_mkl_?gemm`` (NumPy's again otherwise, so
+    """Register NumPy's ``?gemm`` under ``numpy_nn_cblas_?gemm`` and, for the ``mkl``
+    provider, MKL's under ``numpy_nn_mkl_?gemm`` (NumPy's again otherwise, so
     that compiled code, which names both, links either way). Returns the description of each
     library in :data:`LIBRARIES` order (None for MKL when it is not loaded) and the integer
     type, or None when no BLAS is found by name."""
@@ -195,11 +192,6 @@ def _register(provider):
     mkl = None
     if provider == "mkl":
         mkl = _mkl_symbols(integer)
-    elif provider == "fastest":
-        try:
-            mkl = _mkl_symbols(integer)
-        except ImportError:                    # fastest of what is installed: NumPy's only
-            mkl = None
     if numpy_symbols:
         own = numpy_symbols[0], f"NumPy's BLAS ({numpy_symbols[2]})"
     elif mkl:                                  # pragma: no cover - a NumPy without cblas names
@@ -221,19 +213,17 @@ def _signature(real, integer):
                       address, integer, real, address, integer)
 
 
-#: ``"numpy"``, ``"mkl"`` or ``"fastest"``: what ``NUMPY_NN_BLAS`` asked for
+#: ``"numpy"`` or ``"mkl"``: what ``NUMPY_NN_BLAS`` asked for
 PROVIDER = requested_provider()
 _found = _register(PROVIDER)
 #: the routine behind each index of :data:`LIBRARIES`, in words (None: MKL not loaded)
 SOURCES = _found[0] if _found else ("Numba's np.dot (NumPy's BLAS not found by name)", None)
 #: the indices :func:`gemm` can actually choose between (``(0,)``: NumPy's only)
 CHOICES = (0, 1) if SOURCES[1] else (0,)
-#: the library index every product uses under ``numpy`` and ``mkl``
+#: the library index every product of the compiled step uses
 DEFAULT_LIBRARY = 1 if PROVIDER == "mkl" else 0
-#: the routine the compiled fused step calls, in words
-SOURCE = SOURCES[DEFAULT_LIBRARY] if PROVIDER != "fastest" else (
-    f"per product the faster of {SOURCES[0]} and {SOURCES[1]}" if SOURCES[1]
-    else f"{SOURCES[0]} (NUMPY_NN_BLAS=fastest, but MKL is not installed)")
+#: the routine the compiled step calls, in words
+SOURCE = SOURCES[DEFAULT_LIBRARY]
 
 if _found:
     _sgemm = types.ExternalFunction("numpy_nn_cblas_sgemm", _signature(types.float32, _found[1]))
@@ -288,33 +278,6 @@ else:                                                   # pragma: no cover - oth
         else:
             out[:] = alpha * product + beta * out
 
-
-#: a library must be this much faster than NumPy's to be chosen: NumPy's BLAS gives the same
-#: bits as ``np.matmul``, so a tie goes to it
-MARGIN = 0.05
-
-
-def faster_library(products, repeats=5):
-    """The index in :data:`LIBRARIES` of the library that computes all of ``products`` (each
-    ``(a, b, out, transpose_a, transpose_b)``: ``out = op(a) @ op(b)``, in turn) faster here,
-    at the current thread count, and each library's time in seconds: after one warm-up pass
-    each, ``repeats`` rounds run every library in turn and each keeps its fastest pass;
-    another library wins only by more than :data:`MARGIN`. The ``out`` arrays are
-    overwritten."""
-    best = {library: float("inf") for library in CHOICES}
-    calls = [(a, b, out, transpose_a, transpose_b, out.dtype.type(1), out.dtype.type(0))
-             for a, b, out, transpose_a, transpose_b in products]
-    for round_ in range(repeats + 1):
-        for library in CHOICES:
-            start = time.perf_counter()
-            for arguments in calls:
-                gemm(*arguments, library)
-            if round_:                                  # round 0 is the warm-up
-                best[library] = min(best[library], time.perf_counter() - start)
-    winner = min(CHOICES, key=lambda library: best[library])
-    if best[winner] * (1 + MARGIN) >= best[0]:
-        winner = 0
-    return winner, best
 
 if numba.config.DISABLE_JIT:
     def gemm(a, b, out, transpose_a, transpose_b, alpha, beta, library):  # noqa: F811

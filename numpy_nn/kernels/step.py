@@ -43,14 +43,18 @@ def train_step(layers, batches, all_targets, optimizers, loss_kind, from_logits,
     loss = loss_and_delta(loss_kind, batch.pre_activations[last], batch.outputs[last + 1],
                           targets, batch.grads[last + 1])
     trains = lowest <= last
+    rate = learning_rate(optimizer, iterations, given_rate)
+    # plain SGD updates (most) kernels inside their gradient's product, unless every gradient
+    # must be seen first (the non-finite check)
+    sgd_rate = rate if optimizer.sgd_in_products and not check_finite else rate - rate
     if trains:
-        backward(layers, batch, lowest, from_logits, True)
+        backward(layers, batch, lowest, from_logits, True, sgd_rate)
         loss = loss + add_penalties(optimizer)
     targets.loss[0] = loss
     if check_finite and not all_finite(loss, optimizer.grads):
         return False
     if trains:
-        update(optimizer, learning_rate(optimizer, iterations, given_rate), iterations)
+        update(optimizer, rate, iterations, sgd_rate != 0)
         constrain(optimizer, epsilon)
     return True
 

@@ -54,6 +54,7 @@ class StepLayer(NamedTuple):
     op: int                       #: DENSE, ACTIVATION, PRELU, BATCH_NORMALIZATION, ...
     activation: int               #: :mod:`.activation_table` kind (Dense and activation layers)
     trainable: bool               #: its weights get gradients
+    sgd_in_product: bool          #: plain SGD may update the kernel in its gradient's product
     batch_statistics: bool        #: BatchNormalization normalises with the batch's statistics
     p: object                     #: the activation's slope, alpha or lambda alpha
     scale: object                 #: SELU's lambda
@@ -190,19 +191,28 @@ def forward(layers, batch, training):
 
 # --------------------------------------------------------------------------- backward
 @helper
-def dense_backward(layer, x, z, a, g, grad_input, from_logits, stack):
-    """``g`` becomes delta in place; then the weight gradients and, if asked, dL/dx."""
+def dense_backward(layer, x, z, a, g, grad_input, from_logits, stack, sgd_rate):
+    r"""``g`` becomes delta in place; then dL/dx, if asked, and the weight gradients.
+
+    With ``sgd_rate`` nonzero and a kernel marked ``sgd_in_product``, plain SGD's update
+    :math:`W \leftarrow W - \eta\, x^\top\delta` is made by the product itself (BLAS's
+    :math:`C \leftarrow \alpha AB + \beta C` with :math:`\alpha = -\eta`, :math:`\beta = 1`):
+    no gradient array written and read again. dL/dx is computed first, from the old W."""
     one, zero = g.dtype.type(1), g.dtype.type(0)
     if not from_logits:
         derivative(layer.activation, z, a, g, layer.p, layer.scale)
-    if layer.trainable:
-        gemm(x, g, layer.grad_kernel, True, False, one, zero,
-             layer.libraries[KERNEL_GRADIENT_PRODUCT])
-        if layer.bias.size:
-            column_sums(g, layer.grad_bias, stack)
     if grad_input.size:
         gemm(g, layer.kernel, grad_input, False, True, one, zero,
              layer.libraries[INPUT_GRADIENT_PRODUCT])
+    if layer.trainable:
+        if sgd_rate != 0 and layer.sgd_in_product:
+            gemm(x, g, layer.kernel, True, False, -sgd_rate, one,
+                 layer.libraries[KERNEL_GRADIENT_PRODUCT])
+        else:
+            gemm(x, g, layer.grad_kernel, True, False, one, zero,
+                 layer.libraries[KERNEL_GRADIENT_PRODUCT])
+        if layer.bias.size:
+            column_sums(g, layer.grad_bias, stack)
 
 
 @helper
@@ -259,11 +269,11 @@ def dropout_backward(layer, keep, g, grad_input, training):
 
 
 @helper
-def layer_backward(k, layer, batch, grad_input, from_logits, training):
+def layer_backward(k, layer, batch, grad_input, from_logits, training, sgd_rate):
     x, a, g = batch.outputs[k], batch.outputs[k + 1], batch.grads[k + 1]
     if layer.op == DENSE:
         dense_backward(layer, x, batch.pre_activations[k], a, g, grad_input, from_logits,
-                       batch.stack)
+                       batch.stack, sgd_rate)
     elif layer.op == ACTIVATION:
         if grad_input.size:
             grad_input[:, :] = g
@@ -277,11 +287,13 @@ def layer_backward(k, layer, batch, grad_input, from_logits, training):
 
 
 @helper
-def backward(layers, batch, lowest, from_logits, training):
+def backward(layers, batch, lowest, from_logits, training, sgd_rate):
     """From the output down to layer ``lowest`` (the lowest with trainable weights), which
     computes no input gradient; the output layer starts from the loss's gradient with respect
-    to its logits when ``from_logits``."""
+    to its logits when ``from_logits``. ``sgd_rate``: 0, or plain SGD's rate for the kernels
+    it updates in their own product (:func:`dense_backward`)."""
     last = len(layers) - 1
     for k in range(last, lowest - 1, -1):
         grad_input = batch.grads[k] if k > lowest else batch.grads[0]   # empty: none
-        layer_backward(k, layers[k], batch, grad_input, from_logits and k == last, training)
+        layer_backward(k, layers[k], batch, grad_input, from_logits and k == last, training,
+                       sgd_rate)

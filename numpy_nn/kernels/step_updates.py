@@ -77,7 +77,8 @@ class StepOptimizer(NamedTuple):
     first_slot: np.ndarray        #: momentum / accumulator / velocity (empty when unused)
     second_slot: np.ndarray       #: velocity / norm / average_gradient
     third_slot: np.ndarray        #: AMSGrad's velocity_hat / RMSprop's momentum
-    offsets: np.ndarray           #: int64 (V + 1,): variable v is [offsets[v], offsets[v+1])
+    starts: np.ndarray            #: int64 (V,): variable v is [starts[v], stops[v])
+    stops: np.ndarray
     l1: np.ndarray                #: (V,) lambda_1 per variable (0: none)
     l2: np.ndarray                #: (V,) lambda_2
     twice_l2: np.ndarray          #: (V,) 2 lambda_2 rounded once
@@ -96,6 +97,8 @@ class StepOptimizer(NamedTuple):
     boundaries: np.ndarray        #: int64, PiecewiseConstantDecay's
     rates: np.ndarray             #: PiecewiseConstantDecay's values
     decay: object                 #: Keras 2's ``decay`` (0: none)
+    sgd_in_products: bool         #: plain SGD: kernels may be updated in their products
+    updated_in_product: np.ndarray  #: (V,) bool: which variables those kernels are
 
 
 # --------------------------------------------------------------------------- 1. penalties
@@ -116,7 +119,7 @@ def add_penalties(opt):
         l1, l2 = opt.l1[v], opt.l2[v]
         if l1 == 0 and l2 == 0:
             continue
-        start, stop = opt.offsets[v], opt.offsets[v + 1]
+        start, stop = opt.starts[v], opt.stops[v]
         penalty = opt.values.dtype.type(0)
         if l1 != 0:
             penalty = penalty + l1 * _variable_sum(opt.values, opt.squares, start, stop, False,
@@ -190,9 +193,9 @@ def decay_weights(opt, learning_rate):
 @helper
 def global_scale(opt):
     """``c * min(1 / ||G||, 1/c)``, NaN when the norm is not finite."""
-    count = opt.offsets.size - 1
+    count = opt.starts.size
     for v in range(count):
-        opt.sums[v] = _variable_sum(opt.grads, opt.squares, opt.offsets[v], opt.offsets[v + 1],
+        opt.sums[v] = _variable_sum(opt.grads, opt.squares, opt.starts[v], opt.stops[v],
                                     True, opt.stack)
     norm = np.sqrt(pairwise_sum(opt.sums, 0, count, opt.stack))
     one = opt.values.dtype.type(1)
@@ -276,17 +279,25 @@ def _rmsprop(opt, w, g, velocity, average, momentum, learning_rate, multiplier, 
 
 
 @helper
-def update(opt, learning_rate, iterations):
-    """Weight decay, then the clipped update of every variable."""
+def update(opt, learning_rate, iterations, some_done):
+    """Weight decay, then the clipped update of every variable (``some_done``: plain SGD has
+    already updated the kernels marked ``updated_in_product``; the others now)."""
     dtype = opt.values.dtype
     one, zero = dtype.type(1), dtype.type(0)
+    if some_done:
+        for v in range(opt.starts.size):
+            if not opt.updated_in_product[v]:
+                run_kernel(opt, opt.starts[v], opt.stops[v], learning_rate,
+                           step_scalars(opt, learning_rate, iterations), one, one, NO_CLIPPING,
+                           zero)
+        return
     if opt.weight_decay != 0:
         decay_weights(opt, learning_rate)
     s = step_scalars(opt, learning_rate, iterations)
     size = opt.values.size
     if opt.clipping == CLIP_NORM:
-        for v in range(opt.offsets.size - 1):
-            start, stop = opt.offsets[v], opt.offsets[v + 1]
+        for v in range(opt.starts.size):
+            start, stop = opt.starts[v], opt.stops[v]
             norm = np.sqrt(_variable_sum(opt.grads, opt.squares, start, stop, True, opt.stack))
             run_kernel(opt, start, stop, learning_rate, s, opt.clip, nan_max(norm, opt.clip),
                        SCALE, zero)
@@ -306,7 +317,7 @@ def constrain(opt, epsilon):
         limit = opt.max_norm[v]
         if limit == 0:
             continue
-        start, stop = opt.offsets[v], opt.offsets[v + 1]
+        start, stop = opt.starts[v], opt.stops[v]
         columns = opt.columns[v]
         if columns <= 1:                   # a vector or one column: one pairwise norm
             whole = np.sqrt(_variable_sum(opt.values, opt.squares, start, stop, True,

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from numpy_nn import activations, constraints, initializers, regularizers
-from numpy_nn.kernels import has_numba_twin
+from numpy_nn.dispatch import has_numba_twin
 from numpy_nn.layers.base import Layer, normalize_shape
 
 

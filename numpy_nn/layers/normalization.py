@@ -8,7 +8,7 @@ import numpy as np
 
 from numpy_nn import constraints, initializers, regularizers
 from numpy_nn._checks import check_number
-from numpy_nn.kernels import has_numba_twin
+from numpy_nn.dispatch import has_numba_twin
 from numpy_nn.layers.base import Layer
 
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from numpy_nn import backend
 from numpy_nn.activations import SELU_ALPHA, SELU_SCALE
-from numpy_nn.kernels import has_numba_twin
+from numpy_nn.dispatch import has_numba_twin
 from numpy_nn.layers.base import Layer
 
 

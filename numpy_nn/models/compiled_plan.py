@@ -72,6 +72,7 @@ class LayerPlan:
     scale: float = 0.0
     features: int = 0                       #: width of the layer's output
     weights: dict = field(default_factory=dict)   #: StepLayer field -> Variable
+    layer_count: int = 1                    #: model layers it runs (2: Dense + activation)
 
 
 @dataclass
@@ -149,16 +150,33 @@ def plan(model):
         _fail(f"model '{model.name}' before it is built (give it an Input)")
     if layers and type(layers[0]) is L.Flatten:
         layers = layers[1:]
-    plans = [_layer_plan(layer, i, len(layers)) for i, layer in enumerate(layers)]
+    plans = _fold_activations([_layer_plan(layer, i, len(layers))
+                               for i, layer in enumerate(layers)])
     features = int(np.prod(model.input_shape[1:]))
     for step in plans:
-        step.features = int(step.layer.output_shape[-1])
+        step.features = int(step.layer.output_shape[-1])      # (a folded activation keeps it)
     dtypes = {v.value.dtype for v in model.weights}
     if len(dtypes) != 1 or next(iter(dtypes)) not in (np.float32, np.float64):
         _fail(f"weights of dtypes {sorted(str(d) for d in dtypes)}")
     loss_kind, from_logits = _loss(model, plans)
     _optimizer(model.optimizer)
     return Plan(plans, features, loss_kind, from_logits, next(iter(dtypes)))
+
+
+def _fold_activations(plans):
+    """A linear Dense layer followed by an activation layer becomes one Dense layer with that
+    activation: the same arithmetic (z, then f(z); backward f'(z) g, then the products) in one
+    pass instead of two."""
+    folded = []
+    for step in plans:
+        previous = folded[-1] if folded else None
+        if (step.op == ACTIVATION and previous is not None and previous.op == DENSE
+                and previous.activation == ACTIVATIONS["linear"]):
+            previous.activation, previous.p, previous.scale = step.activation, step.p, step.scale
+            previous.layer_count += 1
+            continue
+        folded.append(step)
+    return folded
 
 
 def _loss(model, plans):

@@ -30,38 +30,19 @@ from numpy_nn.kernels import step as kernels
 from numpy_nn.kernels.blas import DEFAULT_LIBRARY
 from numpy_nn.kernels.codes import (
     ALPHA_DROPOUT,
-    CLIP_NORM,
-    CLIP_VALUE,
-    CONSTANT_RATE,
     DENSE,
     DROPOUT,
-    EXPONENTIAL_DECAY,
     GIVEN_RATE,
-    GLOBAL_CLIP_NORM,
-    INVERSE_TIME_DECAY,
     LINEAR,
     NADAM,
-    NO_CLIP,
-    PIECEWISE_CONSTANT,
-    RMSPROP,
     SPARSE_CATEGORICAL,
 )
 from numpy_nn.kernels.reductions import new_stack
 from numpy_nn.kernels.step_layers import StepBatch, StepLayer
 from numpy_nn.kernels.step_losses import StepTargets
-from numpy_nn.kernels.step_updates import StepOptimizer
 from numpy_nn.models import compiled_plan
-from numpy_nn.optimizers import schedules
+from numpy_nn.models.compiled_optimizer import optimizer_record, updated_in_product
 from numpy_nn.optimizers.flat import flat_parameters
-
-#: each optimizer's slot names, in the order of StepOptimizer's first, second and third slot
-_SLOT_ORDER = {RMSPROP: ("velocity", "average_gradient", "momentum")}
-
-
-def _slot_position(kind, name):
-    if kind in _SLOT_ORDER:
-        return _SLOT_ORDER[kind].index(name)
-    return {"momentum": 0, "accumulator": 0, "velocity": 1, "norm": 1, "velocity_hat": 2}[name]
 
 
 def _value(variable):
@@ -116,6 +97,8 @@ class CompiledStep:
         if pack is not None:          # each variable's .grad: its gradient of the last step
             for variable, view in zip(pack.variables, pack.grad_views):
                 variable.grad = view
+        self._in_product = updated_in_product(self.model.optimizer, self.variables,
+                                               self.plan.layers)
         self._layers = _typed([self._layer_record(p) for p in self.plan.layers])
         self._optimizer = self._optimizer_record(pack)
         self._optimizers = _typed([self._optimizer])
@@ -159,8 +142,10 @@ class CompiledStep:
         if is_norm:
             grads["gamma"] = grads["gamma"] if grads["gamma"].size else np.empty_like(ones)
             grads["beta"] = grads["beta"] if grads["beta"].size else np.empty_like(zeros)
+        in_product = "kernel" in w and any(w["kernel"] is v for v in self._in_product)
         return StepLayer(
-            p.op, p.activation, bool(layer.trainable), bool(layer.trainable) and is_norm,
+            p.op, p.activation, bool(layer.trainable), in_product,
+            bool(layer.trainable) and is_norm,
             d(p.p), d(p.scale), d(getattr(layer, "epsilon", 0.0)), d(momentum),
             d(1.0 - momentum), np.float32(rate), d(multiplier), d(alpha_p), d(shift),
             np.full(3, DEFAULT_LIBRARY, np.int64), kernel, bias, gamma, beta,
@@ -173,7 +158,11 @@ class CompiledStep:
             np.empty((3, features) if is_norm else (0, 0), self.dtype))
 
     def _optimizer_record(self, pack):
-        return optimizer_record(self.model.optimizer, pack, self.variables, self.dtype)
+        record = optimizer_record(self.model.optimizer, pack, self.variables, self.dtype)
+        return record._replace(
+            sgd_in_products=bool(self._in_product),
+            updated_in_product=np.array([any(v is u for u in self._in_product)
+                                         for v in self.variables], bool))
 
     def _batch(self, n, weighted=False):
         """This batch size's buffers (made on first use): ``(batch, targets, batches,
@@ -301,84 +290,3 @@ def _make_batch(plan, n, dtype):
                           np.empty(0, dtype), np.empty(n, dtype), new_stack(),
                           np.empty(1, dtype))
     return batch, targets
-
-
-def optimizer_record(optimizer, pack, variables, dtype):
-    """The optimizer's :class:`StepOptimizer`: its settings as each ``step_scalars`` rounds
-    them, and the flat buffers of ``pack`` (``optimizers.flat.FlatParameters``)."""
-    d = dtype.type
-    kind = compiled_plan.OPTIMIZERS[type(optimizer)]
-    empty = np.empty(0, dtype)
-    clipping, clip = NO_CLIP, 0.0
-    for option, code in (("clipnorm", CLIP_NORM), ("global_clipnorm", GLOBAL_CLIP_NORM),
-                         ("clipvalue", CLIP_VALUE)):
-        value = getattr(optimizer, option)
-        if value is not None and value > 0:
-            clipping, clip = code, value
-    beta_1, beta_2 = getattr(optimizer, "beta_1", 0.0), getattr(optimizer, "beta_2", 0.0)
-    rho = getattr(optimizer, "rho", 0.0)
-    slots = [empty, empty, empty]
-    if pack is not None:
-        for name, flat in pack.slots.items():
-            slots[_slot_position(kind, name)] = flat
-    if kind == NADAM:        # Nadam computes 1 - beta in the variables' dtype
-        one_minus = (d(1) - d(beta_1), d(1) - d(beta_2))
-    else:                    # the others evaluate 1 - beta in double and round once
-        one_minus = (d(1.0 - beta_1), d(1.0 - beta_2))
-    values = pack.values if pack is not None else empty
-    count = len(variables)
-    per_variable = _per_variable(variables, dtype)
-    return StepOptimizer(
-        kind, clipping, d(clip), d(1.0 / clip) if clip else d(0), d(optimizer.weight_decay or 0),
-        d(getattr(optimizer, "momentum", 0.0)), bool(getattr(optimizer, "nesterov", False)),
-        bool(getattr(optimizer, "centered", False)), bool(getattr(optimizer, "amsgrad", False)),
-        d(rho), d(1.0 - rho), d(beta_1), d(beta_2), *one_minus,
-        d(getattr(optimizer, "epsilon", 0.0)), values,
-        pack.grads if pack is not None else empty, *slots,
-        pack.offsets if pack is not None else np.zeros(1, np.int64), *per_variable,
-        np.empty(values.size, dtype), np.empty(count, dtype), np.ones(1, dtype), new_stack(),
-        *_schedule(optimizer, dtype))
-
-
-def _schedule(optimizer, dtype):
-    """StepOptimizer's learning-rate fields: where the rate comes from, and the built-in
-    schedule's constants (in the schedules' float type, which must be the weights' dtype for
-    the compiled step to compute it; otherwise the driver computes it)."""
-    d = dtype.type
-    schedule = optimizer.learning_rate_schedule
-    rate = np.zeros(1, dtype)
-    fields = dict(kind=GIVEN_RATE, initial=0.0, steps=1.0, decay_rate=0.0, staircase=False,
-                  boundaries=np.zeros(0, np.int64), rates=np.zeros(1, dtype))
-    if np.dtype(backend.floatx()) != dtype:
-        pass
-    elif schedule is None:
-        fields["kind"] = CONSTANT_RATE
-        rate = optimizer._learning_rate.value.reshape(1)
-    elif type(schedule) in (schedules.ExponentialDecay, schedules.InverseTimeDecay):
-        fields.update(kind=EXPONENTIAL_DECAY if type(schedule) is schedules.ExponentialDecay
-                      else INVERSE_TIME_DECAY, initial=schedule.initial_learning_rate,
-                      steps=schedule.decay_steps, decay_rate=schedule.decay_rate,
-                      staircase=schedule.staircase)
-    elif type(schedule) is schedules.PiecewiseConstantDecay:
-        fields.update(kind=PIECEWISE_CONSTANT,
-                      boundaries=np.asarray(schedule.boundaries, np.int64),
-                      rates=np.asarray(schedule.values, dtype))
-    return (fields["kind"], rate, d(fields["initial"]), d(fields["steps"]),
-            d(fields["decay_rate"]), fields["staircase"], fields["boundaries"], fields["rates"],
-            d(optimizer.decay))
-
-
-def _per_variable(variables, dtype):
-    """``(l1, l2, 2 l2, max_norm, columns)`` arrays, one entry per variable."""
-    l1 = np.zeros(len(variables), dtype)
-    l2, twice_l2, max_norm = np.zeros_like(l1), np.zeros_like(l1), np.zeros_like(l1)
-    columns = np.zeros(len(variables), np.int64)
-    for i, variable in enumerate(variables):
-        regularizer, constraint = variable.regularizer, variable.constraint
-        if regularizer is not None:
-            l1[i], l2[i] = regularizer.l1, regularizer.l2
-            twice_l2[i] = dtype.type(2 * regularizer.l2)
-        if constraint is not None:
-            max_norm[i] = constraint.max_value
-            columns[i] = variable.value.shape[1] if variable.value.ndim == 2 else 0
-    return l1, l2, twice_l2, max_norm, columns

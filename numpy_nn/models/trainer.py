@@ -23,8 +23,6 @@ the chapter always recompiles after changing ``trainable``, so both agree there)
 """
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
 
 import numpy as np
@@ -35,8 +33,16 @@ from numpy_nn import metrics as metrics_module
 from numpy_nn import optimizers as optimizers_module
 from numpy_nn.callbacks.callback_list import CallbackList
 from numpy_nn.callbacks.progress import Progbar
-from numpy_nn.errors import NonFiniteLossError
 from numpy_nn.models import jit, validation
+from numpy_nn.models.loop import (
+    VALIDATION_NAMES,
+    batches,
+    hold_out_tail,
+    logs,
+    nonfinite_handler,
+    returned,
+    undone_if_nonfinite,
+)
 
 
 class Trainer:
@@ -127,7 +133,7 @@ class Trainer:
         if self.jit_compile and not self.inspect_next_step:
             return jit.compiled_step(self).train_step(x, y, sample_weight, on_nonfinite)
         variables, lowest = plan or self._training_plan()
-        with self._undone_if_nonfinite(on_nonfinite) as check_finite:
+        with undone_if_nonfinite(self.non_trainable_weights, on_nonfinite) as check_finite:
             y_pred = self._forward(x, training=True)
             loss, grad, wrt_logits = self._loss_and_grad(y, y_pred, sample_weight)
             if variables:
@@ -137,24 +143,6 @@ class Trainer:
         if variables:
             self.optimizer.apply([v.grad for v in variables], variables)
         return loss, y_pred
-
-    @contextlib.contextmanager
-    def _undone_if_nonfinite(self, on_nonfinite):
-        """Yield ``check_finite(loss, variables)``: when ``on_nonfinite`` is given and the loss
-        or a gradient is NaN/inf, it puts back the non-trainable weights saved on entry and
-        calls ``on_nonfinite(loss)``. Without ``on_nonfinite`` nothing is saved or checked."""
-        if on_nonfinite is None:
-            yield _no_check
-            return
-        saved = [(v, v.value.copy()) for v in self.non_trainable_weights]
-
-        def check_finite(loss, variables):
-            if np.isfinite(loss) and all(np.all(np.isfinite(v.grad)) for v in variables):
-                return
-            for variable, value in saved:
-                variable.assign(value)
-            on_nonfinite(loss)
-        yield check_finite
 
     def test_step(self, x, y, sample_weight=None, penalty=None):
         """Loss (with the regularization penalties) and predictions on a batch, in inference
@@ -219,12 +207,12 @@ class Trainer:
         trackers = self._trackers_for(x, y)
         loss, y_pred = self.train_step(x, y, sample_weight)
         self._update_trackers(trackers, loss, y, y_pred, len(x))
-        return _returned(_logs(trackers), return_dict)
+        return returned(logs(trackers), return_dict)
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         x, y, sample_weight = self._checked_data("test_on_batch", x, y, sample_weight)
-        return _returned(self._evaluate_arrays(x, y, sample_weight, len(x)), return_dict)
+        return returned(self._evaluate_arrays(x, y, sample_weight, len(x)), return_dict)
 
     def predict_on_batch(self, x):
         return self._predict_batch(validation.prepare_inputs(self, x), training=False)
@@ -258,28 +246,14 @@ class Trainer:
         settings = validation.check_fit_settings(
             batch_size, epochs, initial_epoch, validation_split, verbose, shuffle, callbacks,
             validation_freq, validation_batch_size, on_nonfinite)
-        x, y, sample_weight = self._checked_data("fit", x, y, sample_weight)
-        if class_weight is not None:
-            with validation.prefix_errors("fit"):
-                sample_weight = validation.class_weights_to_sample_weights(class_weight, y,
-                                                                           sample_weight)
-        if validation_data is None and settings.validation_split > 0:
-            (x, y, sample_weight), validation_data = _hold_out_tail(x, y, sample_weight,
-                                                                    settings.validation_split)
-        val = None
-        if validation_data is not None:
-            val = self._checked_data("fit", *validation.check_validation_data(validation_data),
-                                     names=_VALIDATION_NAMES)
+        (x, y, sample_weight), val = self._fit_data(x, y, sample_weight, class_weight,
+                                                    validation_data, settings)
         settings.steps = math.ceil(len(x) / settings.batch_size)
         callback_list = CallbackList(settings.callbacks, model=self, add_history=True,
                                      add_progbar=settings.verbose != 0, verbose=settings.verbose,
                                      epochs=settings.epochs, steps=settings.steps)
         self.history = callback_list.history
-        if self._jit_pending:
-            self._resolve_jit()         # compiled before it was built
-        if self._jit_reason is not None and settings.verbose:
-            print(self._jit_reason)
-            self._jit_reason = None     # said once
+        self._announce_jit(settings.verbose)
         trackers, plan = self._trackers_for(x, y), self._training_plan()
         self.stop_training = False
         self._initial_epoch = None
@@ -300,6 +274,32 @@ class Trainer:
         callback_list.on_train_end(epoch_logs)
         return self.history
 
+    def _fit_data(self, x, y, sample_weight, class_weight, validation_data, settings):
+        """``((x, y, sample_weight), validation or None)``, checked: class weights folded into
+        the sample weights, ``validation_split``'s tail held out."""
+        x, y, sample_weight = self._checked_data("fit", x, y, sample_weight)
+        if class_weight is not None:
+            with validation.prefix_errors("fit"):
+                sample_weight = validation.class_weights_to_sample_weights(class_weight, y,
+                                                                           sample_weight)
+        if validation_data is None and settings.validation_split > 0:
+            (x, y, sample_weight), validation_data = hold_out_tail(x, y, sample_weight,
+                                                                   settings.validation_split)
+        val = None
+        if validation_data is not None:
+            val = self._checked_data("fit", *validation.check_validation_data(validation_data),
+                                     names=VALIDATION_NAMES)
+        return (x, y, sample_weight), val
+
+    def _announce_jit(self, verbose):
+        """Decide the path if the model was compiled before it was built; say "auto"'s choice
+        once."""
+        if self._jit_pending:
+            self._resolve_jit()
+        if self._jit_reason is not None and verbose:
+            print(self._jit_reason)
+            self._jit_reason = None
+
     def _train_epoch(self, epoch, data, settings, trackers, plan, callbacks):
         """One pass over the training data, in a fresh order; returns the epoch's logs."""
         x, y, sample_weight = data
@@ -309,9 +309,9 @@ class Trainer:
         order = backend.rng().permutation(len(x)) if settings.shuffle else None
         wants_batch_logs = callbacks.wants("on_train_batch_end")
         compiled = jit.compiled_step(self) if self.jit_compile else None
-        for step, batch in enumerate(_batches(len(x), settings.batch_size, order)):
+        for step, batch in enumerate(batches(len(x), settings.batch_size, order)):
             callbacks.on_train_batch_begin(step)
-            on_nonfinite = _nonfinite_handler(settings, epoch, step)
+            on_nonfinite = nonfinite_handler(settings, epoch, step)
             if compiled is not None and not self.inspect_next_step:
                 # the compiled step gathers the batch into its own buffers (one copy)
                 loss, y_pred, y_batch = compiled.train_batch(x, y, sample_weight, batch,
@@ -322,10 +322,10 @@ class Trainer:
                 loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan, on_nonfinite)
             self._update_trackers(trackers, loss, y_batch, y_pred, len(y_pred))
             if wants_batch_logs:
-                callbacks.on_train_batch_end(step, _logs(trackers))
+                callbacks.on_train_batch_end(step, logs(trackers))
             if self.stop_training:
                 break
-        return _logs(trackers)
+        return logs(trackers)
 
     # ------------------------------------------------------------------ evaluate / predict
     def _evaluate_arrays(self, x, y, sample_weight, batch_size, progbar=None, callbacks=None):
@@ -335,16 +335,16 @@ class Trainer:
         penalty = self._regularization_penalty()
         wants_batch_logs = callbacks.wants("on_test_batch_end")
         callbacks.on_test_begin()
-        for step, batch in enumerate(_batches(len(x), batch_size)):
+        for step, batch in enumerate(batches(len(x), batch_size)):
             callbacks.on_test_batch_begin(step)
             w_batch = None if sample_weight is None else sample_weight[batch]
             loss, y_pred = self.test_step(x[batch], y[batch], w_batch, penalty)
             self._update_trackers(trackers, loss, y[batch], y_pred, len(y_pred))
             if progbar is not None:
-                progbar.update(step + 1, _logs(trackers))
+                progbar.update(step + 1, logs(trackers))
             if wants_batch_logs:
-                callbacks.on_test_batch_end(step, _logs(trackers))
-        results = _logs(trackers)
+                callbacks.on_test_batch_end(step, logs(trackers))
+        results = logs(trackers)
         callbacks.on_test_end(results)
         return results
 
@@ -367,7 +367,7 @@ class Trainer:
         results = self._evaluate_arrays(x, y, sample_weight, batch_size, progbar, callback_list)
         if progbar is not None:
             progbar.update(progbar.target, results, finalize=True)
-        return _returned(results, return_dict)
+        return returned(results, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
         """Outputs for ``x`` in inference mode, computed in batches.
@@ -384,69 +384,9 @@ class Trainer:
                                      steps=math.ceil(len(x) / batch_size))
         callback_list.on_predict_begin()
         outputs = []
-        for step, batch in enumerate(_batches(len(x), batch_size)):
+        for step, batch in enumerate(batches(len(x), batch_size)):
             callback_list.on_predict_batch_begin(step)
             outputs.append(self._predict_batch(x[batch], training=False))
             callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
         callback_list.on_predict_end()
         return np.concatenate(outputs, axis=0)
-
-
-# ---------------------------------------------------------------------------- helpers
-_VALIDATION_NAMES = ("validation_data[0]", "validation_data[1]", "validation_data[2]")
-
-
-def _hold_out_tail(x, y, sample_weight, validation_split):
-    """``((x, y, w) to train on, (x_val, y_val))``: the last ``validation_split`` of the
-    samples, before any shuffling, as Keras does."""
-    split = int(math.floor(len(x) * (1 - validation_split)))
-    if split == 0 or split == len(x):
-        raise ValueError(f"fit: validation_split={validation_split} leaves no training or "
-                         f"no validation samples out of {len(x)}")
-    weights = None if sample_weight is None else sample_weight[:split]
-    return (x[:split], y[:split], weights), (x[split:], y[split:])
-
-
-def _batches(n, batch_size, order=None):
-    """Index ``n`` samples in batches of ``batch_size`` (the last one may be smaller), in
-    ``order`` when given (a permutation), else as slices."""
-    for start in range(0, n, batch_size):
-        if order is None:
-            yield slice(start, start + batch_size)
-        else:
-            yield order[start:start + batch_size]
-
-
-def _logs(trackers):
-    """``{name: current value}`` of the running loss and metrics."""
-    return {name: float(tracker.result()) for name, tracker in trackers.items()}
-
-
-def _returned(results, return_dict):
-    """``evaluate``'s return value: the dict, or the values (a bare float for one value)."""
-    if return_dict:
-        return results
-    values = list(results.values())
-    return values[0] if len(values) == 1 else values
-
-
-def _nonfinite_handler(settings, epoch, step):
-    """What ``train_step`` calls on a NaN/inf loss at this batch (``None``: train on)."""
-    if not settings.raise_on_nonfinite:
-        return None
-    return functools.partial(_raise_nonfinite, epoch=epoch, batch=step, epochs=settings.epochs,
-                             steps=settings.steps)
-
-
-def _no_check(loss, variables):
-    return None
-
-
-def _raise_nonfinite(loss, epoch, batch, epochs, steps):
-    what = (f"the loss became {float(loss)}" if not np.isfinite(loss)
-            else f"a gradient became NaN or infinite (loss {float(loss)})")
-    raise NonFiniteLossError(
-        f"fit: {what} in epoch {epoch + 1}/{epochs}, batch {batch + 1}/{steps} (0-based: "
-        f"epoch {epoch}, batch {batch}); training stopped before applying this step, so the "
-        f"model keeps its weights from before this batch", epoch=epoch, batch=batch,
-        loss=float(loss))

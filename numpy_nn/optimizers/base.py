@@ -39,7 +39,7 @@ import numpy as np
 
 from numpy_nn import backend
 from numpy_nn._checks import check_number as _check_number
-from numpy_nn.kernels import has_numba_twin
+from numpy_nn.dispatch import has_numba_twin
 from numpy_nn.optimizers import schedules
 from numpy_nn.variables import Variable
 

@@ -65,21 +65,47 @@ def move_value(variable, storage):
         _storage_moves += 1
 
 
+#: every variable's slice of the flat buffers starts on a boundary of this many bytes (a cache
+#: line), so that a kernel's matrix starts in the buffer as it would in an array of its own;
+#: GEMM kernels read aligned operands at full speed. (On the 2-core machine of the Speed guide's
+#: table, the compiled step's time at batch 1024 did not change measurably with it.)
+ALIGNMENT = 64
+
+
+def _aligned_layout(sizes, dtype):
+    """``(starts, offsets)``: where each variable's slice starts, every start a multiple of
+    ALIGNMENT bytes, and the boundaries ``offsets[i]:offsets[i + 1]`` of the padded slices
+    (padding elements stay 0: a kernel may run over them, and changes nothing there)."""
+    step = max(1, ALIGNMENT // np.dtype(dtype).itemsize)
+    padded = [-(-size // step) * step for size in sizes]
+    offsets = np.concatenate([[0], np.cumsum(padded)]).astype(np.int64)
+    return offsets[:-1].copy(), offsets
+
+
+def _aligned_zeros(count, dtype):
+    """``count`` zeros whose first element sits on an ALIGNMENT-byte boundary."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.zeros(count + ALIGNMENT // itemsize, dtype)
+    shift = (-raw.ctypes.data % ALIGNMENT) // itemsize
+    return raw[shift:shift + count]
+
+
 class FlatParameters:
-    """Flat buffers for ``variables`` (same float dtype) and their ``optimizer.slots``."""
+    """Flat buffers for ``variables`` (same float dtype) and their ``optimizer.slots``:
+    variable i is ``[starts[i], stops[i])`` of each, padded to ``offsets[i + 1]``."""
 
     def __init__(self, optimizer, variables):
         self.variables = list(variables)
         dtype = self.variables[0].dtype
-        sizes = [v.size for v in self.variables]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.starts, self.offsets = _aligned_layout([v.size for v in self.variables], dtype)
+        self.stops = self.starts + np.array([v.size for v in self.variables], np.int64)
         total = int(self.offsets[-1])
-        self.values = np.empty(total, dtype)
-        self.grads = np.zeros(total, dtype)
+        self.values = _aligned_zeros(total, dtype)
+        self.grads = _aligned_zeros(total, dtype)
         slot_names = sorted(optimizer.slots[self.variables[0]])
-        self.slots = {name: np.empty(total, dtype) for name in slot_names}
+        self.slots = {name: _aligned_zeros(total, dtype) for name in slot_names}
         self.grad_views = []
-        for variable, start, stop in zip(self.variables, self.offsets[:-1], self.offsets[1:]):
+        for variable, start, stop in zip(self.variables, self.starts, self.stops):
             move_value(variable, self.values[start:stop].reshape(variable.shape))
             grad_view = self.grads[start:stop].reshape(variable.shape)
             set_grad_buffer(variable, grad_view)

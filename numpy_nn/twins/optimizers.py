@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpy_nn.kernels import twin_of
+from numpy_nn.dispatch import twin_of
 from numpy_nn.kernels.jit import scalar
 from numpy_nn.kernels.updates import (
     CLAMP,
@@ -54,7 +54,7 @@ def _clipping(optimizer, pack):
     if optimizer.clipnorm is not None and optimizer.clipnorm > 0:
         c = scalar(optimizer.clipnorm, dtype)
         return [(start, stop, c, np.maximum(l2_norm(grad), c), SCALE, zero)
-                for start, stop, grad in zip(pack.offsets[:-1], pack.offsets[1:],
+                for start, stop, grad in zip(pack.starts, pack.stops,
                                              pack.grad_views)]
     if optimizer.global_clipnorm is not None and optimizer.global_clipnorm > 0:
         scale = global_norm_scale(pack.grad_views, optimizer.global_clipnorm)
