@@ -10,7 +10,7 @@ source:
     survives code moving between files); ``PATH-HINT`` (a substring of the path) picks among
     several definitions of the same name.
 ``[[twin QUALNAME]]``
-    The Numba twin registered with ``@twin_of(...QUALNAME)`` in ``numpy_nn/kernels/``, with the
+    The Numba twin registered with ``@twin_of(...QUALNAME)`` in ``numpy_nn/twins/``, with the
     module-level kernels it calls.
 ``[[parity REGEX]]``
     The rows of ``parity_tests/report.md`` ("Every component") whose component matches REGEX:
@@ -132,9 +132,15 @@ def expand_source(argument, page):
 def expand_twin(argument, page):
     target = argument.strip()
     pieces = []
+    kernels = {}        # the compiled kernels a twin may call: name -> (path, lines, node)
     for path in _python_files(os.path.join("numpy_nn", "kernels")):
         lines, tree = _parsed(path)
-        module_functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        kernels.update({n.name: (path, lines, n) for n in tree.body
+                        if isinstance(n, ast.FunctionDef)})
+    for path in _python_files(os.path.join("numpy_nn", "twins")):
+        lines, tree = _parsed(path)
+        module_functions = {**kernels, **{n.name: (path, lines, n) for n in tree.body
+                                          if isinstance(n, ast.FunctionDef)}}
         for node in tree.body:
             if not isinstance(node, ast.FunctionDef):
                 continue
@@ -149,10 +155,10 @@ def expand_twin(argument, page):
                         sub.func.id in module_functions and sub.func.id != node.name and \
                         sub.func.id not in called:
                     called.append(sub.func.id)
-            pieces += [_snippet(path, lines, module_functions[name]) for name in called]
+            pieces += [_snippet(*module_functions[name]) for name in called]
             pieces.append(_snippet(path, lines, node))
     if not pieces:
-        log.warning("%s: [[twin %s]]: no @twin_of(...%s) in numpy_nn/kernels/", page, target,
+        log.warning("%s: [[twin %s]]: no @twin_of(...%s) in numpy_nn/twins/", page, target,
                     target)
         return f"*(no Numba twin of `{target}` found)*\n"
     return "\n".join(pieces)
