@@ -24,12 +24,11 @@ cannot look through NumPy's extension module), :func:`gemm` falls back to Numba'
 and :data:`SOURCE` says so; the results are then equal within BLAS's rounding, not bit for bit.
 
 **Another BLAS, by choice: Intel MKL.** NumPy's OpenBLAS picks its kernels for the CPU, and on
-some CPUs some shapes run far from its peak (measured on a 2-core AMD EPYC, one thread: the
-MLP's first-layer product x W, 784 -> 300 units, ran about 3x slower than MKL's, while the
-same layer's other two products and the 100-unit layers ran alike, and at batch 1024 some
-products ran faster with OpenBLAS). :func:`gemm` takes a ``library`` argument, an index into
-:data:`LIBRARIES`: 0 is NumPy's BLAS, 1 is MKL's ``cblas_?gemm`` when the ``mkl`` wheel is
-installed (``pip install 'numpy_nn[mkl]'``) and was asked for, else NumPy's again. The
+some CPUs some shapes run far from its peak (the benchmark report, ``docs/reports/benchmarks.md``,
+compares the two libraries' products on the machine it ran on). :func:`gemm` takes a
+``library`` argument, an index into :data:`LIBRARIES`: 0 is NumPy's BLAS, 1 is MKL's
+``cblas_?gemm`` when the ``mkl`` wheel is installed (``pip install 'numpy_nn[mkl]'``) and was
+asked for, else NumPy's again. The
 environment variable ``NUMPY_NN_BLAS`` says which library the compiled training step
 (``compile(jit_compile=True)``) uses (:data:`PROVIDER`). It is read when this module is first
 imported, which is when the first compiled step of a process is built (nothing imports it
