@@ -5,6 +5,7 @@ r"""Tools the chapter writes by hand, as library functions.
   then everything put back as it was.
 * :func:`plot_lr_vs_loss` — the finder's plot (matplotlib is imported only when called).
 * :func:`mc_predict` — Monte Carlo dropout: average many predictions with dropout left on.
+* :func:`to_categorical` — class indices as one-hot rows (Keras's ``utils.to_categorical``).
 """
 from __future__ import annotations
 
@@ -21,7 +22,27 @@ from numpy_nn.layers.regularization import AlphaDropout, Dropout
 from numpy_nn.models import validation
 
 __all__ = ["set_random_seed", "find_learning_rate", "plot_lr_vs_loss", "mc_predict",
-           "check_gradients", "plot_layer_statistics"]
+           "check_gradients", "plot_layer_statistics", "to_categorical"]
+
+
+def to_categorical(x, num_classes=None):
+    """Class indices ``x`` (any shape; a trailing axis of size 1 is dropped) as one-hot rows of
+    ``num_classes`` columns (default ``max(x) + 1``), float64, as
+    ``keras/src/utils/numerical_utils.py::to_categorical`` returns them for NumPy input."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "iub" and not (x.dtype.kind == "f" and np.all(x == np.round(x))):
+        raise ValueError(f"to_categorical: x must hold whole class indices, got dtype {x.dtype}")
+    x = x.astype(np.int64)
+    shape = x.shape[:-1] if x.ndim > 1 and x.shape[-1] == 1 else x.shape
+    x = x.reshape(-1)
+    if num_classes is None:
+        num_classes = int(x.max()) + 1 if x.size else 0
+    if x.size and (x.min() < 0 or x.max() >= num_classes):
+        raise ValueError(f"to_categorical: class indices must lie in [0, {num_classes}), got "
+                         f"values from {x.min()} to {x.max()}")
+    one_hot = np.zeros((x.size, num_classes))
+    one_hot[np.arange(x.size), x] = 1
+    return one_hot.reshape(shape + (num_classes,))
 
 
 def find_learning_rate(model, X, y, epochs=1, batch_size=32, min_rate=1e-5, max_rate=10):

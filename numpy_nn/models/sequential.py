@@ -43,6 +43,27 @@ class Sequential(Trainer):
     def layers(self):
         return list(self._layers)
 
+    def get_layer(self, name=None, index=None):
+        """A layer by its name or its index in :attr:`layers` (one of the two), as Keras's
+        ``Model.get_layer`` (``keras/src/models/model.py``) finds it; a ValueError otherwise."""
+        if name is not None and index is not None:
+            raise ValueError(f"get_layer: give a layer name or a layer index, not both; got "
+                             f"name={name!r}, index={index!r}")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)) \
+                    or not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"get_layer: index must be an int in [{-len(self._layers)}, "
+                                 f"{len(self._layers)}) for a model of {len(self._layers)} "
+                                 f"layers, got {index!r}")
+            return self._layers[index]
+        if name is not None:
+            for layer in self._layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"get_layer: no layer named {name!r}; the layers are "
+                             f"{[layer.name for layer in self._layers]}")
+        raise ValueError("get_layer: give a layer name or a layer index")
+
     def add(self, layer):
         """Append a layer; build it right away if the input shape is already known."""
         if isinstance(layer, InputLayer):
