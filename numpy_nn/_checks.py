@@ -29,3 +29,32 @@ def check_number(owner, name, value, low=None, high=None, low_inclusive=True,
         raise ValueError(f"{owner}: {name} must be {'<=' if high_inclusive else '<'} {high}, "
                          f"got {value!r}")
     return float(value)
+
+
+def match_ranks(y_true, y_pred):
+    """Add or drop a trailing axis of size 1 so ``y_true`` and ``y_pred`` have equal rank.
+
+    Keras does this before every loss and metric: labels of shape ``(N,)`` against a
+    prediction of shape ``(N, 1)`` become ``(N, 1)``.
+    """
+    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        if y_pred.ndim == 1:
+            y_pred = y_pred[:, None]
+        else:
+            y_true = y_true.squeeze(-1)
+    elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
+        if y_true.ndim == 1:
+            y_true = y_true[:, None]
+        else:
+            y_pred = y_pred.squeeze(-1)
+    return y_true, y_pred
+
+
+def same_shape(owner, y_true, y_pred):
+    """``(y_true, y_pred)`` when their shapes are equal, else a ValueError: a cross-entropy
+    compares element with element (``keras/src/losses/losses.py`` refuses targets (3, 1)
+    against predictions (3, 3) rather than broadcast them)."""
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"{owner}: targets of shape {y_true.shape} and predictions of shape "
+                         f"{y_pred.shape} must have the same shape")
+    return y_true, y_pred

@@ -26,31 +26,13 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn import _registry, activations, backend
+from numpy_nn._checks import match_ranks, same_shape
 from numpy_nn.dispatch import has_numba_twin
 
 
 def _logsumexp(z, axis=-1):
     top = z.max(axis=axis, keepdims=True)
     return (top + np.log(np.exp(z - top).sum(axis=axis, keepdims=True))).squeeze(axis)
-
-
-def match_ranks(y_true, y_pred):
-    """Add or drop a trailing axis of size 1 so ``y_true`` and ``y_pred`` have equal rank.
-
-    Keras does this before every loss and metric: labels of shape ``(N,)`` against a
-    prediction of shape ``(N, 1)`` become ``(N, 1)``.
-    """
-    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        if y_pred.ndim == 1:
-            y_pred = y_pred[:, None]
-        else:
-            y_true = y_true.squeeze(-1)
-    elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
-        if y_true.ndim == 1:
-            y_true = y_true[:, None]
-        else:
-            y_pred = y_pred.squeeze(-1)
-    return y_true, y_pred
 
 
 class Loss:
@@ -143,10 +125,13 @@ class Loss:
             y_pred = y_pred.astype(backend.floatx())
         z = y_pred if self.from_logits else None
         per_sample = self.per_sample(np.asarray(y_true), y_pred, z)
-        n = per_sample.shape[0]
-        if sample_weight is not None:
-            per_sample = per_sample * np.asarray(sample_weight, per_sample.dtype).reshape(n)
-        return per_sample.sum() / np.asarray(n, per_sample.dtype)
+        if sample_weight is not None:       # one weight per sample, or per loss element
+            weight = np.asarray(sample_weight, per_sample.dtype)
+            if weight.size == len(per_sample):
+                weight = weight.reshape((len(per_sample),) + (1,) * (per_sample.ndim - 1))
+            per_sample = per_sample * weight
+        # sum_over_batch_size divides by the number of loss elements (keras/src/losses/loss.py)
+        return per_sample.sum() / np.asarray(per_sample.size, per_sample.dtype)
 
     def get_config(self):
         config = {"name": self.name}
@@ -254,7 +239,8 @@ class CategoricalCrossentropy(Loss):
         return " (one-hot or soft targets); for class indices use sparse_categorical_crossentropy"
 
     def per_sample(self, y_true, y_pred, logits=None):
-        y_true, y_pred = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
+        y_true, y_pred = same_shape(self.name, *match_ranks(np.asarray(y_true, y_pred.dtype),
+                                                            y_pred))
         if logits is not None:
             return (_logsumexp(logits) * y_true.sum(-1)) - (y_true * logits).sum(-1)
         q = y_pred / y_pred.sum(-1, keepdims=True)
@@ -296,7 +282,8 @@ class BinaryCrossentropy(Loss):
                 "sparse_categorical_crossentropy")
 
     def per_sample(self, y_true, y_pred, logits=None):
-        y_true, y_pred = match_ranks(np.asarray(y_true, y_pred.dtype), y_pred)
+        y_true, y_pred = same_shape(self.name, *match_ranks(np.asarray(y_true, y_pred.dtype),
+                                                            y_pred))
         if logits is not None:
             z = logits.reshape(y_pred.shape)
             elementwise = (np.maximum(z, np.asarray(0, z.dtype)) - z * y_true

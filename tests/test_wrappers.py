@@ -56,6 +56,9 @@ def test_bad_parameters_name_the_parameter():
         estimator.set_params(fit__epoch=2)
     with pytest.raises(ValueError, match="learning_rat"):
         estimator.set_params(learning_rat=0.1)
+    # the book's spelling of a search key, without the prefix, gets the way to write it
+    with pytest.raises(ValueError, match=r"'n_hidden'.*takes it as model__n_hidden"):
+        estimator.set_params(n_hidden=2)
     X, y = small_fashion(64)
     with pytest.raises(ValueError, match="'model__width'"):
         SKLearnClassifier(model=build_classifier, model_kwargs={"width": 3}).fit(X, y)

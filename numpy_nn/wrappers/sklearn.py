@@ -79,6 +79,21 @@ class _Wrapper(BaseEstimator):
                                  f"Sequential.fit() has no argument {name!r}; its arguments "
                                  f"are {names}")
 
+    def _hint_the_model_prefix(self, plain):
+        """The book writes a search space as ``{"n_hidden": [...]}``; here the build function's
+        arguments are ``model__n_hidden``: say so rather than only list the valid names."""
+        own = set(self._get_param_names())
+        if not callable(self.model):
+            return
+        names, _, _ = self._build_arguments()
+        for key in plain:
+            if key not in own and key in names:
+                raise ValueError(
+                    f"{type(self).__name__}: invalid parameter {key!r}: the build function "
+                    f"{getattr(self.model, '__name__', 'model')}() takes it as model__{key} "
+                    f"(write {{'model__{key}': ...}} in the search space, as sklearn routes "
+                    f"parameters to nested objects with a prefix)")
+
     def get_params(self, deep=True):
         params = super().get_params(deep=False)
         if deep and callable(self.model):
@@ -101,6 +116,7 @@ class _Wrapper(BaseEstimator):
             self._check_route(key, name)
             routed[_ROUTES[prefix]][name] = value
         if plain:
+            self._hint_the_model_prefix(plain)
             super().set_params(**plain)      # names an invalid parameter itself
         for attribute, updates in routed.items():
             if updates:                       # a new dict: clones never share one
