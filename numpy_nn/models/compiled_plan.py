@@ -72,7 +72,6 @@ class LayerPlan:
     scale: float = 0.0
     features: int = 0                       #: width of the layer's output
     weights: dict = field(default_factory=dict)   #: StepLayer field -> Variable
-    layer_count: int = 1                    #: model layers it runs (2: Dense + activation)
 
 
 @dataclass
@@ -173,7 +172,6 @@ def _fold_activations(plans):
         if (step.op == ACTIVATION and previous is not None and previous.op == DENSE
                 and previous.activation == ACTIVATIONS["linear"]):
             previous.activation, previous.p, previous.scale = step.activation, step.p, step.scale
-            previous.layer_count += 1
             continue
         folded.append(step)
     return folded

@@ -31,8 +31,8 @@ def check(jit_compile):
     """The argument, validated (``None`` means ``False``)."""
     if jit_compile is None:
         return False
-    if jit_compile not in CHOICES or (jit_compile is not True and jit_compile is not False
-                                      and jit_compile != "auto"):
+    # identity, not ==: 1 and 0 equal True and False but are not the argument's values
+    if not (jit_compile is True or jit_compile is False or jit_compile == "auto"):
         raise ValueError(f"compile: jit_compile must be False, True or 'auto', got "
                          f"{jit_compile!r}")
     return jit_compile
