@@ -12,6 +12,8 @@ Replace ``keras`` by ``numpy_nn`` in the chapter's code::
     model.compile(loss="sparse_categorical_crossentropy",
                   optimizer=keras.optimizers.SGD(lr=1e-3), metrics=["accuracy"])
 """
+import importlib
+
 from numpy_nn import (
     activations,
     backend,
@@ -41,6 +43,14 @@ def _load_twins():
 
 set_twin_loader(_load_twins)
 
+
+def __getattr__(name):
+    """``numpy_nn.wrappers`` as ``keras.wrappers`` is reached, loaded on first use (it is built
+    on the engine, which never imports it)."""
+    if name == "wrappers":
+        return importlib.import_module("numpy_nn.wrappers")
+    raise AttributeError(f"module 'numpy_nn' has no attribute {name!r}")
+
 __all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers",
            "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
-           "Sequential", "__version__"]
+           "Sequential", "wrappers", "__version__"]

@@ -18,6 +18,7 @@ see in one place what "float32 by default" and "seeded" mean for the whole engin
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -111,6 +112,14 @@ def unique_name(base):
     count = _name_counts[base]
     _name_counts[base] += 1
     return base if count == 0 else f"{base}_{count}"
+
+
+def snake_case(class_name):
+    """``"RMSprop"`` -> ``"rm_sprop"``, ``"AdamW"`` -> ``"adam_w"``: the rule of Keras 3's
+    ``keras/src/utils/naming.py::to_snake_case``, which automatic names start from."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def reset_names():

@@ -28,6 +28,11 @@ class Constraint:
     def get_config(self):
         return {}
 
+    @classmethod
+    def from_config(cls, config):
+        """The constraint ``get_config`` describes (Keras 3: ``Constraint.from_config``)."""
+        return cls(**config)
+
 
 class MaxNorm(Constraint):
     """Limit the L2 norm of each slice along ``axis`` to ``max_value``."""

@@ -260,13 +260,18 @@ random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, T
 
 
 def get(identifier) -> Initializer:
-    """An initializer from a name (``"he_normal"``), a config dict, or an initializer object."""
+    """An initializer from a name (``"he_normal"``), a config dict, or an initializer object;
+    ``None`` gives ``None``, as ``keras.initializers.get`` does."""
+    if identifier is None:
+        return None
     return _registry.get("initializer", identifier, Initializer, {**_SNAKE_NAMES, **_CLASSES},
                         _CLASSES, f": expected a name ({', '.join(sorted(_SNAKE_NAMES))}) or an "
                         f"Initializer")
 
 
-def serialize(initializer: Initializer) -> dict:
+def serialize(initializer: Initializer | None) -> dict | None:
+    if initializer is None:
+        return None
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
 
 

@@ -35,6 +35,11 @@ def _logsumexp(z, axis=-1):
     return (top + np.log(np.exp(z - top).sum(axis=axis, keepdims=True))).squeeze(axis)
 
 
+#: Keras 3's reductions (keras/src/losses/loss.py::standardize_reduction). A direct call
+#: honours each; training uses the default, "sum_over_batch_size" (the equation above).
+REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
+
+
 class Loss:
     """Base class. Subclasses implement :meth:`per_sample` and :meth:`per_sample_grad`.
 
@@ -45,8 +50,12 @@ class Loss:
     #: Cross-entropies can use cached logits from a softmax/sigmoid output layer.
     uses_logits = False
 
-    def __init__(self, from_logits=False, name=None):
+    def __init__(self, from_logits=False, name=None, reduction="sum_over_batch_size"):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
+                             f"got {reduction!r}")
         self.from_logits = bool(from_logits)
+        self.reduction = reduction
         if name is not None:
             self.name = name
 
@@ -125,16 +134,31 @@ class Loss:
             y_pred = y_pred.astype(backend.floatx())
         z = y_pred if self.from_logits else None
         per_sample = self.per_sample(np.asarray(y_true), y_pred, z)
+        weight = None
         if sample_weight is not None:       # one weight per sample, or per loss element
             weight = np.asarray(sample_weight, per_sample.dtype)
             if weight.size == len(per_sample):
                 weight = weight.reshape((len(per_sample),) + (1,) * (per_sample.ndim - 1))
+            weight = np.broadcast_to(weight, per_sample.shape)
             per_sample = per_sample * weight
-        # sum_over_batch_size divides by the number of loss elements (keras/src/losses/loss.py)
-        return per_sample.sum() / np.asarray(per_sample.size, per_sample.dtype)
+        return self.reduce(per_sample, weight)
+
+    def reduce(self, values, weight=None):
+        """The weighted loss values reduced as keras/src/losses/loss.py::reduce_values does:
+        none → the values; sum; sum_over_batch_size and mean → sum / number of elements;
+        mean_with_sample_weight → sum / sum of the weights (0 when the divisor is 0)."""
+        if self.reduction in (None, "none") or values.shape in ((), (0,)):
+            return values
+        total = values.sum()
+        if self.reduction == "sum":
+            return total
+        divisor = values.size if self.reduction != "mean_with_sample_weight" or weight is None \
+            else weight.sum()
+        divisor = np.asarray(divisor, values.dtype)
+        return total / divisor if divisor != 0 else np.zeros((), values.dtype)
 
     def get_config(self):
-        config = {"name": self.name}
+        config = {"name": self.name, "reduction": self.reduction}
         if self.uses_logits:
             config["from_logits"] = self.from_logits
         return config
@@ -368,10 +392,26 @@ def mean_squared_error(y_true, y_pred):
 mse = mean_squared_error
 
 
+#: The loss functions ``compile`` accepts as the book writes them
+#: (``loss=keras.losses.sparse_categorical_crossentropy``): each stands for its class.
+_FUNCTIONS = {sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+              categorical_crossentropy: CategoricalCrossentropy,
+              binary_crossentropy: BinaryCrossentropy, mean_squared_error: MeanSquaredError}
+
+
 def get(identifier) -> Loss:
-    """A loss from a name (``"sparse_categorical_crossentropy"``), a config or a Loss object."""
+    """A loss from a name (``"sparse_categorical_crossentropy"``), a config, a Loss object, a
+    Loss class, or one of this module's loss functions (Keras wraps any function in a
+    ``LossFunctionWrapper``; numpy_nn needs the loss's gradient, so it takes its own)."""
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
+    if callable(identifier) and not isinstance(identifier, Loss):
+        if identifier in _FUNCTIONS:
+            return _FUNCTIONS[identifier]()
+        raise TypeError(f"Could not interpret loss {identifier!r}: numpy_nn needs the loss's "
+                        f"gradient, so a function must be one of numpy_nn.losses."
+                        f"{{{', '.join(f.__name__ for f in _FUNCTIONS)}}}, or pass a "
+                        f"numpy_nn.losses.Loss")
     return _registry.get("loss", identifier, Loss, {**_NAMES, **_CLASSES}, _CLASSES,
                         f": expected one of {', '.join(sorted(_NAMES))} or a "
                         f"numpy_nn.losses.Loss")

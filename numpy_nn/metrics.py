@@ -24,12 +24,13 @@ from numpy_nn.losses import match_ranks
 class Mean:
     """Weighted running mean: ``update(values, weight)``, ``result()``, ``reset()``."""
 
-    def __init__(self, name="mean"):
+    def __init__(self, name="mean", dtype=None):
         self.name = name
+        self.dtype = str(np.dtype(dtype)) if dtype is not None else None
         self.reset()
 
     def reset(self):
-        dtype = backend.floatx()
+        dtype = self.dtype or backend.floatx()
         self.total = np.zeros((), dtype)
         self.count = np.zeros((), dtype)
 
@@ -63,14 +64,62 @@ class MeanMetricWrapper(Mean):
     def values(self, y_true, y_pred):
         raise NotImplementedError
 
-    def update_state(self, y_true, y_pred):
-        self.update(self.values(np.asarray(y_true), np.asarray(y_pred)))
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        r"""Add a batch. Values with more axes than the weights are averaged down to the
+        weights' rank, weighted, then averaged to one value per sample; the count grows by the
+        weights' per-sample means (by the number of samples without weights). This is
+        keras/src/metrics/reduction_metrics.py::reduce_to_samplewise_values and ``Mean``:
 
-    def __call__(self, y_true, y_pred):
-        return np.mean(self.values(np.asarray(y_true), np.asarray(y_pred)))
+        .. math:: \text{total} \mathrel{+}= \sum_i \overline{w_i v_i}, \qquad
+                  \text{count} \mathrel{+}= \sum_i \overline{w_i}
+        """
+        dtype = self.total.dtype
+        values = np.asarray(self.values(np.asarray(y_true), np.asarray(y_pred)), dtype)
+        if sample_weight is None:
+            if values.ndim > 1:
+                values = values.mean(axis=tuple(range(1, values.ndim)))
+            self.update(values)
+            return
+        weight = np.asarray(sample_weight, dtype)
+        values, weight = _same_rank(values, weight)
+        if values.ndim > weight.ndim:
+            values = values.mean(axis=tuple(range(weight.ndim, values.ndim)))
+        weight = np.broadcast_to(weight, values.shape)
+        values = values * weight
+        if weight.ndim > 1:
+            weight = weight.mean(axis=tuple(range(1, weight.ndim)))
+        if values.ndim > 1:
+            values = values.mean(axis=tuple(range(1, values.ndim)))
+        self.total = self.total + values.sum(dtype=dtype)
+        self.count = self.count + weight.sum(dtype=dtype)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Add a batch and return the running result, as a Keras metric's call does."""
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
 
     def get_config(self):
-        return {"name": self.name}
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _same_rank(values, weight):
+    """keras/src/losses/loss.py::squeeze_or_expand_to_same_rank: ranks one apart meet by
+    dropping a trailing axis of size 1 (or giving a rank-1 array one)."""
+    if values.ndim == weight.ndim + 1 and values.shape[-1] == 1:
+        if weight.ndim == 1:
+            weight = weight[:, None]
+        else:
+            values = values[..., 0]
+    elif weight.ndim == values.ndim + 1 and weight.shape[-1] == 1:
+        if values.ndim == 1:
+            values = values[:, None]
+        else:
+            weight = weight[..., 0]
+    return values, weight
 
 
 class BinaryAccuracy(MeanMetricWrapper):
@@ -79,15 +128,18 @@ class BinaryAccuracy(MeanMetricWrapper):
 
     direction = "up"
 
-    def __init__(self, name="binary_accuracy", threshold=0.5):
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         self.threshold = float(threshold)
-        super().__init__(name)
+        super().__init__(name, dtype)
 
     def values(self, y_true, y_pred):
+        """One match per element (``update_state`` averages them per sample)."""
         y_true, y_pred = match_ranks(y_true, y_pred)
         predicted = (y_pred > self.threshold).astype(y_pred.dtype)
-        matches = (y_true.astype(y_pred.dtype) == predicted).astype(backend.floatx())
-        return matches.mean(axis=-1) if matches.ndim > 1 else matches
+        return (y_true.astype(y_pred.dtype) == predicted).astype(backend.floatx())
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
 
 
 class SparseCategoricalAccuracy(MeanMetricWrapper):
@@ -95,8 +147,8 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
 
     direction = "up"
 
-    def __init__(self, name="sparse_categorical_accuracy"):
-        super().__init__(name)
+    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
+        super().__init__(name, dtype)
 
     def values(self, y_true, y_pred):
         if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
@@ -109,8 +161,8 @@ class CategoricalAccuracy(MeanMetricWrapper):
 
     direction = "up"
 
-    def __init__(self, name="categorical_accuracy"):
-        super().__init__(name)
+    def __init__(self, name="categorical_accuracy", dtype=None):
+        super().__init__(name, dtype)
 
     def values(self, y_true, y_pred):
         return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype(backend.floatx())
@@ -133,8 +185,8 @@ class MeanAbsoluteError(_MeanElementwiseError):
 
     elementwise = np.abs
 
-    def __init__(self, name="mean_absolute_error"):
-        super().__init__(name)
+    def __init__(self, name="mean_absolute_error", dtype=None):
+        super().__init__(name, dtype)
 
 
 class MeanSquaredError(_MeanElementwiseError):
@@ -142,8 +194,8 @@ class MeanSquaredError(_MeanElementwiseError):
 
     elementwise = np.square
 
-    def __init__(self, name="mean_squared_error"):
-        super().__init__(name)
+    def __init__(self, name="mean_squared_error", dtype=None):
+        super().__init__(name, dtype)
 
 
 _CLASSES = {"BinaryAccuracy": BinaryAccuracy,
@@ -155,6 +207,45 @@ _NAMES = {"binary_accuracy": BinaryAccuracy,
           "categorical_accuracy": CategoricalAccuracy,
           "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
           "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError}
+
+
+# The metric functions, as ``keras.metrics.sparse_categorical_accuracy`` and the like: per-sample
+# values. ``compile(metrics=[function])`` logs them under the function's name, as Keras does.
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    return BinaryAccuracy(threshold=threshold).values(np.asarray(y_true), np.asarray(y_pred))
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    return SparseCategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred))
+
+
+def categorical_accuracy(y_true, y_pred):
+    return CategoricalAccuracy().values(np.asarray(y_true), np.asarray(y_pred))
+
+
+def mean_absolute_error(y_true, y_pred):
+    return MeanAbsoluteError().values(np.asarray(y_true), np.asarray(y_pred))
+
+
+def mean_squared_error(y_true, y_pred):
+    return MeanSquaredError().values(np.asarray(y_true), np.asarray(y_pred))
+
+
+_FUNCTIONS = {function: function.__name__ for function in (
+    binary_accuracy, sparse_categorical_accuracy, categorical_accuracy, mean_absolute_error,
+    mean_squared_error)}
+
+
+def canonical(identifier):
+    """What ``compile`` keeps for a metric: a metric function becomes its name (so it is saved
+    with the model and logged under that name); anything else is kept as given."""
+    if callable(identifier) and not isinstance(identifier, MeanMetricWrapper):
+        if identifier not in _FUNCTIONS:
+            raise TypeError(f"Could not interpret metric {identifier!r}: a metric function "
+                            f"must be one of numpy_nn.metrics.{{{', '.join(_FUNCTIONS.values())}}}"
+                            f", or pass a name or a metric object")
+        return _FUNCTIONS[identifier]
+    return identifier
 
 
 def resolve_accuracy(y_true_shape, y_pred_shape, name="accuracy"):
@@ -186,8 +277,10 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
 
 
 __all__ = [
-    "BinaryAccuracy", "CategoricalAccuracy", "get", "Mean", "MeanAbsoluteError",
-    "MeanMetricWrapper", "MeanSquaredError", "resolve_accuracy", "SparseCategoricalAccuracy",
+    "binary_accuracy", "BinaryAccuracy", "canonical", "categorical_accuracy",
+    "CategoricalAccuracy", "get", "Mean", "mean_absolute_error", "mean_squared_error",
+    "MeanAbsoluteError", "MeanMetricWrapper", "MeanSquaredError", "resolve_accuracy",
+    "sparse_categorical_accuracy", "SparseCategoricalAccuracy",
 ]
 
 

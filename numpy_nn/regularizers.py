@@ -27,6 +27,11 @@ class Regularizer:
     def get_config(self):
         return {}
 
+    @classmethod
+    def from_config(cls, config):
+        """The regularizer ``get_config`` describes (Keras 3: ``Regularizer.from_config``)."""
+        return cls(**config)
+
 
 class L1L2(Regularizer):
     """``l1 * sum|w| + l2 * sum(w**2)``; either factor may be 0."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from parity_tests.keras_conformance import inventory
+
 
 @dataclass
 class _Row:
@@ -35,6 +37,28 @@ def record_keras_side(test_id, bridge_test, through_bridge):
         _BRIDGE_TESTS.add(test_id)
     else:
         _KERAS_SIDE[test_id] = through_bridge
+
+
+_CONFORMANCE: dict = {}      # Keras case id -> passed (all tests porting it passed)
+
+
+def record_conformance(case_ids, passed):
+    """One conformance test's outcome, for every Keras case it ports."""
+    for case_id in case_ids:
+        _CONFORMANCE[case_id] = _CONFORMANCE.get(case_id, True) and bool(passed)
+
+
+def conformance_row():
+    """The summary row for Keras's own unit-test cases run on numpy_nn (empty before any ran)."""
+    if not _CONFORMANCE:
+        return None
+    table = inventory.classify(inventory.ported_ids())
+    passed = sum(_CONFORMANCE.values())
+    failed = len(_CONFORMANCE) - passed
+    return (f"| Keras's own unit-test cases ({len(inventory.SCOPE)} test files of keras/src; "
+            f"see parity_tests/keras_conformance) | Keras's | {passed} passed, {failed} failed, "
+            f"{len(table['not applicable'])} not applicable, {len(table['not yet ported'])} not "
+            f"yet ported | {len(_CONFORMANCE)} | {'pass' if not failed else '**FAIL**'} |")
 
 
 def keras_side_row():
@@ -143,6 +167,8 @@ def summary_table():
         lines.append(f"| {name} | {tolerance} | {worst} | {sum(row.cases for row in rows)} | "
                      f"{'pass' if passed else '**FAIL**'} |")
     lines.append(keras_side_row())
+    if conformance_row() is not None:
+        lines.append(conformance_row())
     return "\n".join(lines)
 
 

@@ -50,11 +50,10 @@ LAYERS = [
     ("models", ["numpy_nn.models", "numpy_nn.models.*"]),
     ("twins", ["numpy_nn.twins", "numpy_nn.twins.*"]),
     ("tools", ["numpy_nn.utils", "numpy_nn.gradient_check", "numpy_nn.datasets",
-               "numpy_nn.datasets.*"]),
+               "numpy_nn.datasets.*", "numpy_nn.wrappers", "numpy_nn.wrappers.*"]),
     ("package", ["numpy_nn"]),
     # Built on the engine's public API; the engine imports nothing of them.
-    ("applications", ["numpy_nn.experiments", "numpy_nn.experiments.*", "numpy_nn.wrappers",
-                      "numpy_nn.wrappers.*"]),
+    ("applications", ["numpy_nn.experiments", "numpy_nn.experiments.*"]),
 ]
 
 FORBIDDEN_PACKAGES = ("tensorflow", "keras", "tf_keras", "tf_backend")
@@ -66,6 +65,9 @@ LAZY_IMPORTS = {
     ("numpy_nn", "numpy_nn.twins"),
     # compile(jit_compile=True): the compiled step's driver, the first time a step runs
     ("numpy_nn.models.jit", "numpy_nn.models.compiled_step"),
+    # keras.wrappers' place: numpy_nn.wrappers on first use, scikit-learn only when a wrapper is
+    ("numpy_nn", "numpy_nn.wrappers"),
+    ("numpy_nn.wrappers", "numpy_nn.wrappers.sklearn"),
 }
 
 

@@ -72,6 +72,9 @@ class EarlyStopping(MonitorCallback):
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
+        # The direction first, as Keras 3's EarlyStopping.on_epoch_end sets its monitor_op
+        # before reading the value: an unknown monitor in auto mode raises, not warns.
+        self.resolve_direction()
         value = self.monitored_value(logs)
         if value is None or epoch < self.start_from_epoch:
             return

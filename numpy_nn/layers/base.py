@@ -47,12 +47,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
-import re
 
 import numpy as np
 
 from numpy_nn import backend, constraints, initializers, regularizers
-from numpy_nn.backend import unique_name
+from numpy_nn.backend import snake_case, unique_name
 from numpy_nn.variables import Variable, assign_all
 
 #: While a model file is being loaded: how many more weight elements layers may create.
@@ -81,13 +80,6 @@ def _charge_weight_budget(path, shape):
         raise ValueError(f"weight '{path}' of shape {shape_str(shape)} has {size:,} elements, "
                          f"more than the {_weight_budget:,} the file provides")
     _weight_budget -= size
-
-
-def _snake_case(name):
-    """``LeakyReLU`` → ``leaky_re_lu``, ``BatchNormalization`` → ``batch_normalization``
-    (Keras's rule)."""
-    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def normalize_shape(shape, argument="input_shape"):
@@ -120,7 +112,7 @@ class Layer:
                  input_dim=None, batch_input_shape=None, **unknown):
         if unknown:
             raise TypeError(f"{type(self).__name__}: unknown argument(s) {sorted(unknown)}")
-        self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
+        self.name = name if name is not None else unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype = str(np.dtype(dtype)) if dtype is not None else None
         if input_dim is not None and input_shape is None:
@@ -145,7 +137,8 @@ class Layer:
         dtype = dtype or self.dtype or backend.floatx()
         shape = tuple(shape)
         _charge_weight_budget(f"{self.name}/{name}", shape)
-        initializer = initializers.get(initializer)
+        # Keras 3's Layer.add_weight: no initializer means glorot_uniform for a float weight.
+        initializer = initializers.get("glorot_uniform" if initializer is None else initializer)
         variable = Variable(initializer(shape, dtype=dtype), name=name,
                             path=f"{self.name}/{name}", trainable=trainable, dtype=dtype,
                             regularizer=regularizers.get(regularizer),

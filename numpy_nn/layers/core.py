@@ -96,6 +96,16 @@ class Dense(Layer):
         self.kernel = None
         self.bias = None
 
+    @property
+    def activation(self):
+        """The activation function; assigning a name, a function or ``None`` (linear) later
+        works as in the constructor (Keras 3's Dense accepts ``layer.activation = None``)."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, value):
+        self._activation = activations.get(value)
+
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ValueError(f"Dense '{self.name}' expects inputs of shape (batch, features); "

@@ -198,4 +198,7 @@ def _optimizer(optimizer):
     if type(optimizer) not in OPTIMIZERS:
         _fail(f"optimizer {type(optimizer).__name__} (the Keras 3 SGD, Adagrad, RMSprop, Adam, "
               f"AdamW, Adamax and Nadam are)")
+    if optimizer.excluded_from_decay or optimizer.excluded_name_pattern is not None:
+        _fail("an optimizer with exclude_from_weight_decay (the compiled step decays every "
+              "variable alike)")
     return OPTIMIZERS[type(optimizer)]

@@ -82,16 +82,22 @@ class Trainer:
                              "loss='sparse_categorical_crossentropy'")
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
+        if self.loss.reduction != "sum_over_batch_size":
+            raise ValueError(f"Sequential.compile: numpy_nn trains with the loss reduction "
+                             f"'sum_over_batch_size' (Keras's default), got "
+                             f"reduction={self.loss.reduction!r}; a loss object with another "
+                             f"reduction can still be called directly")
         if metrics is None:
             metrics = []
-        if isinstance(metrics, (str, metrics_module.MeanMetricWrapper)):
+        if isinstance(metrics, str) or callable(metrics):
             metrics = [metrics]
         if not isinstance(metrics, (list, tuple)):
             raise TypeError(f"Sequential.compile: metrics must be a list such as ['accuracy'], "
                             f"got {type(metrics).__name__}")
+        metrics = [metrics_module.canonical(metric) for metric in metrics]
         for metric in metrics:
             metrics_module.get(metric, (1,), (1,))   # validates names and types now
-        self.metric_names = list(metrics)
+        self.metric_names = metrics
         self.compiled = True
         self._jit_requested = jit.check(jit_compile)
         self._compiled_step = None
@@ -193,6 +199,9 @@ class Trainer:
 
     @staticmethod
     def _update_trackers(trackers, loss, y, y_pred, batch_len):
+        """The loss tracker averages batch losses by batch size; the metrics are unweighted
+        (keras/src/trainers/compile_utils.py::CompileMetrics.update_state gives sample weights
+        to ``weighted_metrics`` only)."""
         for name, tracker in trackers.items():
             if name == "loss":
                 tracker.update(loss, weight=batch_len)

@@ -22,7 +22,10 @@ _ALL_CLASSES = {**OPTIMIZER_CLASSES, **legacy.LEGACY_CLASSES}
 
 
 def get(identifier):
-    """An optimizer from a name (``"nadam"``, case-insensitive), a config dict or an instance."""
+    """An optimizer from a name (``"nadam"``, case-insensitive), a config dict or an instance;
+    ``None`` gives ``None``, as ``keras.optimizers.get`` does."""
+    if identifier is None:
+        return None
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):

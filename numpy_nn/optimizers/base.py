@@ -35,6 +35,9 @@ are rounded to that dtype once, as noted in each optimizer.
 """
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 
 from numpy_nn import backend
@@ -72,11 +75,14 @@ class Optimizer:
         if weight_decay is not None:
             _check_number(owner, "weight_decay", weight_decay, low=0)
         _check_number(owner, "decay", decay, low=0)
-        self.name = name or owner.lower()
+        # Keras 3's automatic names (keras/src/utils/naming.py::auto_name): the class name in
+        # snake case, numbered from the second instance on (adam, adam_1, rm_sprop, adam_w).
+        self.name = name or backend.unique_name(backend.snake_case(owner))
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
         self.weight_decay = weight_decay
+        self.excluded_from_decay, self.excluded_name_pattern = set(), None
         self.decay = float(decay)
         self.iterations = 0
         self.slots: dict = {}
@@ -161,8 +167,10 @@ class Optimizer:
                              f"{len(variables)} variables")
         given_grads, given_variables = grads, variables
         grads, variables = [], []          # the pairs that have a gradient, checked
+        missing = []
         for g, v in zip(given_grads, given_variables):
             if g is None:
+                missing.append(getattr(v, "path", None) or getattr(v, "name", repr(v)))
                 continue
             g = np.asarray(g, dtype=v.value.dtype)
             if g.shape != v.value.shape:
@@ -172,6 +180,10 @@ class Optimizer:
             variables.append(v)
         if not grads:
             raise ValueError(f"{type(self).__name__}.apply: no gradients to apply")
+        if missing:
+            # As keras/src/optimizers/base_optimizer.py::_filter_empty_gradients: skipped, said.
+            warnings.warn(f"{type(self).__name__}.apply: gradients do not exist for variables "
+                          f"{missing}; they are not updated", stacklevel=2)
         self.build(variables)
         learning_rate = self.current_learning_rate(variables[0].dtype)
         if self.weight_decay:
@@ -214,8 +226,31 @@ class Optimizer:
                             np.asarray(self.clipvalue, g.dtype)) for g in grads]
         return grads
 
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Leave some variables out of weight decay: those in ``var_list``, and those whose
+        path contains one of the strings ``var_names`` (e.g. ``["bias"]``), as Keras 3's
+        ``BaseOptimizer.exclude_from_weight_decay`` does (a regular expression search). Only
+        before the first step, when the optimizer has no state yet."""
+        if self.slots or self.iterations:
+            raise ValueError(f"{type(self).__name__}.exclude_from_weight_decay: call it before "
+                             f"the optimizer's first step")
+        self.excluded_from_decay = {id(variable) for variable in var_list or ()}
+        self.excluded_name_pattern = re.compile("|".join(sorted(set(var_names)))) \
+            if var_names else None
+
+    def uses_weight_decay(self, variable):
+        """Whether ``weight_decay`` applies to ``variable`` (see
+        :meth:`exclude_from_weight_decay`)."""
+        if id(variable) in self.excluded_from_decay:
+            return False
+        pattern = self.excluded_name_pattern
+        return pattern is None or pattern.search(getattr(variable, "path", None)
+                                                 or variable.name) is None
+
     def apply_weight_decay(self, variables, learning_rate):
         for variable in variables:
+            if not self.uses_weight_decay(variable):
+                continue
             decay = np.asarray(self.weight_decay, variable.dtype)
             variable.assign(variable.value - variable.value * decay * learning_rate)
 
