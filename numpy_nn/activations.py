@@ -88,6 +88,16 @@ class ReLU(ActivationFunction):
     def backward(self, x, y, grad_y):
         return np.where(x > 0, grad_y, _as_dtype_of(0, grad_y))
 
+    def __call__(self, x, negative_slope=0.0):
+        """``keras.activations.relu(x, negative_slope=0.0)``: a slope below 0 makes it leaky
+        (Keras's ``max_value`` and ``threshold`` are not implemented)."""
+        if negative_slope is None or not np.isfinite(negative_slope):
+            raise ValueError(f"relu: negative_slope must be a finite number, got "
+                             f"{negative_slope!r}")
+        if negative_slope:
+            return LeakyReLU(negative_slope).forward(np.asarray(x))
+        return self.forward(np.asarray(x))
+
 
 class LeakyReLU(ActivationFunction):
     r"""Leaky ReLU (Maas et al., 2013) with slope :math:`a` for negative inputs.
@@ -266,6 +276,12 @@ class Softmax(ActivationFunction):
 
     def backward(self, x, y, grad_y):
         return y * (grad_y - (grad_y * y).sum(axis=self.axis, keepdims=True))
+
+    def __call__(self, x, axis=None):
+        """``keras.activations.softmax(x, axis=-1)`` (one axis)."""
+        if axis is not None:
+            return Softmax(axis).forward(np.asarray(x))
+        return self.forward(np.asarray(x))
 
     def get_config(self):
         return {"axis": self.axis}

@@ -58,13 +58,14 @@ NOT_APPLICABLE = (
                                                      "families)")),
     (r"optimizers/schedules/.*::test_variables", "schedules whose arguments are backend "
      "variables: numpy_nn schedules take Python numbers"),
-    (r"activations/activations_test.py::ActivationsTest::test_(log_softmax\w*|softplus|softsign|"
+    (r"activations/activations_test.py::ActivationsTest::test_(log_softmax\w*|"
+     r"temporal_log_softmax|softplus|softsign|"
      r"hard_sigmoid|sparse_sigmoid|log_sigmoid|hard_silu|relu6|silu|gelu|celu|glu|tanh_shrink|"
      r"hard_tanh|hard_shrink|threshold|squareplus|soft_shrink|sparse_plus|exponential|mish|"
      r"sparsemax)", _ABSENT.format("activation function")),
     (r"activations/activations_test.py::ActivationsTest::test_(softmax_3d_axis_tuple|"
-     r"softmax_higher_dim_multiple_axes)", "softmax over a tuple of axes: numpy_nn's softmax "
-     "takes one axis"),
+     r"softmax_higher_dim|softmax_higher_dim_multiple_axes)",
+     "softmax over a tuple of axes: numpy_nn's softmax takes one axis"),
     (r"activations/activations_test.py::ActivationsTest::test_relu_(max_value|threshold|"
      r"combined\w*|to_trigger_relu6)", "relu's max_value/threshold arguments: numpy_nn's "
      "relu takes negative_slope only"),
