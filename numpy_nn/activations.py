@@ -88,15 +88,64 @@ class ReLU(ActivationFunction):
     def backward(self, x, y, grad_y):
         return np.where(x > 0, grad_y, _as_dtype_of(0, grad_y))
 
-    def __call__(self, x, negative_slope=0.0):
-        """``keras.activations.relu(x, negative_slope=0.0)``: a slope below 0 makes it leaky
-        (Keras's ``max_value`` and ``threshold`` are not implemented)."""
-        if negative_slope is None or not np.isfinite(negative_slope):
-            raise ValueError(f"relu: negative_slope must be a finite number, got "
-                             f"{negative_slope!r}")
-        if negative_slope:
+    def __call__(self, x, negative_slope=0.0, max_value=None, threshold=0.0):
+        """``keras.activations.relu(x, negative_slope=0.0, max_value=None, threshold=0.0)``:
+        with any option set, :class:`GeneralReLU` computes it."""
+        if max_value is None and threshold == 0:
+            if negative_slope == 0:
+                return self.forward(np.asarray(x))
             return LeakyReLU(negative_slope).forward(np.asarray(x))
-        return self.forward(np.asarray(x))
+        return GeneralReLU(negative_slope, max_value, threshold).forward(np.asarray(x))
+
+
+class GeneralReLU(ActivationFunction):
+    r"""ReLU with Keras's three options: slope :math:`a` below the threshold :math:`t`, and a
+    ceiling :math:`m` (``max_value``), as keras/src/activations/activations.py::ReLU computes:
+
+    .. math:: f(x) = \min(x\,[x > t],\ m) - a \max(t - x, 0), \qquad
+              f'(x) = [t < x \le m] + a\,[x < t]
+
+    (with :math:`[x > 0]` for :math:`t = 0`; the ceiling also clips at 0 from below). For
+    :math:`m = 6`, :math:`t = 0` Keras uses ``relu6``, whose derivative at :math:`x = 6` is 0.
+    """
+
+    name = "general_relu"
+
+    def __init__(self, negative_slope=0.0, max_value=None, threshold=0.0):
+        for argument, value in (("negative_slope", negative_slope), ("threshold", threshold)):
+            if value is None or not np.isfinite(value):
+                raise ValueError(f"relu: {argument} must be a finite number, got {value!r}")
+        if max_value is not None and not np.isfinite(max_value):
+            raise ValueError(f"relu: max_value must be None or a finite number, got "
+                             f"{max_value!r}")
+        self.negative_slope = float(negative_slope)
+        self.max_value = None if max_value is None else float(max_value)
+        self.threshold = float(threshold)
+
+    def forward(self, x):
+        t, a, m = (_as_dtype_of(v, x) for v in (self.threshold, self.negative_slope,
+                                                self.max_value or 0))
+        zero = _as_dtype_of(0, x)
+        y = x * (x > t).astype(x.dtype) if self.threshold != 0 else np.maximum(x, zero)
+        if self.max_value is not None:
+            y = np.clip(y, zero, m)
+        if self.negative_slope != 0:
+            y = y - a * np.maximum(t - x, zero)
+        return y
+
+    def backward(self, x, y, grad_y):
+        t, a = _as_dtype_of(self.threshold, x), _as_dtype_of(self.negative_slope, x)
+        passing = x > t
+        if self.max_value is not None:
+            relu6 = self.max_value == 6 and self.threshold == 0
+            m = _as_dtype_of(self.max_value, x)
+            passing &= (x < m) if relu6 else (x <= m)
+        slope = passing.astype(x.dtype) + a * (x < t).astype(x.dtype)
+        return grad_y * slope
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope, "max_value": self.max_value,
+                "threshold": self.threshold}
 
 
 class LeakyReLU(ActivationFunction):
@@ -302,7 +351,7 @@ _BY_NAME = {
 }
 _CLASSES = {
     "linear": Linear, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU, "selu": SELU,
-    "tanh": Tanh, "sigmoid": Sigmoid, "softmax": Softmax,
+    "tanh": Tanh, "sigmoid": Sigmoid, "softmax": Softmax, "general_relu": GeneralReLU,
 }
 
 
@@ -324,7 +373,7 @@ def serialize(activation: ActivationFunction):
 
 
 __all__ = [
-    "ActivationFunction", "elu", "get", "leaky_relu", "linear", "relu", "selu", "SELU_ALPHA",
+    "ActivationFunction", "elu", "GeneralReLU", "get", "leaky_relu", "linear", "relu", "selu", "SELU_ALPHA",
     "selu_constants", "SELU_SCALE", "serialize", "sigmoid", "softmax", "tanh",
 ]
 

@@ -15,6 +15,8 @@ class _ElementwiseActivation(Layer):
     ``self.function``. When it outputs probabilities (softmax, sigmoid), its input is kept as
     ``output_logits`` so a cross-entropy loss can start the backward pass there."""
 
+    any_input_shape = True
+
     def call(self, inputs):
         outputs = self.function.forward(inputs)
         self._inputs, self._outputs = inputs, outputs
@@ -81,9 +83,32 @@ class ELU(_ElementwiseActivation):
 
 
 class ReLU(_ElementwiseActivation):
-    """ReLU layer (no options beyond those of :class:`~numpy_nn.activations.ReLU`)."""
+    """ReLU layer with Keras 3's options (keras/src/layers/activations/relu.py): ``max_value``
+    (a ceiling, ``None`` for none), ``negative_slope`` and ``threshold``, all >= 0. With the
+    defaults it is the plain ReLU, with a slope alone a leaky ReLU; otherwise
+    :class:`~numpy_nn.activations.GeneralReLU`."""
 
-    function = activations.relu
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        owner = f"ReLU '{self.name}'"
+        if max_value is not None:
+            check_number(owner, "max_value", max_value, low=0)
+        for argument, value in (("negative_slope", negative_slope), ("threshold", threshold)):
+            if value is None:
+                raise ValueError(f"{owner}: {argument} must be a number >= 0, got None")
+            check_number(owner, argument, value, low=0)
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope, self.threshold = float(negative_slope), float(threshold)
+        if self.max_value is None and not self.threshold:   # Keras: relu or leaky_relu
+            self.function = activations.LeakyReLU(self.negative_slope) if self.negative_slope \
+                else activations.relu
+        else:
+            self.function = activations.GeneralReLU(self.negative_slope, self.max_value,
+                                                    self.threshold)
+
+    def get_config(self):
+        return {**super().get_config(), "max_value": self.max_value,
+                "negative_slope": self.negative_slope, "threshold": self.threshold}
 
 
 class PReLU(Layer):

@@ -256,9 +256,13 @@ class Layer:
                              f"got a scalar")
         return inputs
 
+    #: Weightless element-wise layers take any shape after their first call, as Keras's
+    #: (they have no ``input_spec``); the others insist on the shape they were built for.
+    any_input_shape = False
+
     def _check_input_shape(self, inputs):
         expected = self.input_shape
-        if expected is None:
+        if expected is None or self.any_input_shape:
             return
         actual = inputs.shape
         if len(actual) != len(expected) or any(

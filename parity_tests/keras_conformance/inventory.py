@@ -66,12 +66,6 @@ NOT_APPLICABLE = (
     (r"activations/activations_test.py::ActivationsTest::test_(softmax_3d_axis_tuple|"
      r"softmax_higher_dim|softmax_higher_dim_multiple_axes)",
      "softmax over a tuple of axes: numpy_nn's softmax takes one axis"),
-    (r"activations/activations_test.py::ActivationsTest::test_relu_(max_value|threshold|"
-     r"combined\w*|to_trigger_relu6)", "relu's max_value/threshold arguments: numpy_nn's "
-     "relu takes negative_slope only"),
-    (r"layers/activations/relu_test.py::.*::test_(threshold_relu_correctness|"
-     r"threshold_none_raises|relu_none_max_value_is_unlimited)",
-     "ReLU layer's max_value/threshold arguments: numpy_nn's ReLU layer has none"),
     (r"layers/activations/softmax_test.py::.*mask.*", "masks (Keras's mask propagation) do "
      "not exist in numpy_nn"),
     (r"layers/normalization/.*::test_(renorm\w*|input_fully_masked|bachnorm_ignore_masked_values|"

@@ -132,3 +132,24 @@ def test_get():
     assert activations.get(None) is activations.linear
     with pytest.raises(ValueError):
         activations.get("typo")
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    pytest.param({"max_value": 5.0}, [0.0, 0.0, 0.0, 5.0, 5.0],
+                 marks=keras_case(A + "test_relu_max_value")),
+    pytest.param({"threshold": 5.0}, [-0.0, -0.0, 0.0, 0.0, 10.0],
+                 marks=keras_case(A + "test_relu_threshold")),
+    pytest.param({"threshold": 5.0, "max_value": 5.0}, [0.0, 0.0, 0.0, 0.0, 5.0],
+                 marks=keras_case(A + "test_relu_combined_threshold_and_max_value")),
+    pytest.param({"negative_slope": 0.5, "max_value": 5.0, "threshold": 5.0},
+                 [-7.5, -5.0, -2.5, 0.0, 5.0],
+                 marks=keras_case(A + "test_relu_combined_all_parameters")),
+])
+def test_relu_options(kwargs, expected):
+    _close(activations.relu(np.array([-10, -5, 0.0, 5, 10]), **kwargs), expected)
+
+
+@keras_case(A + "test_relu_to_trigger_relu6")
+def test_relu6():
+    _close(activations.relu(np.array([-10, -5, 0.0, 5, 10, 12]), max_value=6.0),
+           [0.0, 0.0, 0.0, 5.0, 6.0, 6.0])

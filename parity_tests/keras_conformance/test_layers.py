@@ -140,3 +140,108 @@ def test_alpha_dropout_keeps_the_standard_deviation():
 def test_dropout_refuses_a_rate_outside_the_unit_interval(cls, rate):
     with pytest.raises(ValueError, match="rate"):
         cls(rate=rate)
+
+
+RELU = ACT + "relu_test.py::ReLUTest::"
+X5 = np.array([-10, -5, 0.0, 5, 10])
+
+
+@keras_case(RELU + "test_relu")
+def test_relu_layer_basics():
+    _layer_basics(nn.layers.ReLU, {"max_value": 10, "negative_slope": 1, "threshold": 0.5},
+                  (2, 3, 4))
+
+
+@pytest.mark.parametrize("kwargs, x, expected", [
+    pytest.param({"max_value": 10, "negative_slope": 0.0, "threshold": 0}, X5,
+                 [0.0, 0.0, 0.0, 5.0, 10.0], marks=keras_case(RELU + "test_normal_relu_"
+                                                                     "correctness")),
+    pytest.param({"max_value": 10, "negative_slope": 0.5, "threshold": 0}, X5,
+                 [-5.0, -2.5, 0.0, 5.0, 10.0], marks=keras_case(RELU + "test_leaky_relu_"
+                                                                       "correctness")),
+    pytest.param({"max_value": 8, "negative_slope": 0.0, "threshold": 5},
+                 np.array([6.0, 7.0, 0.0, 5, 10]), [6.0, 7.0, 0.0, 0.0, 8.0],
+                 marks=keras_case(RELU + "test_threshold_relu_correctness")),
+    pytest.param({}, np.array([-3.0, -1.0, 0.0, 1.0, 3.0]), [0.0, 0.0, 0.0, 1.0, 3.0],
+                 marks=keras_case(RELU + "test_default_relu_no_args")),
+    pytest.param({}, np.zeros((3, 4)), np.zeros((3, 4)),
+                 marks=keras_case(RELU + "test_relu_all_zeros_input")),
+    pytest.param({"max_value": None}, np.array([0.0, 100.0, 1000.0, 99999.0]),
+                 [0.0, 100.0, 1000.0, 99999.0],
+                 marks=keras_case(RELU + "test_relu_none_max_value_is_unlimited")),
+])
+def test_relu_layer_correctness(kwargs, x, expected):
+    np.testing.assert_allclose(nn.layers.ReLU(**kwargs)(x), expected, rtol=1e-6, atol=1e-6)
+
+
+@keras_case(RELU + "test_relu_multidimensional_input")
+def test_relu_layer_on_2d_and_3d_inputs():
+    layer = nn.layers.ReLU()
+    np.testing.assert_array_equal(layer(np.array([[-1.0, 2.0], [3.0, -4.0]])),
+                                  [[0.0, 2.0], [3.0, 0.0]])
+    np.testing.assert_array_equal(layer(-np.ones((2, 3, 4))), np.zeros((2, 3, 4)))
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    pytest.param({"max_value": -10, "negative_slope": 1, "threshold": 0.5}, "max_value",
+                 marks=keras_case(RELU + "test_invalid_usage")),
+    pytest.param({"max_value": 10, "negative_slope": -10, "threshold": 0.5}, "negative_slope",
+                 marks=keras_case(RELU + "test_invalid_usage")),
+    pytest.param({"max_value": 10, "negative_slope": 1, "threshold": -10}, "threshold",
+                 marks=keras_case(RELU + "test_invalid_usage")),
+    pytest.param({"negative_slope": None}, "negative_slope",
+                 marks=keras_case(RELU + "test_negative_slope_none_raises")),
+    pytest.param({"threshold": None}, "threshold",
+                 marks=keras_case(RELU + "test_threshold_none_raises")),
+])
+def test_relu_layer_refuses(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        nn.layers.ReLU(**kwargs)
+
+
+@keras_case(RELU + "test_get_config", RELU + "test_from_config")
+def test_relu_layer_config():
+    layer = nn.layers.ReLU(max_value=5.0, negative_slope=0.2, threshold=1.0)
+    config = layer.get_config()
+    assert (config["max_value"], config["negative_slope"], config["threshold"]) == (5.0, 0.2, 1.0)
+    restored = nn.layers.ReLU.from_config(config)
+    assert (restored.max_value, restored.negative_slope, restored.threshold) == (5.0, 0.2, 1.0)
+
+
+@keras_case(RELU + "test_get_config_default_params")
+def test_relu_layer_default_config():
+    config = nn.layers.ReLU().get_config()
+    assert config["max_value"] is None and config["negative_slope"] == 0.0 \
+        and config["threshold"] == 0.0
+
+
+@keras_case(RELU + "test_compute_output_shape")
+def test_relu_layer_output_shape():
+    layer = nn.layers.ReLU()
+    for shape in ((2, 3), (4, 5, 6), (1,)):
+        assert layer.compute_output_shape(shape) == shape
+
+
+SOFTMAX = ACT + "softmax_test.py::SoftmaxTest::"
+
+
+@keras_case(SOFTMAX + "test_softmax")
+def test_softmax_layer_basics():
+    _layer_basics(nn.layers.Softmax, {}, (2, 3, 4))
+
+
+@pytest.mark.parametrize("kwargs", [
+    pytest.param({}, marks=keras_case(SOFTMAX + "test_softmax_correctness")),
+    pytest.param({"axis": 1}, marks=keras_case(SOFTMAX + "test_softmax_correctness_with_axis")),
+])
+def test_softmax_layer_correctness(kwargs):
+    x = np.array([[1.0, 2.0, 1.0], [1.0, 2.0, 1.0]])
+    expected = [[0.21194157, 0.5761169, 0.21194157]] * 2
+    np.testing.assert_allclose(nn.layers.Softmax(**kwargs)(x), expected, rtol=1e-6, atol=1e-6)
+
+
+@keras_case(ACT + "activation_test.py::ActivationTest::test_activation_basics")
+def test_activation_layer_basics():
+    """(Keras's second case wraps gelu, which numpy_nn does not have; elu is wrapped instead.)"""
+    _layer_basics(nn.layers.Activation, {"activation": "relu"}, (2, 3))
+    _layer_basics(nn.layers.Activation, {"activation": nn.activations.elu}, (2, 2))
