@@ -373,8 +373,8 @@ def serialize(activation: ActivationFunction):
 
 
 __all__ = [
-    "ActivationFunction", "elu", "GeneralReLU", "get", "leaky_relu", "linear", "relu", "selu", "SELU_ALPHA",
-    "selu_constants", "SELU_SCALE", "serialize", "sigmoid", "softmax", "tanh",
+    "ActivationFunction", "elu", "GeneralReLU", "get", "leaky_relu", "linear", "relu", "selu",
+    "SELU_ALPHA", "selu_constants", "SELU_SCALE", "serialize", "sigmoid", "softmax", "tanh",
 ]
 
 
