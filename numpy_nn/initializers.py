@@ -84,16 +84,24 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Every entry equal to ``value``."""
+    """Every entry equal to ``value``: a number, or an array broadcast to the shape asked for
+    (as ``keras.initializers.Constant`` allows)."""
 
     def __init__(self, value=0.0):
-        self.value = float(value)
+        array = np.asarray(value, dtype=np.float64)
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"Constant: value must be finite, got {value!r}")
+        self.value = float(array) if array.ndim == 0 else array
 
     def __call__(self, shape, dtype=None):
-        return np.full(shape, self.value, dtype=dtype or backend.floatx())
+        try:
+            return np.array(np.broadcast_to(self.value, shape), dtype=dtype or backend.floatx())
+        except ValueError:
+            raise ValueError(f"Constant: a value of shape {np.shape(self.value)} cannot fill a "
+                             f"weight of shape {tuple(shape)}") from None
 
     def get_config(self):
-        return {"value": self.value}
+        return {"value": self.value if np.ndim(self.value) == 0 else self.value.tolist()}
 
 
 class _SeededInitializer(Initializer):

@@ -177,6 +177,13 @@ class Layer:
 
     non_trainable_variables = non_trainable_weights
 
+    @property
+    def losses(self):
+        """The current regularization penalties of this layer's trainable weights, as a Keras
+        layer's ``losses`` lists them (a frozen layer has none)."""
+        return [v.regularizer(v.value) for v in self.trainable_weights
+                if v.regularizer is not None]
+
     def get_weights(self):
         return [v.numpy() for v in self.weights]
 

@@ -199,8 +199,7 @@ class Sequential(Trainer):
     @property
     def losses(self):
         """Current regularization penalties of trainable weights (like ``model.losses``)."""
-        return [v.regularizer(v.value) for v in self.trainable_weights
-                if v.regularizer is not None]
+        return [penalty for layer in self._layers for penalty in layer.losses]
 
     # ------------------------------------------------------------------ forward / backward
     def _forward(self, x, training):

@@ -108,9 +108,6 @@ NOT_APPLICABLE = (
     (r"regularizers/.*::test_orthogonal\w*", _ABSENT.format("regularizer (orthogonal)")),
     (r"regularizers/regularizers_test.py::ValidateFloatArgTest::.*", "tests of Keras's private "
      "helper validate_float_arg; numpy_nn's own argument checks are tested in tests/"),
-    (r"callbacks/terminate_on_nan_test.py::.*raise_error.*|callbacks/terminate_on_nan_test.py::"
-     r".*::test_normal_training_does_not_raise", "TerminateOnNaN(raise_error=True) is not in "
-     "numpy_nn (fit's on_nonfinite='raise' does the same job)"),
     (r"optimizers/schedules/.*::TestFitLRSchedulesFlow::.*", "trains a Keras model for 3 epochs "
      "and compares a Keras-specific loss value; schedules in fit are covered by the parity "
      "suite's trajectories"),

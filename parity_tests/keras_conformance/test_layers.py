@@ -245,3 +245,154 @@ def test_activation_layer_basics():
     """(Keras's second case wraps gelu, which numpy_nn does not have; elu is wrapped instead.)"""
     _layer_basics(nn.layers.Activation, {"activation": "relu"}, (2, 3))
     _layer_basics(nn.layers.Activation, {"activation": nn.activations.elu}, (2, 2))
+
+
+DENSE = "layers/core/dense_test.py::DenseTest::"
+KERNEL = np.array([[1.0, -2.0], [3.0, -4.0]])
+ONE_ROW = np.array([[-1.0, 2.0]])
+
+
+@keras_case(DENSE + "test_dense_basics")
+def test_dense_basics():
+    """Keras's first case. (Its second applies Dense to a (2, 3, 4) input; numpy_nn's Dense
+    takes (batch, features) and asks for a Flatten, as the chapter's networks do.)"""
+    layer = nn.layers.Dense(units=4, activation="relu", kernel_initializer="random_uniform",
+                            bias_initializer="ones", use_bias=False)
+    assert layer(np.ones((2, 3), np.float32)).shape == (2, 4)
+    assert len(layer.trainable_weights) == 1 and len(layer.non_trainable_weights) == 0
+    assert nn.layers.Dense.from_config(layer.get_config()).get_config() == layer.get_config()
+    regularized = nn.layers.Dense(5, activation="sigmoid", kernel_regularizer="l2",
+                                  bias_regularizer="l2")
+    regularized(np.ones((2, 4), np.float32))
+    assert len(regularized.trainable_weights) == 2 and len(regularized.losses) == 2
+
+
+@keras_case(DENSE + "test_dense_invalid_units_raises")
+@pytest.mark.parametrize("units", [0, -3, 2.5, None, "64"])
+def test_dense_refuses_units(units):
+    with pytest.raises(ValueError, match="positive int"):
+        nn.layers.Dense(units)
+
+
+@keras_case(DENSE + "test_dense_correctness")
+def test_dense_correctness():
+    layer = nn.layers.Dense(units=2, activation="relu")
+    layer.build((1, 2))
+    layer.set_weights([KERNEL, np.array([5.0, -6.0])])
+    np.testing.assert_allclose(layer(ONE_ROW), [[10.0, 0.0]], rtol=1e-6, atol=1e-6)
+    layer = nn.layers.Dense(units=2, use_bias=False)
+    layer.build((1, 2))
+    layer.set_weights([KERNEL])
+    assert layer.bias is None
+    np.testing.assert_allclose(layer(ONE_ROW), [[5.0, -6.0]], rtol=1e-6, atol=1e-6)
+
+
+@keras_case(DENSE + "test_dense_errors")
+def test_dense_refuses_another_input_width():
+    layer = nn.layers.Dense(units=2, activation="relu")
+    layer(np.ones((1, 2), np.float32))
+    with pytest.raises(ValueError, match="expected input of shape"):
+        layer(np.ones((1, 3), np.float32))
+
+
+@pytest.mark.parametrize("kwargs, set_after, expected", [
+    pytest.param({"activation": None}, False, [[5.0, -6.0]],
+                 marks=keras_case(DENSE + "test_dense_no_activation")),
+    pytest.param({}, True, [[5.0, -6.0]],
+                 marks=keras_case(DENSE + "test_dense_without_activation_set")),
+    pytest.param({"activation": "relu"}, False, [[5.0, 0.0]],
+                 marks=keras_case(DENSE + "test_dense_with_activation")),
+])
+def test_dense_activation(kwargs, set_after, expected):
+    layer = nn.layers.Dense(units=2, use_bias=False, **kwargs)
+    layer.build((1, 2))
+    layer.set_weights([KERNEL])
+    if set_after:
+        layer.activation = None
+    assert layer.bias is None
+    np.testing.assert_allclose(layer(ONE_ROW), expected, rtol=1e-6, atol=1e-6)
+
+
+@keras_case(DENSE + "test_dense_constraints")
+def test_dense_constraints_from_names():
+    """(Keras names "non_neg", which numpy_nn does not have; "max_norm" is named instead.)"""
+    layer = nn.layers.Dense(units=2, kernel_constraint="max_norm")
+    layer.build((None, 2))
+    assert isinstance(layer.kernel.constraint, nn.constraints.MaxNorm)
+    layer = nn.layers.Dense(units=2, bias_constraint="max_norm")
+    layer.build((None, 2))
+    assert isinstance(layer.bias.constraint, nn.constraints.MaxNorm)
+
+
+BN = "layers/normalization/batch_normalization_test.py::BatchNormalizationTest::"
+
+
+@keras_case(BN + "test_bn_basics")
+@pytest.mark.parametrize("kwargs, shape, trainable, losses", [
+    ({"center": True, "scale": True}, (2, 3), 2, 0),
+    ({"center": False, "scale": False}, (2, 3), 0, 0),
+    ({"center": True, "scale": True, "beta_regularizer": "l2", "gamma_regularizer": "l2"},
+     (2, 4, 4, 3), 2, 2),
+])
+def test_batch_normalization_basics(kwargs, shape, trainable, losses):
+    layer = _layer_basics(nn.layers.BatchNormalization, kwargs, shape, trainable=trainable,
+                          non_trainable=2, training=True)
+    assert len(layer.losses) == losses
+
+
+@keras_case(BN + "test_correctness")
+@pytest.mark.parametrize("axis", [-1, 1])
+@pytest.mark.parametrize("shape", [(5, 2, 3), (5, 3, 3, 2)])
+@pytest.mark.parametrize("mean_init", ["zeros", "ones"])
+@pytest.mark.parametrize("variance_init", ["zeros", "ones"])
+def test_batch_normalization_correctness(axis, shape, mean_init, variance_init):
+    """Keras's case without its last two checks, which use a Masking layer (masks are not
+    in numpy_nn). Tolerances: Keras's 1e-3."""
+    layer = nn.layers.BatchNormalization(axis=axis, momentum=0,
+                                         moving_mean_initializer=mean_init,
+                                         moving_variance_initializer=variance_init)
+    x = np.random.default_rng(3).normal(loc=5.0, scale=10.0, size=shape)
+    out = x
+    for _ in range(3):
+        out = layer(out, training=True)
+    broadcast = [1] * len(shape)
+    broadcast[axis] = shape[axis]
+    out = (out - layer.beta.numpy().reshape(broadcast)) / layer.gamma.numpy().reshape(broadcast)
+    axes = tuple(i for i in range(len(shape)) if i != axis % len(shape))
+    np.testing.assert_allclose(np.mean(out, axis=axes), 0.0, atol=1e-3)
+    np.testing.assert_allclose(np.std(out, axis=axes), 1.0, atol=1e-3)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), 0.0, atol=1e-3)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), 1.0, atol=1e-3)
+    inference, training = layer(x, training=False), layer(x, training=True)
+    assert not np.allclose(inference, training, rtol=1e-6, atol=1e-6)
+    training = layer(x, training=True)
+    np.testing.assert_allclose(layer(x, training=False), training, rtol=1e-6, atol=1e-6)
+
+
+@keras_case(BN + "test_trainable_behavior")
+def test_batch_normalization_frozen_and_unfrozen():
+    layer = nn.layers.BatchNormalization(axis=-1, momentum=0.8, epsilon=1e-7)
+    layer.build((1, 4, 4, 3))
+    layer.trainable = False
+    assert (len(layer.weights), len(layer.trainable_weights),
+            len(layer.non_trainable_weights)) == (4, 0, 4)
+    x = np.random.default_rng(4).normal(loc=5.0, scale=10.0, size=(200, 4, 4, 3))
+    np.testing.assert_allclose(layer(x, training=True), x, rtol=1e-6, atol=1e-6)
+    layer.trainable = True
+    assert (len(layer.weights), len(layer.trainable_weights),
+            len(layer.non_trainable_weights)) == (4, 2, 2)
+    for _ in range(10):
+        out = layer(x, training=True)
+    out = (out - layer.beta.numpy().reshape(1, 1, 1, 3)) / layer.gamma.numpy().reshape(1, 1, 1, 3)
+    np.testing.assert_allclose(np.mean(out, axis=(0, 1, 2)), 0.0, atol=1e-3)
+    np.testing.assert_allclose(np.std(out, axis=(0, 1, 2)), 1.0, atol=1e-3)
+
+
+@keras_case(BN + "test_serialization")
+def test_batch_normalization_config_round_trip():
+    """(Keras's layer has batch renormalization on, which numpy_nn does not have; every
+    numpy_nn option is set away from its default instead.)"""
+    layer = nn.layers.BatchNormalization(axis=1, momentum=0.9, epsilon=1e-5, center=False,
+                                         gamma_regularizer="l2", beta_constraint="max_norm")
+    config = layer.get_config()
+    assert nn.layers.BatchNormalization.from_config(config).get_config() == config
