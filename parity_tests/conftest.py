@@ -142,7 +142,7 @@ def _keras_side_accounting(request):
     yield
     used = sorted(set(_BRIDGE_USED))
     bridge_test = request.node.path.name == BRIDGE_TESTS
-    if request.node.get_closest_marker("keras_case") is None:   # those build no Keras model
+    if request.node.path.parent.name != "keras_conformance":   # those build no Keras model
         report.record_keras_side(request.node.nodeid, bridge_test=bridge_test,
                                  through_bridge=bool(used))
     if used and not bridge_test:
@@ -174,7 +174,7 @@ _START = time.perf_counter()
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     path = config.getoption("--parity-report")
-    if not path or not report.has_rows():
+    if not path or not (report.has_rows() or report.conformance_section()):
         return
     elapsed = time.perf_counter() - _START
     text = ("# Parity with Keras 3\n\n"
@@ -187,7 +187,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"Suite run time: {elapsed:.0f} s.\n\n"
             + _skipped_note(terminalreporter) +
             "## Summary\n\n" + report.summary_table() + "\n\n"
-            "## Every component\n\n" + report.markdown_table() + "\n")
+            "## Every component\n\n" + report.markdown_table() + "\n"
+            + ("\n## Keras's own test cases\n\n" + report.conformance_section() + "\n"
+               if report.conformance_section() else ""))
     with atomic_write(path, "w") as handle:
         handle.write(text)
     terminalreporter.write_sep("=", "parity report")

@@ -61,6 +61,31 @@ def conformance_row():
             f"yet ported | {len(_CONFORMANCE)} | {'pass' if not failed else '**FAIL**'} |")
 
 
+def conformance_section():
+    """Markdown: per Keras test file, the cases ported (passed / failed in this run), not
+    applicable and not yet ported; then every not-applicable reason with its cases."""
+    if not _CONFORMANCE:
+        return ""
+    table = inventory.classify(inventory.ported_ids())
+    lines = ["| Keras test file (keras/src/...) | ported: passed | failed | not applicable | "
+             "not yet ported |", "|---|---|---|---|---|"]
+    for relative in inventory.SCOPE:
+        def count(ids, relative=relative):
+            return sum(case_id.startswith(relative + "::") for case_id in ids)
+        ran = {case_id: ok for case_id, ok in _CONFORMANCE.items()
+               if case_id.startswith(relative + "::")}
+        lines.append(f"| {relative} | {sum(ran.values())} | {len(ran) - sum(ran.values())} | "
+                     f"{count(table['not applicable'])} | {count(table['not yet ported'])} |")
+    reasons = {}
+    for case_id, reason in table["not applicable"].items():
+        reasons.setdefault(reason, []).append(case_id)
+    lines += ["", "Not applicable, by reason:", ""]
+    for reason, ids in reasons.items():
+        lines.append(f"* {reason} ({len(ids)}): " + ", ".join(
+            f"`{case_id.split('::', 1)[1]}`" for case_id in ids))
+    return "\n".join(lines)
+
+
 def keras_side_row():
     """The summary row counting parity tests whose Keras side Keras built itself."""
     independent = sum(not through_bridge for through_bridge in _KERAS_SIDE.values())
