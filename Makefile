@@ -21,12 +21,14 @@ export TF_CPP_MIN_LOG_LEVEL = 2
 export MPLBACKEND = Agg
 
 .PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick \
-        search-quick examples-quick check-numpy-only lint clean docs docs-test notebook browser
+        search-quick examples-quick check-numpy-only lint clean docs docs-test notebook browser \
+        fuzz
 
 help:
 	@echo "make demo        train the chapter's first model on Fashion-MNIST"
 	@echo "make test        create .venv, install, lint, run unit + parity + notebook + docs tests"
 	@echo "make lint        ruff (configured in pyproject.toml)"
+	@echo "make fuzz        the hostile-API fuzzing at 100,000 generated cases (make test: 10,000)"
 	@echo "make check-numpy-only  install, import and train in a throwaway venv with NumPy alone"
 	@echo "make parity      parity report against Keras 3 (writes parity_tests/report.md)"
 	@echo "make bench-quick / bench        CPU benchmarks vs Keras (TF, JAX) and PyTorch"
@@ -102,6 +104,10 @@ check-numpy-only:
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# The hostile-API fuzzing of tests/test_fuzz_api.py at ten times make test's 10,000 cases.
+fuzz: $(STAMP)
+	NUMPY_NN_FUZZ_SCALE=10 $(PY) -m pytest -q tests/test_fuzz_api.py --hypothesis-show-statistics
 
 # The chapter's experiments, numpy_nn and Keras 3 side by side over several seeds; the table
 # goes into README.md. Not part of `make test`. Every (experiment, framework, seed) is a task

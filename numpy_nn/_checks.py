@@ -31,6 +31,20 @@ def check_number(owner, name, value, low=None, high=None, low_inclusive=True,
     return float(value)
 
 
+def numeric_array(owner, name, value):
+    """``value`` as a NumPy array of numbers (bool, int or float), or a clear error naming
+    ``name``: a ValueError for ragged nested sequences, a TypeError for anything else."""
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{owner}: {name} must be a rectangular array of numbers, got nested "
+                         f"sequences of different lengths") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{owner}: {name} must be an array of numbers, got "
+                        f"{type(value).__name__} of dtype {array.dtype}")
+    return array
+
+
 def match_ranks(y_true, y_pred):
     """Add or drop a trailing axis of size 1 so ``y_true`` and ``y_pred`` have equal rank.
 

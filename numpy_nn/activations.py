@@ -320,6 +320,8 @@ class Softmax(ActivationFunction):
 
     @has_numba_twin
     def forward(self, x):
+        if x.size == 0:              # nothing to normalise (max has no identity)
+            return x.copy()
         shifted = np.exp(x - x.max(axis=self.axis, keepdims=True))
         return shifted / shifted.sum(axis=self.axis, keepdims=True)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn import _registry, activations, backend
-from numpy_nn._checks import match_ranks, same_shape
+from numpy_nn._checks import match_ranks, numeric_array, same_shape
 from numpy_nn.dispatch import has_numba_twin
 
 
@@ -129,17 +129,27 @@ class Loss:
         return value, grad, used_logits
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        y_pred = np.asarray(y_pred)
+        y_true = numeric_array(self.name, "y_true", y_true)
+        y_pred = numeric_array(self.name, "y_pred", y_pred)
+        if y_pred.ndim == 0:
+            raise ValueError(f"{self.name}: y_pred must be an array of predictions, got a "
+                             f"scalar")
         if not np.issubdtype(y_pred.dtype, np.floating):
             y_pred = y_pred.astype(backend.floatx())
+        self.check_targets(y_true, y_pred)
         z = y_pred if self.from_logits else None
-        per_sample = self.per_sample(np.asarray(y_true), y_pred, z)
+        per_sample = self.per_sample(y_true, y_pred, z)
         weight = None
         if sample_weight is not None:       # one weight per sample, or per loss element
-            weight = np.asarray(sample_weight, per_sample.dtype)
-            if weight.size == len(per_sample):
-                weight = weight.reshape((len(per_sample),) + (1,) * (per_sample.ndim - 1))
-            weight = np.broadcast_to(weight, per_sample.shape)
+            weight = numeric_array(self.name, "sample_weight", sample_weight).astype(
+                per_sample.dtype)
+            if per_sample.ndim and weight.size == per_sample.shape[0]:
+                weight = weight.reshape(per_sample.shape[:1] + (1,) * (per_sample.ndim - 1))
+            try:
+                weight = np.broadcast_to(weight, per_sample.shape)
+            except ValueError:
+                raise ValueError(f"{self.name}: sample_weight of shape {weight.shape} cannot "
+                                 f"weight loss values of shape {per_sample.shape}") from None
             per_sample = per_sample * weight
         return self.reduce(per_sample, weight)
 

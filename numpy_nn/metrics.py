@@ -176,6 +176,11 @@ class _MeanElementwiseError(MeanMetricWrapper):
 
     def values(self, y_true, y_pred):
         y_true, y_pred = match_ranks(y_true.astype(y_pred.dtype), y_pred)
+        try:                               # Keras broadcasts where it can, and fails otherwise
+            np.broadcast_shapes(y_true.shape, y_pred.shape)
+        except ValueError:
+            raise ValueError(f"{self.name}: targets of shape {y_true.shape} cannot be compared "
+                             f"with predictions of shape {y_pred.shape}") from None
         errors = type(self).elementwise(y_true - y_pred)
         return errors.mean(axis=-1) if errors.ndim > 1 else errors
 

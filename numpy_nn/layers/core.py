@@ -51,7 +51,8 @@ class Flatten(Layer):
 
     def call(self, inputs):
         self._input_shape = inputs.shape
-        return inputs.reshape(inputs.shape[0], -1)
+        # the feature count from the shape, not -1: an empty batch has no size to divide
+        return inputs.reshape(inputs.shape[0], math.prod(inputs.shape[1:]))
 
     def backward(self, grad_output, need_input_grad=True):
         return grad_output.reshape(self._input_shape) if need_input_grad else None

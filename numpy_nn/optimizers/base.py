@@ -42,6 +42,7 @@ import numpy as np
 
 from numpy_nn import backend
 from numpy_nn._checks import check_number as _check_number
+from numpy_nn._checks import numeric_array
 from numpy_nn.dispatch import has_numba_twin
 from numpy_nn.optimizers import schedules
 from numpy_nn.variables import Variable
@@ -172,7 +173,8 @@ class Optimizer:
             if g is None:
                 missing.append(getattr(v, "path", None) or getattr(v, "name", repr(v)))
                 continue
-            g = np.asarray(g, dtype=v.value.dtype)
+            g = numeric_array(f"{type(self).__name__}.apply", f"the gradient for "
+                              f"'{v.path}'", g).astype(v.value.dtype, copy=False)
             if g.shape != v.value.shape:
                 raise ValueError(f"{type(self).__name__}.apply: gradient of shape {g.shape} for "
                                  f"variable '{v.path}' of shape {v.shape}")
