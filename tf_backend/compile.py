@@ -102,7 +102,7 @@ _OPTIMIZER_ARGS = {
     "Adamax": ("beta_1", "beta_2", "epsilon"),
     "Nadam": ("beta_1", "beta_2", "epsilon"),
 }
-_COMMON_ARGS = ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay")
+_COMMON_ARGS = ("name", "clipnorm", "clipvalue", "global_clipnorm", "weight_decay")
 #: Keras options without a numpy_nn counterpart, with the value meaning "off".
 _KERAS_ONLY_OPTIONS = {"use_ema": False, "loss_scale_factor": None,
                        "gradient_accumulation_steps": None}

@@ -84,9 +84,8 @@ class Trainer:
         self.loss = losses_module.get(loss)
         if self.loss.reduction != "sum_over_batch_size":
             raise ValueError(f"Sequential.compile: numpy_nn trains with the loss reduction "
-                             f"'sum_over_batch_size' (Keras's default), got "
-                             f"reduction={self.loss.reduction!r}; a loss object with another "
-                             f"reduction can still be called directly")
+                             f"'sum_over_batch_size' (Keras's default), got reduction="
+                             f"{self.loss.reduction!r} (other reductions are for direct calls)")
         if metrics is None:
             metrics = []
         if isinstance(metrics, str) or callable(metrics):
