@@ -59,7 +59,7 @@ venv: $(STAMP)
 
 # One BLAS thread unless you say otherwise: the chapter's matrices are small, and on a busy
 # 2-core machine OpenBLAS's second thread spins instead of working (measured: 0.28 s vs 32 s
-# per quick epoch under load; see the README's benchmark section).
+# per quick epoch under load; see docs/reports/benchmarks.md).
 demo: $(CORE_STAMP)
 	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(PY) -m examples.demo
 
@@ -109,23 +109,25 @@ test-unit: $(STAMP)
 fuzz: $(STAMP)
 	NUMPY_NN_FUZZ_SCALE=10 $(PY) -m pytest -q tests/test_fuzz_api.py --hypothesis-show-statistics
 
-# The chapter's experiments, numpy_nn and Keras 3 side by side over several seeds; the table
-# goes into README.md. Not part of `make test`. Every (experiment, framework, seed) is a task
+# The chapter's experiments, numpy_nn and Keras 3 side by side over several seeds; the tables
+# go into examples/records/reproduction_tables.md (the site's reproduction page shows them) and
+# the full table's summary into README.md. Not part of `make test`. Every (experiment, framework, seed) is a task
 # run on one-thread worker processes (WORKERS, default: one per core) or on a Dask cluster
 # (SCHEDULER=tcp://HOST:8786); finished tasks are records in RESULTS, and running the same
 # command again skips them (stop and resume at will; merge parts by copying record files).
 # SEEDS: seeds per framework (default 5, quick 3). The default RESULTS folder is committed:
-# it holds the records behind the README's tables, so `make reproduce` continues that run.
+# it holds the records behind the tables, so `make reproduce` continues that run.
 SEEDS     ?=
 SCHEDULER ?=
 WORKERS   ?=
 RESULTS   ?= examples/records/reproduce
-REPRODUCE := TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m examples.reproduce --readme README.md \
+REPRODUCE := TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m examples.reproduce \
+	--report examples/records/reproduction_tables.md \
 	--results $(RESULTS) $(if $(SEEDS),--seeds $(SEEDS)) \
 	$(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
 
 reproduce: $(STAMP)
-	$(REPRODUCE)
+	$(REPRODUCE) --front-page README.md
 
 reproduce-quick: $(STAMP)
 	$(REPRODUCE) --quick

@@ -22,6 +22,11 @@ TARGETS = {
 MODEL_TITLES = {"leaky_relu_mlp": "LeakyReLU 300-100 MLP", "batch_norm_mlp": "BN 300-100 MLP",
                 "selu_100": "SELU, 100 hidden layers", "elu_20x100_cifar": "ELU 20x100, CIFAR-10"}
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+#: The README's summary block (``front_page_section``).
+FRONT_START, FRONT_END = "<!-- bench-summary:start -->", "<!-- bench-summary:end -->"
+#: The engine the README's summary speaks for: ``fit`` with ``jit_compile=True`` when the run
+#: measured it, else the Numba path's ``fit`` (runs from before ``jit_compile``).
+HEADLINE = (("jit", "`fit` with `jit_compile=True`"), ("numba", "the Numba path (`fit`)"))
 COLUMNS = ("numpy", "numba", "jit", "jit_mkl", "fused", "fused_mkl", "fused_fastest", "keras_tf",
            "keras_jax",
            "torch", "torch_compile", "floor", "floor_mkl", "floor_fastest")
@@ -639,7 +644,28 @@ def markdown(results):
     return "\n".join(lines)
 
 
+def front_page_section(results):
+    """The README's few lines: the machine and date, and per thread count how the headline
+    engine compares with the fastest peer (the sentences of :func:`summary_lines`)."""
+    m = results["machine"]
+    measured = {engine for c in results.get("training", []) for engine in c["step_ms"]}
+    engine, label = next(((e, t) for e, t in HEADLINE if e in measured), HEADLINE[-1])
+    sentences = [_summary_sentence(results, threads, engine, label)
+                 for threads in thread_counts(results)]
+    lines = [FRONT_START, f"{m['cpu']}, {m['cores']} cores, BLAS {m['blas']}; run {m['date']} "
+                          f"({m['mode']} mode).", ""]
+    lines += [f"- {s}" for s in sentences if s]
+    if engine != HEADLINE[0][0]:
+        lines += ["", "This run measured no `jit_compile=True` engine; the "
+                      "[Speed guide](docs/guides/speed.md) has its own measurements."]
+    lines += ["", "Every engine, interval, GEMM floor and target is in "
+                  "[speed and benchmarks](docs/reports/benchmarks.md).", FRONT_END]
+    return "\n".join(lines)
+
+
 def readme_section(results):
+    """The full summary block, written into ``benchmarks/results/summary.md`` (links relative
+    to that folder); the site's benchmark page includes it."""
     lines = [START, "", *machine_lines(results), ""]
     if results.get("training"):
         lines += [f"- {s}" for s in summary_lines(results)] + [""]
@@ -649,11 +675,11 @@ def readme_section(results):
         lines += ["Median ms per step (lower is better); ratios with 95% intervals. The method, "
                   "every peer's ratio, CPU use per engine, thread speed-ups, allocations, memory "
                   "and what limits each target are in "
-                  "[`benchmarks/results/benchmarks.md`](benchmarks/results/benchmarks.md).", ""]
+                  "[`benchmarks/results/benchmarks.md`](benchmarks.md).", ""]
         for threads in thread_counts(results):
             lines += [f"#### {threads} thread{'s' if threads > 1 else ''}", ""]
             lines += training_table(_cells(results, threads)) + [""]
-    lines += ["![Training throughput by model and batch size](benchmarks/results/throughput.png)",
+    lines += ["![Training throughput by model and batch size](throughput.png)",
               "", END]
     return "\n".join(lines)
 
@@ -700,14 +726,15 @@ def plot(results, path):
     plt.close(figure)
 
 
-def update_readme(readme_path, section):
+def update_readme(readme_path, section, start=START, end=END):
+    """Replace the block between ``start`` and ``end`` of the Markdown file with ``section``
+    (which carries the markers); a file without the block is an error."""
     with open(readme_path, encoding="utf-8") as handle:
         text = handle.read()
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text,
-                      flags=re.DOTALL)
-    else:
-        text = text.rstrip() + "\n\n## Benchmarks\n\n" + section + "\n"
+    if start not in text or end not in text:
+        raise SystemExit(f"{readme_path} has no {start} ... {end} block")
+    text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, text,
+                  flags=re.DOTALL)
     write_text(readme_path, text)
     return readme_path
 

@@ -206,7 +206,9 @@ def write_reports(results, output, update_readme):
     if results.get("training"):
         report.plot(results, os.path.join(output, "throughput.png"))
     if update_readme:
-        report.update_readme(os.path.join(ROOT, "README.md"), report.readme_section(results))
+        report.update_readme(os.path.join(output, "summary.md"), report.readme_section(results))
+        report.update_readme(os.path.join(ROOT, "README.md"), report.front_page_section(results),
+                             report.FRONT_START, report.FRONT_END)
 
 
 def rewrite_reports(path, no_readme):

@@ -26,8 +26,10 @@ Output: a Markdown table (per experiment and framework: mean ± standard deviati
 confidence interval over seeds, the difference of the means with Welch's p-value, median
 seconds per epoch, the chapter's reported result) and sentences generated from those numbers,
 printed, saved as ``reproduce.md`` (``reproduce-quick.md``) in ``--out``, and with
-``--readme README.md`` written into the README between ``<!-- reproduce:start -->`` and
-``<!-- reproduce:end -->`` (``reproduce-quick`` markers for ``--quick``).
+``--report docs/reports/reproduction.md`` written into that page between
+``<!-- reproduce:start -->`` and ``<!-- reproduce:end -->`` (``reproduce-quick`` markers for
+``--quick``). ``--front-page README.md`` writes the full table's two-line summary into the
+README, between ``<!-- reproduce-summary:start -->`` and ``<!-- reproduce-summary:end -->``.
 """
 from __future__ import annotations
 
@@ -700,6 +702,7 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
     lines += ["", legend(seed_counts) + " " + provenance_text(table)]
     if both:
         lines += ["", significance_text(compared)]
+    info["summary"] = front_page_text(compared, info, quick)     # main() writes it, if asked
     unfinished = progress_text(counts, info["seeds"])
     if unfinished:
         lines += ["", unfinished]
@@ -766,6 +769,22 @@ def legend(seed_counts):
             "test error rate of model_B divided by that of model_B_on_A). Seconds per epoch "
             "are medians over seeds of each run's median epoch, training plus validation, one "
             "thread per worker process.")
+
+
+def front_page_text(compared, info, quick):
+    """The README's lines for a table: what was run, and how many rows differ before and
+    after Holm's correction (the table and its sentences are in the report)."""
+    size = "Quick subset" if quick else "Full size, the chapter's epochs"
+    n = len(compared)
+    raw = sum(t.p_value < 0.05 for _, t, _ in compared)
+    held = sum(h < 0.05 for _, _, h in compared)
+    higher = sum(t.difference > 0 for _, t, _ in compared)
+    return (f"{size}: {info['seeds']} seeds per framework and experiment "
+            f"(`{info['command']}`; table written {info['date']}). Of {n} compared rows, {raw} "
+            f"differ at "
+            f"p < 0.05 (Welch's t-test) and {held} after Holm's correction; numpy_nn's mean is "
+            f"the higher in {higher} of {n}. The table, its tests and what is known of each "
+            f"difference are in [the reproduction report](docs/reports/reproduction.md).")
 
 
 def significance_text(compared):
@@ -856,17 +875,18 @@ def paired_text(table, experiments):
     return "\n".join(lines).strip()
 
 
-def write_into_readme(readme, table, block):
-    """Replace the text between ``<!-- block:start -->`` and ``<!-- block:end -->``."""
+def write_into_block(path, table, block):
+    """Replace the text between ``<!-- block:start -->`` and ``<!-- block:end -->`` of the
+    Markdown file ``path``."""
     start_marker, end_marker = f"<!-- {block}:start -->", f"<!-- {block}:end -->"
-    with open(readme, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8") as handle:
         text = handle.read()
     if start_marker not in text or end_marker not in text:
-        raise SystemExit(f"{readme} has no {start_marker} ... {end_marker} block")
+        raise SystemExit(f"{path} has no {start_marker} ... {end_marker} block")
     before, rest = text.split(start_marker, 1)
     _, after = rest.split(end_marker, 1)
     from numpy_nn.io_utils import atomic_write
-    with atomic_write(readme, "w") as handle:
+    with atomic_write(path, "w") as handle:
         handle.write(before + start_marker + "\n" + table + "\n" + end_marker + after)
 
 
@@ -911,9 +931,13 @@ def main(argv=None):
     parser.add_argument("--verbose", "-v", action="store_true", help="one line per task")
     parser.add_argument("--out", default=os.path.join(common.EXAMPLES_DIR, "results",
                                                       "reproduce"))
-    parser.add_argument("--readme", help="write the table into this README, between "
-                                         "<!-- reproduce:start/end --> (full) or "
-                                         "<!-- reproduce-quick:start/end --> (--quick)")
+    parser.add_argument("--report",
+                        help="write the table into this Markdown page, between "
+                             "<!-- reproduce:start/end --> (full) or "
+                             "<!-- reproduce-quick:start/end --> (--quick)")
+    parser.add_argument("--front-page",
+                        help="write the full table's summary into this README, between "
+                             "<!-- reproduce-summary:start/end --> (not with --quick)")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     quick = args.quick
@@ -931,11 +955,13 @@ def main(argv=None):
     framework_keys = available_frameworks(args.frameworks.split(","))
     seeds = list(range(FIRST_SEED, FIRST_SEED + n_seeds))
     kernels = "jit" if args.jit_compile else (args.kernels or default_kernels())
-    if (args.init_from or args.batch_order) and args.readme:
+    if (args.init_from or args.batch_order) and (args.report or args.front_page):
         option, name = (("init-from", "init-from-keras") if args.init_from
                         else ("batch-order", "batch-order-fixed"))
-        parser.error(f"--readme: a --{option} table is a diagnostic, kept out of the README "
-                     f"(it is written to --out as reproduce-{name}.md)")
+        parser.error(f"--report/--front-page: a --{option} table is a diagnostic, kept out of "
+                     f"the reports (it is written to --out as reproduce-{name}.md)")
+    if quick and args.front_page:
+        parser.error("--front-page: the README summarises the full-size table, not --quick")
 
     from numpy_nn.experiments import ResultsStore, resolve_scheduler, run_grid
     store = ResultsStore(args.results)
@@ -992,8 +1018,10 @@ def main(argv=None):
     print("\n" + text)
     with open(os.path.join(args.out, name + ".md"), "w", encoding="utf-8") as handle:
         handle.write(text + "\n")
-    if args.readme:
-        write_into_readme(args.readme, text, "reproduce-quick" if quick else "reproduce")
+    if args.report:
+        write_into_block(args.report, text, "reproduce-quick" if quick else "reproduce")
+    if args.front_page:
+        write_into_block(args.front_page, info["summary"], "reproduce-summary")
     return table
 
 

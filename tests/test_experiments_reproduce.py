@@ -13,6 +13,7 @@ from numpy_nn.experiments.stats import welch_test
 README = ("# Title\n\nbefore\n<!-- reproduce-quick:start -->\nold table\n"
           "<!-- reproduce-quick:end -->\nafter\n<!-- reproduce:start -->\nfull\n"
           "<!-- reproduce:end -->\n")
+FRONT_PAGE = "# numpy_nn\n<!-- reproduce-summary:start -->\nold\n<!-- reproduce-summary:end -->\n"
 
 
 def test_a_quick_multi_seed_run_writes_records_and_the_readme_block(tmp_path, capsys):
@@ -21,7 +22,7 @@ def test_a_quick_multi_seed_run_writes_records_and_the_readme_block(tmp_path, ca
     argv = ["--quick", "--only", "leaky_relu", "--frameworks", "numpy_nn", "--seeds", "2",
             "--kernels", "numba",
             "--workers", "2", "--results", str(tmp_path / "records"),
-            "--out", str(tmp_path / "out"), "--readme", str(readme)]
+            "--out", str(tmp_path / "out"), "--report", str(readme)]
     table = reproduce.main(argv)
     records = table["leaky_relu"]["numpy_nn"]
     assert sorted(r["seed"] for r in records) == [42, 43]
@@ -71,14 +72,16 @@ def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
     store.write(fake_record("prelu", "keras", 45, 0.5, status="failed"))
     later = store.load("prelu-keras-44")
     store.write({**later, "started": "2026-12-02T09:00:00+0000"})     # a part run a day later
-    readme = tmp_path / "README.md"
+    readme = tmp_path / "reproduction.md"
     readme.write_text(README, encoding="utf-8")
+    front_page = tmp_path / "README.md"
+    front_page.write_text(FRONT_PAGE, encoding="utf-8")
     reproduce.available_frameworks = lambda wanted: list(wanted)     # no TensorFlow needed
     try:
         reproduce.main(["--only", "leaky_relu,prelu", "--table-only", "--kernels", "numpy",
                         "--seeds", "3", "--results",
                         str(tmp_path / "records"), "--out", str(tmp_path / "out"),
-                        "--readme", str(readme)])
+                        "--report", str(readme), "--front-page", str(front_page)])
     finally:
         import importlib
         importlib.reload(reproduce)
@@ -98,6 +101,10 @@ def test_the_sentences_under_the_table_come_from_the_numbers(tmp_path):
     assert "PReLU" not in block.split("before correction")[1].split(".")[0]
     assert "Rows not yet at" not in block
     assert "1 task(s) failed and are left out: prelu/keras/seed=45 (ValueError: x)" in block
+    summary = front_page.read_text(encoding="utf-8")
+    assert ("Of 2 compared rows, 1 differ at p < 0.05 (Welch's t-test) and 1 after Holm's "
+            "correction; numpy_nn's mean is the higher in 0 of 2.") in summary
+    assert "old" not in summary and "3 seeds per framework" in summary
     assert "Full size" in block and "Quick run" not in block
     assert ("run on 2 day(s) (2026-12-01, 2026-12-02) on 1 host name(s) (vm-a): seconds per "
             "epoch from different days or machines are not comparable.") in block
@@ -170,7 +177,7 @@ def test_init_from_keras_refuses_the_transfer_experiment_and_the_readme(tmp_path
     with pytest.raises(ValueError, match="transfer experiment trains model A"):
         reproduce.keras_initial_weights(transfer, None, 1, seed=42)
     with pytest.raises(SystemExit):
-        reproduce.main(["--init-from", "keras", "--readme", str(tmp_path / "README.md"),
+        reproduce.main(["--init-from", "keras", "--report", str(tmp_path / "README.md"),
                         "--results", str(tmp_path), "--out", str(tmp_path)])
     assert "a --init-from table is a diagnostic" in capsys.readouterr().err
 
@@ -216,7 +223,7 @@ def test_batch_order_records_are_kept_apart_from_the_main_table(tmp_path, capsys
     assert [r["config"].get("order") for r in main["exponential_batch"]["numpy_nn"]] == [None]
     assert [r["config"]["order"] for r in fixed["exponential_batch"]["numpy_nn"]] == ["fixed"]
     with pytest.raises(SystemExit):
-        reproduce.main(["--batch-order", "fixed", "--readme", str(tmp_path / "README.md"),
+        reproduce.main(["--batch-order", "fixed", "--report", str(tmp_path / "README.md"),
                         "--results", str(tmp_path), "--out", str(tmp_path)])
     assert "a --batch-order table is a diagnostic" in capsys.readouterr().err
 

@@ -1,0 +1,69 @@
+"""README.md is a front page: small, narrow, and every result in it written by the generator
+that measured it (a hand edit, or a generator changed without rewriting the README, fails)."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def block(text, start, end):
+    return text.split(start, 1)[1].split(end, 1)[0].strip()
+
+
+def test_the_front_page_is_at_most_12_kb():
+    assert len(README.encode("utf-8")) <= 12 * 1024
+
+
+def test_no_table_is_wider_than_six_columns():
+    for line in README.splitlines():
+        if line.startswith("|"):
+            assert line.strip().strip("|").count("|") + 1 <= 6, line
+
+
+def test_the_parity_summary_is_the_generators():
+    from parity_tests import update_readme
+    report = (ROOT / "parity_tests" / "report.md").read_text(encoding="utf-8")
+    assert block(README, update_readme.START, update_readme.END) == \
+        update_readme.summary_block(report).strip()
+
+
+def test_the_benchmark_summaries_are_the_generators():
+    from benchmarks import report
+    results = json.loads((ROOT / "benchmarks" / "results" / "benchmarks.json").read_text())
+    assert block(README, report.FRONT_START, report.FRONT_END) == \
+        block(report.front_page_section(results), report.FRONT_START, report.FRONT_END)
+    summary = (ROOT / "benchmarks" / "results" / "summary.md").read_text(encoding="utf-8")
+    assert block(summary, report.START, report.END) == \
+        block(report.readme_section(results), report.START, report.END)
+
+
+def test_the_reproduction_summary_is_the_generators(tmp_path, monkeypatch):
+    """The full table rebuilt from the committed records gives the same rows, sentences and
+    README summary (the date and load average of the writing aside)."""
+    from examples import reproduce
+    monkeypatch.setattr(reproduce, "available_frameworks", lambda wanted: list(wanted))
+    tables = tmp_path / "tables.md"
+    tables.write_text("<!-- reproduce:start -->\n<!-- reproduce:end -->\n", encoding="utf-8")
+    front = tmp_path / "README.md"
+    front.write_text("<!-- reproduce-summary:start -->\n<!-- reproduce-summary:end -->\n",
+                     encoding="utf-8")
+    reproduce.main(["--table-only", "--seeds", "5", "--kernels", "numba", "--out",
+                    str(tmp_path / "out"), "--report", str(tables), "--front-page", str(front)])
+
+    def stable(text):
+        return re.sub(r"table written \d{4}-\d{2}-\d{2}", "table written DATE", text)
+    start, end = "<!-- reproduce-summary:start -->", "<!-- reproduce-summary:end -->"
+    assert stable(block(README, start, end)) == stable(block(front.read_text(), start, end))
+    committed = (ROOT / "examples" / "records" / "reproduction_tables.md").read_text()
+    ours = block(committed, "<!-- reproduce:start -->", "<!-- reproduce:end -->")
+    again = block(tables.read_text(), "<!-- reproduce:start -->", "<!-- reproduce:end -->")
+    assert ours.splitlines()[1:] == again.splitlines()[1:]     # all but the "Run:" line
+
+
+@pytest.mark.parametrize("target", re.findall(r"\]\(((?:docs|examples)/[^)#]+)", README))
+def test_the_front_pages_links_resolve(target):
+    assert (ROOT / target).exists(), target
