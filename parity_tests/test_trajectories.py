@@ -76,6 +76,7 @@ from parity_tests.builders import (
 )
 from parity_tests.conftest import set_floatx
 from parity_tests.report import check
+from tf_backend import compare
 
 EPOCHS = 7
 BATCH_SIZE = 32
@@ -282,11 +283,8 @@ def compare_histories(name, dtype, result, optimizer, n_train, n_val, deep=False
           f"{name}: per-epoch accuracy/val_accuracy", unit="samples")
 
 
-@pytest.mark.parametrize("name, dtype", RUNS, ids=[f"{n} [{d}]" for n, d in RUNS])
-def test_trajectory(name, dtype, data):
-    set_floatx(dtype)
-    case = CASES[name]
-    x, y, x_val, y_val = data[case.standardize]
+def compiled_twins(case, dtype):
+    """The case's two models, built and compiled as the trajectory test builds them."""
     model, keras_model = twins([("Flatten", {})] + case.layers, INPUT_SHAPE)
     optimizer, numpy_optimizer = case.optimizer, case.numpy_optimizer
     if dtype == "float64":
@@ -295,10 +293,32 @@ def test_trajectory(name, dtype, data):
             numpy_optimizer = lambda: KerasFloat64Nadam(**optimizer.kwargs)  # noqa: E731
     compile_both(model, keras_model, optimizer, "sparse_categorical_crossentropy",
                  metrics=["accuracy"], numpy_optimizer=numpy_optimizer and numpy_optimizer())
+    return model, keras_model
+
+
+def first_divergence(case, dtype, initial_weights, x, y):
+    """What ``tf_backend.compare`` finds on the case from the same initial weights (20 steps),
+    for a failing trajectory's message."""
+    model, keras_model = compiled_twins(case, dtype)
+    model.set_weights(initial_weights)
+    return compare(model, keras_model, x, y, steps=20, batch_size=BATCH_SIZE).summary()
+
+
+@pytest.mark.parametrize("name, dtype", RUNS, ids=[f"{n} [{d}]" for n, d in RUNS])
+def test_trajectory(name, dtype, data):
+    set_floatx(dtype)
+    case = CASES[name]
+    x, y, x_val, y_val = data[case.standardize]
+    model, keras_model = compiled_twins(case, dtype)
+    initial_weights = model.get_weights()
     result = fit_both(model, keras_model, x, y, epochs=EPOCHS, batch_size=BATCH_SIZE,
                       validation_data=(x_val, y_val))
     assert result.keras_history["loss"][-1] < result.keras_history["loss"][0], "did it train?"
-    compare_histories(name, dtype, result, model.optimizer, len(x), len(x_val), case.deep)
+    try:
+        compare_histories(name, dtype, result, model.optimizer, len(x), len(x_val), case.deep)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\ntf_backend.compare from the same initial weights: "
+                             f"{first_divergence(case, dtype, initial_weights, x, y)}") from None
 
 
 TRANSFER_A = ([("Flatten", {})]

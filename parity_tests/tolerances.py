@@ -218,6 +218,28 @@ INITIAL_DISTRIBUTION_KS = 3.0
 INITIAL_DISTRIBUTION_MIN_SIZE = 50
 
 
+# ------------------------------------------------------------------------ tf_backend.compare
+#: ``tf_backend.compare`` teacher-forces both engines (every comparison starts from the same
+#: inputs, weights and optimizer state), so each comparison is one operation's rounding and
+#: nothing grows with depth or with steps: its tolerances are the component tolerances above.
+#: The loss is a forward quantity. The weights after a step come from one optimizer update on
+#: identical gradients (OPTIMIZER_STEP), BatchNormalization's moving statistics from one
+#: update on identical batches (BN_MOVING_STATISTICS).
+COMPARE_FLOAT32 = {"forward": FORWARD, "loss": FORWARD, "gradient": GRADIENT,
+                   "optimizer_state": OPTIMIZER_STEP, "weights": OPTIMIZER_STEP}
+#: In float64 the same structure at float64's roundoff, 2**-53 against float32's 2**-24
+#: (a factor 2**-29 = 1.9e-9), times 1e3 for what Keras 3 still computes in float32 in a
+#: float64 model (TensorFlow's LeakyRelu keeps its slope in float32, ``keras.ops.cast`` of a
+#: Python constant goes through float32: see the notes of parity_tests/report.md).
+COMPARE_FLOAT64_FACTOR = 2.0 ** -29 * 1e3
+
+
+def compare_tolerance(phase, dtype):
+    """The tolerance of one ``tf_backend.compare`` comparison (relative error, see below)."""
+    base = COMPARE_FLOAT32[phase]
+    return base * COMPARE_FLOAT64_FACTOR if str(dtype) == "float64" else base
+
+
 # ------------------------------------------------------------------------ the measure
 def relative_error(actual, desired):
     """``max|actual - desired| / max|desired|`` in float64 (see the module docstring)."""

@@ -8,6 +8,9 @@
   that ``keras.models.load_model`` opens it, and a Keras-trained file loaded into numpy_nn.
 * :func:`train_side_by_side` trains the same model with both engines from the same initial
   weights on the same batches (no shuffling) and returns both histories and both weight sets.
+* :func:`compare` names the first tensor where a numpy_nn model and its Keras twin part: every
+  forward output, loss, gradient, optimizer slot and weight of every step, teacher-forced
+  (``python -m tf_backend.compare MODEL.keras --data DATA.npz`` from the shell).
 
 Importing this package sets ``TF_ENABLE_ONEDNN_OPTS=0`` (unless the variable is already set)
 before TensorFlow is imported: with oneDNN, TensorFlow's float32 matrix products are not exact
@@ -30,6 +33,7 @@ elif os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
                   "TF_ENABLE_ONEDNN_OPTS=0 before importing TensorFlow for exact comparisons.",
                   stacklevel=2)
 
+from tf_backend.compare import ComparisonResult, TensorComparison, compare  # noqa: E402
 from tf_backend.compile import (  # noqa: E402
     keras_floatx,
     loss_from_keras,
@@ -46,4 +50,4 @@ from tf_backend.runner import SideBySideResult, train_side_by_side  # noqa: E402
 __all__ = ["to_keras", "from_keras", "save_keras", "load_keras", "train_side_by_side",
            "SideBySideResult", "UntranslatableError", "keras_floatx", "optimizer_to_keras",
            "optimizer_from_keras", "schedule_to_keras", "schedule_from_keras", "loss_to_keras",
-           "loss_from_keras"]
+           "loss_from_keras", "compare", "ComparisonResult", "TensorComparison"]
