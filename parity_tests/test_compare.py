@@ -205,3 +205,13 @@ def test_the_report_marks_the_first_divergence(tmp_path, batches):
     text = open(write_report(result, tmp_path)).read()
     assert "## First divergence" in text and "| 0 | forward | " in text
     assert result.summary().startswith("first divergence: step 0, forward")
+
+
+def test_the_guides_worked_example_finds_the_modified_layer(tmp_path):
+    """``examples/disagree.py``, shown in docs/guides/disagree.md."""
+    from examples import disagree
+    set_floatx("float32")
+    disagree.main(["--quick", "--out", str(tmp_path)])
+    text = (tmp_path / "first_divergence.txt").read_text()
+    assert "first divergence: step 0, forward, layer 'leaky_re_lu" in text
+    assert "unmodified:\n  no divergence in 5 steps" in text

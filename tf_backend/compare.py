@@ -6,13 +6,15 @@ state and the weights after the update (BatchNormalization's moving statistics i
 that order — the order the step computes them. Its result names the first comparison above
 its tolerance: step, phase, layer, tensor, errors and the worst element.
 
-**Teacher forcing.** Each comparison starts from identical inputs: numpy_nn's layer *i* gets
-Keras's output of layer *i - 1*; its backward pass gets Keras's gradient of the layer's output
-(the loss's own gradient for the last layer); its optimizer gets Keras's gradients, weights and
-optimizer state; after the step numpy_nn's weights, statistics and optimizer state are set to
-Keras's. So an error is the rounding of one operation, not float32 chaos grown over steps, and
-the tolerances are the parity suite's per-component ones (``parity_tests/tolerances.py``,
-:func:`parity_tests.tolerances.compare_tolerance`); a divergence is where the code differs.
+**Teacher forcing** (the default). Each comparison starts from identical inputs: numpy_nn's
+layer *i* gets Keras's output of layer *i - 1*; its backward pass gets Keras's gradient of the
+layer's output (the loss's own gradient for the last layer); its optimizer gets Keras's
+gradients, weights and optimizer state; after the step numpy_nn's weights, statistics and
+optimizer state are set to Keras's. So an error is the rounding of one operation, not float32
+chaos grown over steps, and the tolerances are the parity suite's per-component ones
+(``parity_tests/tolerances.py``, :func:`parity_tests.tolerances.compare_tolerance`); a
+divergence is where the code differs. ``teacher_forcing=False`` lets each engine run on its
+own instead, to see how far the two trainings drift.
 
 The Keras side uses Keras's public API only: the layers called one by one under
 ``tf.GradientTape`` (Keras's own logits shortcut applies), ``Model.compute_loss`` (the compiled
@@ -77,6 +79,8 @@ class ComparisonResult:
     comparisons: list
     steps: int
     dtype: str
+    #: per step, ``(numpy_nn's loss, Keras's loss)`` (with the penalties)
+    losses: list = field(default_factory=list)
 
     @property
     def first_divergence(self):
@@ -146,6 +150,7 @@ class _Recorder:
     def __init__(self, dtype):
         self.dtype = dtype
         self.comparisons = []
+        self.losses = []
 
     def add(self, step, phase, layer, items, floor=0.0):
         """``items``: ``[(tensor name, numpy_nn's array, Keras's array)]`` of one layer."""
@@ -209,13 +214,13 @@ def _terms_scale(layer, inputs):
     return float(terms.max()) if terms.size else 0.0
 
 
-def _forward(keras, tf, pairs, x, step, record):
-    """Both forward passes, layer by layer, numpy_nn fed Keras's inputs; returns the Keras
-    outputs (on the tape) and numpy_nn's last output."""
+def _forward(keras, tf, pairs, x, step, record, teacher):
+    """Both forward passes, layer by layer, numpy_nn fed Keras's inputs (``teacher``) or its
+    own; returns the Keras outputs (on the tape) and numpy_nn's last output."""
     h = tf.convert_to_tensor(x)
-    outputs, numpy_output = [], None
+    outputs, numpy_output = [], np.asarray(x)
     for layer, keras_layer, _ in pairs:
-        inputs = np.array(h)
+        inputs = np.array(h) if teacher else numpy_output
         numpy_output = layer.forward(inputs, training=True)
         if isinstance(keras_layer, (keras.layers.Dropout, keras.layers.AlphaDropout)):
             h = _keras_dropout(keras, layer, keras_layer, h)
@@ -227,17 +232,19 @@ def _forward(keras, tf, pairs, x, step, record):
     return outputs, numpy_output
 
 
-def _backward(model, pairs, loss_grad, wrt_logits, upstream, step, record):
-    """numpy_nn's backward pass, each layer fed Keras's gradient of its output (the last layer
-    its own loss gradient); then the penalties' gradients, as ``train_step`` adds them."""
+def _backward(model, pairs, loss_grad, wrt_logits, upstream, teacher):
+    """numpy_nn's backward pass, each layer fed Keras's gradient of its output (``teacher``;
+    the last layer its own loss gradient) or its own chain; then the penalties' gradients, as
+    ``train_step`` adds them."""
     last = len(pairs) - 1
+    own = loss_grad
     for index in range(last, -1, -1):
         layer = pairs[index][0]
-        grad = loss_grad if index == last else np.array(upstream[index])
+        grad = np.array(upstream[index]) if teacher and index != last else own
         if index == last and wrt_logits:
-            layer.backward_from_logits(grad, need_input_grad=index > 0)
+            own = layer.backward_from_logits(grad, need_input_grad=index > 0)
         else:
-            layer.backward(grad, need_input_grad=index > 0)
+            own = layer.backward(grad, need_input_grad=index > 0)
     model._add_regularization(model.trainable_weights)
 
 
@@ -261,20 +268,20 @@ def _keras_optimizer_state(optimizer, trainable):
     return state
 
 
-def _step(keras, tf, model, keras_model, pairs, x, y, step, record):
+def _step(keras, tf, model, keras_model, pairs, x, y, step, record, teacher):
     trainable_keras = keras_model.trainable_variables
     keras_to_numpy = {id(kv): v for _, _, weights in pairs for v, kv in weights}
     trainable = [keras_to_numpy[id(kv)] for kv in trainable_keras]
     with tf.GradientTape() as tape:
-        outputs, numpy_output = _forward(keras, tf, pairs, x, step, record)
+        outputs, numpy_output = _forward(keras, tf, pairs, x, step, record, teacher)
         keras_loss = keras_model.compute_loss(x=x, y=y, y_pred=outputs[-1], training=True)
     keras_grads = tape.gradient(keras_loss, list(trainable_keras) + outputs[:-1])
     loss, loss_grad, wrt_logits = model._loss_and_grad(y, numpy_output, None)
     penalty = sum(model.losses) if model.losses else 0
     record.add(step, "loss", pairs[-1][0].name,
                [("value", loss + penalty, np.array(keras_loss))])
-    _backward(model, pairs, loss_grad, wrt_logits, keras_grads[len(trainable_keras):], step,
-              record)
+    record.losses.append((float(loss + penalty), float(np.array(keras_loss))))
+    _backward(model, pairs, loss_grad, wrt_logits, keras_grads[len(trainable_keras):], teacher)
     param_grads = keras_grads[:len(trainable_keras)]
     position = {id(k): i for i, k in enumerate(trainable_keras)}
     for layer, _, weights in reversed(pairs):
@@ -282,8 +289,9 @@ def _step(keras, tf, model, keras_model, pairs, x, y, step, record):
                  for v, kv in weights if id(kv) in position]
         if items:
             record.add(step, "gradient", layer.name, items)
-    # the optimizers, from the same weights, state and gradients
-    model.optimizer.apply([np.array(g) for g in param_grads], trainable)
+    # the optimizers, from the same weights, state and gradients (teacher) or their own
+    model.optimizer.apply([np.array(g) for g in param_grads] if teacher else
+                          [v.grad for v in trainable], trainable)
     keras_model.optimizer.apply_gradients(zip(param_grads, trainable_keras))
     slots = [(v, kv, list(model.optimizer.slots.get(v, {}))) for v, kv in
              zip(trainable, trainable_keras)]
@@ -302,6 +310,8 @@ def _step(keras, tf, model, keras_model, pairs, x, y, step, record):
         if weights:
             record.add(step, "weights", layer.name,
                        [(v.name, v.value, kv.numpy()) for v, kv in weights])
+    if not teacher:
+        return
     # teacher forcing: the next step starts from Keras's state on both sides
     for _, _, weights in pairs:
         for variable, keras_variable in weights:
@@ -309,7 +319,8 @@ def _step(keras, tf, model, keras_model, pairs, x, y, step, record):
     model.optimizer.set_state(_keras_optimizer_state(keras_model.optimizer, slots), trainable)
 
 
-def compare(numpy_model, keras_model, x, y, *, steps=20, batch_size=32):
+def compare(numpy_model, keras_model, x, y, *, steps=20, batch_size=32, teacher_forcing=True,
+            before_step=None):
     """Train both models ``steps`` steps on the same batches from numpy_nn's weights and
     compare every tensor of every step (see the module docstring).
 
@@ -320,6 +331,11 @@ def compare(numpy_model, keras_model, x, y, *, steps=20, batch_size=32):
             (``keras.models.load_model``, your own code) or by ``tf_backend.to_keras``.
         x, y: training data; batch ``s`` is rows ``s*batch_size ...`` (wrapping around).
         steps, batch_size: how many steps, and the batch size.
+        teacher_forcing: ``True`` (default): every comparison from identical inputs and state
+            (an error is one operation's). ``False``: each engine runs on its own, so the
+            errors show how far the two trainings drift (they grow; the tolerances do not).
+        before_step: ``f(step, numpy_model, keras_model)`` called before each step, e.g. a
+            learning rate set per batch as a callback would set it on each side.
 
     Returns:
         :class:`ComparisonResult`; ``result.first_divergence`` is ``None`` or the first
@@ -350,11 +366,14 @@ def compare(numpy_model, keras_model, x, y, *, steps=20, batch_size=32):
             for variable, keras_variable in weights:
                 keras_variable.assign(variable.value)
         for step in range(int(steps)):
+            if before_step is not None:
+                before_step(step, numpy_model, keras_model)
             rows = np.arange(step * batch_size, (step + 1) * batch_size) % len(x)
-            _step(keras, tf, numpy_model, keras_model, pairs, x[rows], y[rows], step, record)
+            _step(keras, tf, numpy_model, keras_model, pairs, x[rows], y[rows], step, record,
+                  bool(teacher_forcing))
     finally:
         keras.config.set_floatx(previous)
-    return ComparisonResult(record.comparisons, int(steps), dtype)
+    return ComparisonResult(record.comparisons, int(steps), dtype, record.losses)
 
 
 if __name__ == "__main__":
