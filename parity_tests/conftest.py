@@ -136,6 +136,38 @@ def _install_bridge_spies():
 
 _install_bridge_spies()
 
+#: Keras objects built during the running test (layers and models, optimizers, losses,
+#: metrics, callbacks, schedules; Keras 3's and tf_keras's): a test that builds none compares
+#: with fixed values and is not counted as having a Keras side.
+_KERAS_BUILT = []
+_WATCHED = set()
+
+
+def _watch_constructors(module_name, paths):
+    """Note every construction of the classes at ``paths`` of ``module_name`` (and of their
+    subclasses, which call the base ``__init__``), once the module is imported."""
+    module = sys.modules.get(module_name)
+    if module is None:
+        return
+    for path in paths:
+        cls = module
+        for part in path.split("."):
+            cls = getattr(cls, part, None)
+        if cls is None or cls in _WATCHED:
+            continue
+        original = cls.__init__
+
+        def init(self, *args, __original=original, **kwargs):
+            _KERAS_BUILT.append(type(self).__name__)
+            __original(self, *args, **kwargs)
+        cls.__init__ = init
+        _WATCHED.add(cls)
+
+
+KERAS_BASES = ("layers.Layer", "optimizers.Optimizer", "optimizers.legacy.Optimizer",
+               "losses.Loss", "metrics.Metric",
+               "callbacks.Callback", "optimizers.schedules.LearningRateSchedule")
+
 
 @pytest.fixture(autouse=True)
 def _keras_side_accounting(request):
@@ -144,12 +176,15 @@ def _keras_side_accounting(request):
     classes. A test outside test_bridge.py that uses the bridge fails: a numpy_nn setting
     copied into Keras would hide a wrong numpy_nn default."""
     _BRIDGE_USED.clear()
+    _KERAS_BUILT.clear()
+    for name in ("keras", "tf_keras"):          # tf_keras is imported by the Keras 2 tests
+        _watch_constructors(name, KERAS_BASES)
     yield
     used = sorted(set(_BRIDGE_USED))
     bridge_test = request.node.path.name == BRIDGE_TESTS
     if request.node.path.parent.name != "keras_conformance":   # those build no Keras model
         report.record_keras_side(request.node.nodeid, bridge_test=bridge_test,
-                                 through_bridge=bool(used))
+                                 through_bridge=bool(used), built_keras=bool(_KERAS_BUILT))
     if used and not bridge_test:
         pytest.fail(f"{request.node.nodeid} built its Keras side through tf_backend "
                     f"({', '.join(used)}); parity tests build it with Keras's own classes "
@@ -175,6 +210,14 @@ def pytest_addoption(parser):
 
 
 _START = time.perf_counter()
+_COLLECTED = []
+
+
+def pytest_collection_finish(session):
+    """The parity tests collected (the report says how many, and a unit test compares that
+    with the suite as it is: a report older than the suite fails it)."""
+    _COLLECTED[:] = [item.nodeid for item in session.items
+                     if item.nodeid.startswith("parity_tests/")]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -189,7 +232,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"(z-score), KS (two-sample Kolmogorov-Smirnov) or samples. Rows marked (Keras 2) "
             f"compare numpy_nn.optimizers.legacy with tf_keras {_tf_keras_version()}'s legacy "
             f"(optimizer_v2) optimizers. "
-            f"Suite run time: {elapsed:.0f} s.\n\n"
+            f"Suite run time: {elapsed:.0f} s. Parity tests collected: {len(_COLLECTED)}; "
+            f"passed: {_outcomes(terminalreporter, 'passed')}, failed: "
+            f"{_outcomes(terminalreporter, 'failed')}, skipped: "
+            f"{_outcomes(terminalreporter, 'skipped')}.\n\n"
             + _skipped_note(terminalreporter) +
             "## Summary\n\n" + report.summary_table() + "\n\n"
             "## Every component\n\n" + report.markdown_table() + "\n"
@@ -201,6 +247,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(text)
     terminalreporter.write_line(f"(written to {path})")
 
+
+
+def _outcomes(terminalreporter, outcome):
+    """How many parity tests ended with ``outcome`` (call phase; setup errors count as failed)."""
+    reports = terminalreporter.stats.get(outcome, [])
+    return len({r.nodeid for r in reports if r.nodeid.startswith("parity_tests/")})
 
 
 def _tf_keras_version():

@@ -29,14 +29,19 @@ _ROWS: dict[str, _Row] = {}
 #: outside test_bridge.py; the bridge's own tests are counted apart.
 _KERAS_SIDE: dict[str, bool] = {}
 _BRIDGE_TESTS: set[str] = set()
+#: tests outside test_bridge.py that built no Keras object (they compare with fixed values)
+_NO_KERAS: set[str] = set()
 
 
-def record_keras_side(test_id, bridge_test, through_bridge):
-    """Note how a test obtained its Keras model (called by the conftest after each test)."""
+def record_keras_side(test_id, bridge_test, through_bridge, built_keras=True):
+    """Note how a test obtained its Keras side (called by the conftest after each test):
+    through tf_backend, with Keras's own classes (``built_keras``), or not at all."""
     if bridge_test:
         _BRIDGE_TESTS.add(test_id)
-    else:
+    elif built_keras or through_bridge:
         _KERAS_SIDE[test_id] = through_bridge
+    else:
+        _NO_KERAS.add(test_id)
 
 
 _CONFORMANCE: dict = {}      # Keras case id -> passed (all tests porting it passed)
@@ -86,14 +91,18 @@ def conformance_section():
     return "\n".join(lines)
 
 
+def tests_without_keras():
+    return sorted(_NO_KERAS)
+
+
 def keras_side_row():
     """The summary row counting parity tests whose Keras side Keras built itself."""
     independent = sum(not through_bridge for through_bridge in _KERAS_SIDE.values())
     total = len(_KERAS_SIDE)
     share = f"{independent} of {total} ({100 * independent / total:.0f}%)" if total else "none run"
-    return (f"| Keras side built with Keras's own classes (tests outside test_bridge.py; "
-            f"{len(_BRIDGE_TESTS)} bridge tests apart) | all | {share} | {total} | "
-            f"{'pass' if independent == total else '**FAIL**'} |")
+    return (f"| Keras side built with Keras's own classes (the tests that build a Keras object; "
+            f"{len(_NO_KERAS)} others build none, {len(_BRIDGE_TESTS)} test the bridge) | all | "
+            f"{share} | {total} | {'pass' if independent == total else '**FAIL**'} |")
 
 
 def check(component, error, tolerance, what="", unit="relative"):

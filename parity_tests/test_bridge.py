@@ -286,8 +286,9 @@ def test_bridge_refuses_legacy_optimizers():
 
 def test_no_other_parity_module_imports_tf_backend():
     """The static half of the conftest's check: apart from this file and the conftest (which
-    only watches the bridge), no parity module imports tf_backend, so no Keras side can be a
-    translation of numpy_nn's model."""
+    only watches the bridge), no parity module imports tf_backend's translations, so no Keras
+    side can be a translation of numpy_nn's model. The comparison tool (``compare`` and its
+    report), which translates nothing, may be imported."""
     import ast
     import pathlib
 
@@ -299,6 +300,11 @@ def test_no_other_parity_module_imports_tf_backend():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            if any(name == "tf_backend" or name.startswith("tf_backend.") for name in names):
+            comparing_only = isinstance(node, ast.ImportFrom) and (
+                node.module in ("tf_backend.compare", "tf_backend.compare_report")
+                or (node.module == "tf_backend"
+                    and {alias.name for alias in node.names} <= {"compare"}))
+            if not comparing_only and any(name == "tf_backend" or name.startswith("tf_backend.")
+                                          for name in names):
                 importers.append(f"{path.name}:{node.lineno}")
     assert importers == [], f"parity modules importing tf_backend: {importers}"

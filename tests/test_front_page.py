@@ -67,3 +67,19 @@ def test_the_reproduction_summary_is_the_generators(tmp_path, monkeypatch):
 @pytest.mark.parametrize("target", re.findall(r"\]\(((?:docs|examples)/[^)#]+)", README))
 def test_the_front_pages_links_resolve(target):
     assert (ROOT / target).exists(), target
+
+
+def test_the_committed_parity_report_covers_the_suite_as_it_is():
+    """``make parity`` writes how many parity tests it collected; a report older than the
+    suite (tests added or removed since) fails here until it is regenerated."""
+    import subprocess
+    import sys
+    report = (ROOT / "parity_tests" / "report.md").read_text(encoding="utf-8")
+    found = re.search(r"Parity tests collected: (\d+)", report)
+    assert found, "parity_tests/report.md predates the collected count: run make parity"
+    listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                             "-p", "no:cacheprovider", "parity_tests"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    collected = [line for line in listed.stdout.splitlines() if "::" in line]
+    assert int(found.group(1)) == len(collected), \
+        f"the report counts {found.group(1)} parity tests, the suite has {len(collected)}"
