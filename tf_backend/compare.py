@@ -145,7 +145,10 @@ class _Recorder:
     a BatchNormalization followed by another one, is rounding noise with no scale of its own:
     it is judged against its layer, as ``parity_tests.tolerances.layerwise_relative_error``
     does); an output computed by a matrix product is judged against the sum of its terms'
-    magnitudes, :math:`\max(|x| |W| + |b|)`, the size its float rounding scales with."""
+    magnitudes, :math:`\max(|x| |W| + |b|)`, the size its float rounding scales with, and a
+    kernel gradient likewise against :math:`\max(|x|^\top |\delta|)`; a cross-entropy
+    computed from logits against the batch's mean largest logit magnitude (log-sum-exp and
+    the picked logit are of that size, their difference may be much smaller)."""
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -238,14 +241,28 @@ def _backward(model, pairs, loss_grad, wrt_logits, upstream, teacher):
     ``train_step`` adds them."""
     last = len(pairs) - 1
     own = loss_grad
+    floors = {}
     for index in range(last, -1, -1):
         layer = pairs[index][0]
         grad = np.array(upstream[index]) if teacher and index != last else own
+        floors[layer.name] = _gradient_terms_scale(layer, grad, index == last and wrt_logits)
         if index == last and wrt_logits:
             own = layer.backward_from_logits(grad, need_input_grad=index > 0)
         else:
             own = layer.backward(grad, need_input_grad=index > 0)
     model._add_regularization(model.trainable_weights)
+    return floors
+
+
+def _gradient_terms_scale(layer, grad, from_logits):
+    """``max(|x|^T |delta|)`` for a Dense layer, the scale of its kernel gradient's rounding
+    (a sum over the batch of products, as a forward product is a sum over inputs), else 0."""
+    inputs = getattr(layer, "_inputs", None)
+    if getattr(layer, "kernel", None) is None or inputs is None or inputs.ndim != 2:
+        return 0.0
+    delta = grad if from_logits else layer.activation.backward(layer._z, layer._outputs, grad)
+    terms = np.abs(inputs.astype(np.float64)).T @ np.abs(delta.astype(np.float64))
+    return float(terms.max()) if terms.size else 0.0
 
 
 def _keras_slot(optimizer, keras_variable, name):
@@ -278,17 +295,20 @@ def _step(keras, tf, model, keras_model, pairs, x, y, step, record, teacher):
     keras_grads = tape.gradient(keras_loss, list(trainable_keras) + outputs[:-1])
     loss, loss_grad, wrt_logits = model._loss_and_grad(y, numpy_output, None)
     penalty = sum(model.losses) if model.losses else 0
+    logits = pairs[-1][0].output_logits
     record.add(step, "loss", pairs[-1][0].name,
-               [("value", loss + penalty, np.array(keras_loss))])
+               [("value", loss + penalty, np.array(keras_loss))],
+               floor=float(np.abs(logits).max(axis=-1).mean()) if logits is not None else 0.0)
     record.losses.append((float(loss + penalty), float(np.array(keras_loss))))
-    _backward(model, pairs, loss_grad, wrt_logits, keras_grads[len(trainable_keras):], teacher)
+    floors = _backward(model, pairs, loss_grad, wrt_logits,
+                       keras_grads[len(trainable_keras):], teacher)
     param_grads = keras_grads[:len(trainable_keras)]
     position = {id(k): i for i, k in enumerate(trainable_keras)}
     for layer, _, weights in reversed(pairs):
         items = [(v.name, v.grad, np.array(param_grads[position[id(kv)]]))
                  for v, kv in weights if id(kv) in position]
         if items:
-            record.add(step, "gradient", layer.name, items)
+            record.add(step, "gradient", layer.name, items, floor=floors.get(layer.name, 0.0))
     # the optimizers, from the same weights, state and gradients (teacher) or their own
     model.optimizer.apply([np.array(g) for g in param_grads] if teacher else
                           [v.grad for v in trainable], trainable)
