@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import warnings
 
 import numpy as np
 
@@ -44,6 +45,20 @@ def returned(results, return_dict):
         return results
     values = list(results.values())
     return values[0] if len(values) == 1 else values
+
+
+def warned_if_nonfinite(model, epoch, epoch_logs):
+    """``epoch_logs``, after a warning when the weights are no longer finite although the
+    epoch's loss is: the epoch's last updates overflowed, and with ``on_nonfinite="continue"``
+    (Keras's behaviour) nothing else would say so until the next epoch's loss."""
+    loss = epoch_logs.get("loss")
+    if loss is not None and math.isfinite(loss) and not all(
+            np.all(np.isfinite(v.value)) for v in model.weights):
+        warnings.warn(f"fit: after epoch {epoch + 1} the weights are no longer finite (NaN or "
+                      f"infinity) although its loss, {loss:.6g}, is: an update overflowed; "
+                      f"fit(on_nonfinite='raise') stops at the first non-finite loss or "
+                      f"gradient", RuntimeWarning, stacklevel=3)
+    return epoch_logs
 
 
 def nonfinite_handler(settings, epoch, step):

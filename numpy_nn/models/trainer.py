@@ -42,6 +42,7 @@ from numpy_nn.models.loop import (
     nonfinite_handler,
     returned,
     undone_if_nonfinite,
+    warned_if_nonfinite,
 )
 
 
@@ -78,8 +79,7 @@ class Trainer:
         if unknown:
             raise TypeError(f"Sequential.compile: unsupported argument(s) {sorted(unknown)}")
         if loss is None:
-            raise ValueError("Sequential.compile: a loss is required, e.g. "
-                             "loss='sparse_categorical_crossentropy'")
+            raise ValueError("Sequential.compile: a loss is required, e.g. loss='mse'")
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
         if self.loss.reduction != "sum_over_batch_size":
@@ -333,7 +333,7 @@ class Trainer:
                 callbacks.on_train_batch_end(step, logs(trackers))
             if self.stop_training:
                 break
-        return logs(trackers)
+        return warned_if_nonfinite(self, epoch, logs(trackers))
 
     # ------------------------------------------------------------------ evaluate / predict
     def _evaluate_arrays(self, x, y, sample_weight, batch_size, progbar=None, callbacks=None):
