@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn import _registry, backend
-from numpy_nn.losses import match_ranks
+from numpy_nn._checks import match_ranks
 
 
 class Mean:
@@ -81,7 +81,7 @@ class MeanMetricWrapper(Mean):
             self.update(values)
             return
         weight = np.asarray(sample_weight, dtype)
-        values, weight = _same_rank(values, weight)
+        values, weight = match_ranks(values, weight)   # Keras's squeeze_or_expand rule
         if values.ndim > weight.ndim:
             values = values.mean(axis=tuple(range(weight.ndim, values.ndim)))
         weight = np.broadcast_to(weight, values.shape)
@@ -104,22 +104,6 @@ class MeanMetricWrapper(Mean):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-
-def _same_rank(values, weight):
-    """keras/src/losses/loss.py::squeeze_or_expand_to_same_rank: ranks one apart meet by
-    dropping a trailing axis of size 1 (or giving a rank-1 array one)."""
-    if values.ndim == weight.ndim + 1 and values.shape[-1] == 1:
-        if weight.ndim == 1:
-            weight = weight[:, None]
-        else:
-            values = values[..., 0]
-    elif weight.ndim == values.ndim + 1 and weight.shape[-1] == 1:
-        if values.ndim == 1:
-            values = values[:, None]
-        else:
-            weight = weight[..., 0]
-    return values, weight
 
 
 class BinaryAccuracy(MeanMetricWrapper):

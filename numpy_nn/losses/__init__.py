@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_nn import _registry
-from numpy_nn._checks import match_ranks  # noqa: F401  (metrics import it from here)
 from numpy_nn.losses.loss import REDUCTIONS, Loss
 from numpy_nn.losses.losses import (
     BinaryCrossentropy,
