@@ -20,7 +20,8 @@ from parity_tests import tolerances as tol
 from parity_tests.builders import twins
 from parity_tests.report import check
 
-ACTIVATIONS = ["linear", "relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid", "softmax"]
+ACTIVATIONS = ["linear", "relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid", "softmax", "gelu",
+               "silu", "mish"]
 SHAPE_SEEDS = [1, 2, 3]
 
 

@@ -45,7 +45,8 @@ BN_THEN_ACTIVATION = [dense(12, use_bias=False), ("BatchNormalization", {}),
 #: name -> the hidden layers (the model's body), in Keras's spelling.
 BODIES = {
     **{f"Dense({act})": [dense(12, activation=act)]
-       for act in ["linear", "relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid", "softmax"]},
+       for act in ["linear", "relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid", "softmax",
+                   "gelu", "silu", "mish"]},
     "Dense(use_bias=False)": [dense(12, activation="elu", use_bias=False)],
     "Flatten→Dense": [("Flatten", {}), dense(12, activation="relu")],
     "LeakyReLU layer": [dense(12), ("LeakyReLU", dict(negative_slope=0.2))],
@@ -224,7 +225,7 @@ KINK_INPUTS = np.array([0.0, -0.0, 1e-9, -1e-9, 1e-30, -1e-30, 0.5, -0.5], dtype
 
 
 @pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid",
-                                  "linear"])
+                                  "linear", "gelu", "silu", "mish"])
 def test_activation_derivatives_at_and_near_the_kink(name):
     """Element by element (not relative to the array's largest value), at 0 and at inputs so
     small that ``exp(x) - 1`` rounds to 0: a derivative that branches on the wrong condition

@@ -295,3 +295,16 @@ def layerwise_relative_error(actual_arrays, desired_arrays, paths):
             return math.inf
         worst = max(worst, difference / scale if scale > 0 else difference)
     return worst
+
+#: Element-wise activations in float64 (GELU, SiLU, Mish against Keras's, or against the
+#: formula TensorFlow states): the same expressions in double precision, whose exp, erfc, tanh
+#: and log1p differ by an ulp or two between libraries. Measured worst: 1.1e-14 (Mish's
+#: derivative), 2.3e-16 for GELU against TensorFlow's formula.
+ELEMENTWISE_FLOAT64 = 1e-13
+
+#: TensorFlow 2.21's ``tf.nn.gelu`` in float64 is not its own formula: its kernel's values differ
+#: from ``0.5 x erfc(-x / sqrt 2)`` by up to 5.0e-9 (absolute, over [-12, 12]), 4.2e-10 of the
+#: largest value (tanh form: 7.5e-11), measured in ``parity_tests/test_smooth_activations.py``.
+#: This bounds that distance of Keras from the formula; numpy_nn is held to
+#: ``ELEMENTWISE_FLOAT64`` against the formula instead.
+GELU_KERNEL_FLOAT64 = 1e-9

@@ -69,6 +69,31 @@ def test_activation_twins(name, data):
     assert_same_array(g_ref, g_twin)
 
 
+SMOOTH = {
+    "gelu": activations.gelu,
+    "gelu_tanh": activations.GELU(approximate=True),
+    "silu": activations.silu,
+    "mish": activations.mish,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMOOTH))
+@SETTINGS
+@given(data=st.data())
+def test_smooth_activation_twins(name, data):
+    """GELU, SiLU and Mish: the C library's erfc/tanh/log1p against NumPy's, a few ulp of each
+    value (relative) or of 1 (the gates' scale, where a value is near 0); non-finite alike."""
+    function = SMOOTH[name]
+    x, grad = data.draw(float_arrays(count=2))
+    with np.errstate(invalid="ignore", over="ignore"):
+        y_ref, y_twin = on_both_paths(function.forward, x)
+        g_ref, g_twin = on_both_paths(function.backward, x, y_ref, grad)
+    for reference, twin in ((y_ref, y_twin), (g_ref, g_twin)):
+        assert twin.dtype == reference.dtype and twin.shape == reference.shape
+        eps = np.finfo(reference.dtype).eps
+        np.testing.assert_allclose(twin, reference, rtol=16 * eps, atol=16 * eps)
+
+
 @SETTINGS
 @given(dtype=DTYPES, rows=st.integers(1, 40), classes=st.integers(1, 12),
        offset=st.sampled_from([0.0, 50.0, -1e4, 1e4]), data=st.data())

@@ -29,7 +29,8 @@ from tf_backend.errors import UntranslatableError
 
 # Activation names understood by both libraries with the same default settings
 # (Keras's "leaky_relu" activation has slope 0.2, like numpy_nn's).
-_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid", "softmax")
+_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid", "softmax", "gelu",
+                "silu", "mish")
 _INITIALIZERS = ("Zeros", "Ones", "Constant", "VarianceScaling", "GlorotUniform",
                  "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal")
 

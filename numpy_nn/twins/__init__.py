@@ -6,6 +6,15 @@ Each module pairs reference methods with a twin that takes the same arguments, r
 same thing and leaves the same state behind, computing with the array kernels of
 :mod:`numpy_nn.kernels`. Importing this package imports Numba.
 """
-from numpy_nn.twins import activations, dense, dropout, losses, normalization, optimizers
+from numpy_nn.twins import (
+    activations,
+    dense,
+    dropout,
+    losses,
+    normalization,
+    optimizers,
+    smooth_activations,
+)
 
-__all__ = ["activations", "dense", "dropout", "losses", "normalization", "optimizers"]
+__all__ = ["activations", "dense", "dropout", "losses", "normalization", "optimizers",
+           "smooth_activations"]

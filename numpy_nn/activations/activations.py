@@ -1,12 +1,6 @@
-r"""Activation functions, each with its derivative.
-
-Every activation is a small object with two methods:
-
-* ``forward(x) -> y`` (also reachable as ``activation(x)``, so
-  ``numpy_nn.activations.relu(x)`` reads like ``keras.activations.relu(x)``);
-* ``backward(x, y, grad_y) -> grad_x``, the chain rule through the activation. It gets
-  both the input and the output so each derivative can use the cheaper of the two
-  (ELU and SELU, like TensorFlow, write theirs in terms of the output).
+r"""The first edition's activation functions: sigmoid, tanh, ReLU and its variants, ELU, SELU
+and softmax (the package's docstring, :mod:`numpy_nn.activations`, says what every activation
+object offers).
 
 Numerics follow TensorFlow's CPU kernels so that the parity suite can hold us to Keras:
 ELU and SELU use ``exp(x) - 1`` (TF's kernel does, rather than ``expm1``), LeakyReLU's
@@ -26,7 +20,6 @@ import math
 
 import numpy as np
 
-from numpy_nn import _registry
 from numpy_nn.dispatch import has_numba_twin
 
 
@@ -336,48 +329,3 @@ class Softmax(ActivationFunction):
 
     def get_config(self):
         return {"axis": self.axis}
-
-
-linear = Linear()
-relu = ReLU()
-leaky_relu = LeakyReLU(0.2)
-elu = ELU(1.0)
-selu = SELU()
-tanh = Tanh()
-sigmoid = Sigmoid()
-softmax = Softmax()
-
-_BY_NAME = {
-    "linear": linear, "relu": relu, "leaky_relu": leaky_relu, "elu": elu, "selu": selu,
-    "tanh": tanh, "sigmoid": sigmoid, "softmax": softmax,
-}
-_CLASSES = {
-    "linear": Linear, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU, "selu": SELU,
-    "tanh": Tanh, "sigmoid": Sigmoid, "softmax": Softmax, "general_relu": GeneralReLU,
-}
-
-
-def get(identifier) -> ActivationFunction:
-    """An activation from ``None`` (linear), a name such as ``"relu"``, or an activation object."""
-    if identifier is None:
-        return linear
-    return _registry.get("activation", identifier, ActivationFunction, _BY_NAME, _CLASSES,
-                        f": expected a name ({', '.join(sorted(_BY_NAME))}) or an "
-                        f"ActivationFunction")
-
-
-def serialize(activation: ActivationFunction):
-    """A JSON-friendly description: the bare name when default settings, else a dict."""
-    config = activation.get_config()
-    if activation is _BY_NAME.get(activation.name) or not config:
-        return activation.name
-    return {"class_name": activation.name, "config": config}
-
-
-__all__ = [
-    "ActivationFunction", "elu", "GeneralReLU", "get", "leaky_relu", "linear", "relu", "selu",
-    "SELU_ALPHA", "selu_constants", "SELU_SCALE", "serialize", "sigmoid", "softmax", "tanh",
-]
-
-
-__dir__ = _registry.public_dir(__all__)
