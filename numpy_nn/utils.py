@@ -6,6 +6,8 @@ r"""Tools the chapter writes by hand, as library functions.
 * :func:`plot_lr_vs_loss` — the finder's plot (matplotlib is imported only when called).
 * :func:`mc_predict` — Monte Carlo dropout: average many predictions with dropout left on.
 * :func:`to_categorical` — class indices as one-hot rows (Keras's ``utils.to_categorical``).
+* :func:`explain_step` — one training step of a small model as a document: every quantity, its
+  equation and the source line computing it (:mod:`numpy_nn.explain`).
 """
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from numpy_nn._checks import is_int
 from numpy_nn.backend import set_random_seed
 from numpy_nn.callbacks import ExponentialLearningRate
 from numpy_nn.callbacks.layer_statistics import plot_layer_statistics
+from numpy_nn.explain import explain_step
 from numpy_nn.gradient_check import check_gradients
 from numpy_nn.layers.regularization import AlphaDropout, Dropout
 from numpy_nn.models import validation
 
 __all__ = ["set_random_seed", "find_learning_rate", "plot_lr_vs_loss", "mc_predict",
-           "check_gradients", "plot_layer_statistics", "to_categorical"]
+           "check_gradients", "plot_layer_statistics", "to_categorical", "explain_step"]
 
 
 def to_categorical(x, num_classes=None):

@@ -50,7 +50,7 @@ LAYERS = [
     ("callbacks", ["numpy_nn.callbacks", "numpy_nn.callbacks.*"]),
     ("models", ["numpy_nn.models", "numpy_nn.models.*"]),
     ("twins", ["numpy_nn.twins", "numpy_nn.twins.*"]),
-    ("tools", ["numpy_nn.utils",
+    ("tools", ["numpy_nn.step_quantities", "numpy_nn.explain", "numpy_nn.utils",
                "numpy_nn.gradient_check", "numpy_nn.datasets", "numpy_nn.datasets.*",
                "numpy_nn.wrappers", "numpy_nn.wrappers.*"]),
     ("package", ["numpy_nn"]),
