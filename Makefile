@@ -95,7 +95,7 @@ notebook: $(STAMP)
 examples-quick: $(STAMP)
 	for name in activation_functions initializers leaky_relu_prelu selu_vs_relu \
 	    batch_normalization gradient_clipping transfer_learning optimizers lr_schedules \
-	    regularization cifar10_exercise gradient_health; do $(PY) -m examples.$$name --quick || exit 1; done
+	    regularization cifar10_exercise gradient_health smooth_activations; do $(PY) -m examples.$$name --quick || exit 1; done
 
 # Numba is optional: prove numpy_nn installs, imports and trains with NumPy alone, and that the
 # Numba path then says what to install (a throwaway venv; about half a minute).

@@ -27,6 +27,13 @@ source:
     ``<!-- START -->`` and ``<!-- END -->``), headings shifted down one level.
 ``[[notebook PATH]]``
     A Jupyter notebook with its saved outputs, converted to HTML by nbconvert.
+``[[worked NAME]]``
+    A technique page's worked example, computed now by ``examples.worked_examples.render(NAME)``
+    (mostly one training step written out by ``numpy_nn.utils.explain_step``).
+
+Equations and code are linked both ways on every page: a display equation numbered
+``\tag{N}`` gets the anchor ``#eq-N`` and, under it, links to the lines of the code shown on
+the page whose comment names it ``(eq. N)``; those comments become links back to the equation.
 
 A directive that cannot be expanded is logged as a warning, which ``mkdocs build --strict``
 (what ``make docs`` runs) turns into a failed build.
@@ -44,8 +51,8 @@ import sys
 
 log = logging.getLogger("mkdocs.hooks.numpy_nn")
 
-DIRECTIVE = re.compile(r"^\[\[(source|twin|parity|figure|include|notebook|output) (.+?)\]\]\s*$",
-                       re.MULTILINE)
+DIRECTIVE = re.compile(r"^\[\[(source|twin|parity|figure|include|notebook|output|worked) "
+                       r"(.+?)\]\]\s*$", re.MULTILINE)
 FIGURE = re.compile(r"^\[\[figure (\S+?)(?: .*)?\]\]\s*$", re.MULTILINE)
 INCLUDE = re.compile(r"^\[\[include (\S+)", re.MULTILINE)
 #: a markdown link or image whose target is a path (not a URL, not an anchor)
@@ -315,7 +322,7 @@ def expand_notebook(argument, page):
     exporter.exclude_input_prompt = False
     body, _ = exporter.from_notebook_node(notebook)
     body = re.sub(r"<script.*?</script>", "", body, flags=re.DOTALL)
-    body = re.sub(r'(<div class="text_cell_render[^"]*">)(.*?)(</div>)',
+    body = re.sub(r'(<div class="(?:text_cell_render|output_markdown)[^"]*">)(.*?)(</div>)',
                   lambda cell: cell.group(1) + re.sub(
                       r">([^<]*)<", lambda m: ">" + _notebook_math(m.group(1)) + "<",
                       cell.group(2)) + cell.group(3), body, flags=re.DOTALL)
@@ -324,15 +331,90 @@ def expand_notebook(argument, page):
 
 def _notebook_math(text):
     """Jupyter's inline ``$...$`` (left as is by nbconvert) marked the way arithmatex marks
-    math, so MathJax typesets it like the rest of the site (markdown cells only, text between
-    tags only: code cells keep their dollars)."""
+    math, so MathJax typesets it like the rest of the site (markdown cells and Markdown outputs
+    such as ``explain_step``'s table only, text between tags only: code cells keep their
+    dollars)."""
     return re.sub(r"(?<![\\$])\$([^$\n]+?)\$",
                   lambda m: '<span class="arithmatex">\\(' + m.group(1) + '\\)</span>', text)
 
 
+def expand_worked(argument, page):
+    if _repo() not in sys.path:
+        sys.path.insert(0, _repo())
+    from examples import worked_examples
+    name = argument.strip()
+    if name not in worked_examples.CASES:
+        log.warning("%s: [[worked %s]]: no such case (have %s)", page, name,
+                    ", ".join(worked_examples.CASES))
+        return f"*(worked example `{name}` missing)*\n"
+    return '<div class="worked" markdown>\n\n' + worked_examples.render(name) + "\n</div>\n"
+
+
 EXPANDERS = {"source": expand_source, "twin": expand_twin, "parity": expand_parity,
              "figure": expand_figure, "include": expand_include, "notebook": expand_notebook,
-             "output": expand_output}
+             "output": expand_output, "worked": expand_worked}
+
+
+# ------------------------------------------------------------------ equations <-> code lines
+#: a display equation (its number, if any, is a ``\tag{N}`` inside)
+EQUATION = re.compile(r"^\$\$\n(.*?)\n\$\$[ \t]*$", re.S | re.M)
+TAG = re.compile(r"\\tag\{(\d+)\}")
+#: a fenced code block written by ``_snippet``: its file and first line
+SNIPPET = re.compile(r'^```python title="([^"]+), lines (\d+)-\d+"\n(.*?)^```', re.S | re.M)
+CODE_TAG = re.compile(r"\(eq\. (\d+)\)")
+
+
+def code_tags(markdown):
+    """``{N: [(path, line), ...]}``: the lines of the page's code blocks tagged ``(eq. N)``."""
+    tags = {}
+    for match in SNIPPET.finditer(markdown):
+        path, first = match.group(1), int(match.group(2))
+        for offset, line in enumerate(match.group(3).splitlines()):
+            comment = line.partition("#")[2]
+            for tag in CODE_TAG.findall(comment):
+                tags.setdefault(int(tag), []).append((path, first + offset))
+    return tags
+
+
+def link_equations(markdown, page):
+    """Anchor every numbered equation and list, under it, the code lines tagged with it."""
+    tags = code_tags(markdown)
+    numbers = set()
+
+    def anchor(match):
+        tag = TAG.search(match.group(1))
+        if tag is None:
+            return match.group(0)
+        number = int(tag.group(1))
+        numbers.add(number)
+        lines = tags.get(number, [])
+        links = ", ".join(f'<a href="#code-eq-{number}-{k}">{os.path.basename(path)} line '
+                          f'{line}</a>' for k, (path, line) in enumerate(lines, 1))
+        below = (f'\n<p class="eq-code">Equation ({number}) in the code: {links}</p>\n'
+                 if links else "")
+        return f'<a id="eq-{number}" class="eq-anchor"></a>\n\n{match.group(0)}\n{below}'
+
+    markdown = EQUATION.sub(anchor, markdown)
+    for number in sorted(set(tags) - numbers):
+        log.warning("%s: code shown on the page is tagged (eq. %d), which the page does not "
+                    "number", page, number)
+    return markdown
+
+
+def link_code(html):
+    """Turn each ``(eq. N)`` inside a code comment into a link to the equation, with the anchor
+    the equation's list points at (the k-th tagged line of equation N)."""
+    counts = {}
+
+    def comment(match):
+        def tag(inner):
+            number = int(inner.group(1))
+            counts[number] = counts.get(number, 0) + 1
+            return (f'<a class="eq-link" id="code-eq-{number}-{counts[number]}" '
+                    f'href="#eq-{number}">(eq. {number})</a>')
+        return CODE_TAG.sub(tag, match.group(0))
+
+    return re.sub(r'<span class="c1">[^<]*</span>', comment, html)
 
 
 # ------------------------------------------------------------------------------ MkDocs events
@@ -392,4 +474,8 @@ def on_page_markdown(markdown, page, config, files):
             return expand_figure(match.group(2), page)
         return expand(match)
 
-    return DIRECTIVE.sub(expand_in_page, markdown)
+    return link_equations(DIRECTIVE.sub(expand_in_page, markdown), page.file.src_uri)
+
+
+def on_page_content(html, page, config, files):
+    return link_code(html)

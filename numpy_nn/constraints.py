@@ -47,7 +47,7 @@ class MaxNorm(Constraint):
         w = np.asarray(w)
         norms = np.sqrt(np.sum(np.square(w), axis=self.axis, keepdims=True))
         desired = np.clip(norms, 0, np.asarray(self.max_value, w.dtype))
-        return w * (desired / (np.asarray(backend.epsilon(), w.dtype) + norms))
+        return w * (desired / (np.asarray(backend.epsilon(), w.dtype) + norms))  # (eq. 1)
 
     def get_config(self):
         return {"max_value": self.max_value, "axis": self.axis}

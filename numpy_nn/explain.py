@@ -57,13 +57,14 @@ class StepExplanation:
 
     def to_markdown(self, digits=4):
         """A Markdown table: stage, layer, quantity, equation, value (``digits`` significant
-        digits), source line."""
+        digits), source line (relative to the ``numpy_nn`` package)."""
         rows = ["| stage | layer | quantity | equation | value | source |",
                 "|---|---|---|---|---|---|"]
         for q in self.quantities:
             equation = q.equation.replace("|", r"\vert ")     # a bare | would end the cell
+            source = f"`{q.source.removeprefix('numpy_nn/')}`" if q.source else "—"
             rows.append(f"| {q.stage} | `{q.layer}` | ${q.symbol}$ | ${equation}$ | "
-                        f"{format_value(q.value, digits)} | `{q.source}` |")
+                        f"{format_value(q.value, digits)} | {source} |")
         return "\n".join(rows) + "\n"
 
     def _repr_markdown_(self):

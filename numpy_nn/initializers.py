@@ -189,14 +189,15 @@ class VarianceScaling(_SeededInitializer):
         fan_in, fan_out = compute_fans(shape)
         n = {"fan_in": max(1.0, fan_in), "fan_out": max(1.0, fan_out),
              "fan_avg": max(1.0, (fan_in + fan_out) / 2.0)}[self.mode]
-        return self.scale / n
+        return self.scale / n  # σ² = scale / fan (eq. 1)
 
     def __call__(self, shape, dtype=None):
         dtype = dtype or backend.floatx()
         generator = self.generator()
         s = self.variance(shape)
         if self.distribution == "truncated_normal":
-            values = sample_truncated_normal(generator, shape, math.sqrt(s) / TRUNCATED_NORMAL_STD)
+            std = math.sqrt(s) / TRUNCATED_NORMAL_STD       # widened for the cut at 2 std (eq. 1)
+            values = sample_truncated_normal(generator, shape, std)
         elif self.distribution == "untruncated_normal":
             values = generator.normal(0.0, math.sqrt(s), size=shape)
         else:

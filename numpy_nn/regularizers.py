@@ -48,18 +48,18 @@ class L1L2(Regularizer):
         w = np.asarray(w)
         penalty = np.zeros((), dtype=w.dtype)
         if self.l1:
-            penalty = penalty + np.asarray(self.l1, w.dtype) * np.sum(np.abs(w))
+            penalty = penalty + np.asarray(self.l1, w.dtype) * np.sum(np.abs(w))  # (eq. 1)
         if self.l2:
-            penalty = penalty + np.asarray(self.l2, w.dtype) * np.sum(np.square(w))
+            penalty = penalty + np.asarray(self.l2, w.dtype) * np.sum(np.square(w))  # (eq. 1)
         return penalty
 
     def gradient(self, w):
         w = np.asarray(w)
         grad = np.zeros_like(w)
         if self.l1:
-            grad += np.asarray(self.l1, w.dtype) * np.sign(w)
+            grad += np.asarray(self.l1, w.dtype) * np.sign(w)  # (eq. 1)
         if self.l2:
-            grad += np.asarray(2 * self.l2, w.dtype) * w
+            grad += np.asarray(2 * self.l2, w.dtype) * w  # (eq. 1)
         return grad
 
     def get_config(self):

@@ -91,7 +91,7 @@ SLOTS = {
 #: optimizer class -> (the update's equation, a fragment of the line applying it)
 UPDATES = {
     "SGD": (r"\theta \leftarrow \theta + m \;\text{(momentum)}, \quad \theta - \eta g "
-            r"\;\text{(none)}", "w"),
+            r"\;\text{(none)}", "w = variable.value"),
     "Adagrad": (r"\theta \leftarrow \theta - \eta g / \sqrt{a + \epsilon}", "variable.value"),
     "RMSprop": (r"\theta \leftarrow \theta - \eta g / \sqrt{v + \epsilon}", "variable.value"),
     "Adam": (r"\theta \leftarrow \theta - \alpha_t m / (\sqrt v + \hat\epsilon)",

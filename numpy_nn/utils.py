@@ -75,7 +75,7 @@ def find_learning_rate(model, X, y, epochs=1, batch_size=32, min_rate=1e-5, max_
     if iterations < 1:
         raise ValueError(f"find_learning_rate: {len(X)} samples make no full batch of "
                          f"{batch_size}")
-    factor = math.exp(math.log(max_rate / min_rate) / iterations)
+    factor = math.exp(math.log(max_rate / min_rate) / iterations)  # (eq. 1)
     optimizer = model.optimizer
     initial_weights = model.get_weights()
     variables = model.trainable_weights
@@ -148,4 +148,4 @@ def mc_predict(model, X, n_samples=100, batch_size=1024):
         np.concatenate([one_pass(X[start:start + batch_size])
                         for start in range(0, len(X), batch_size)])
         for _ in range(n_samples)])
-    return samples.mean(axis=0), samples.std(axis=0)
+    return samples.mean(axis=0), samples.std(axis=0)  # p̂, σ (eq. 1)

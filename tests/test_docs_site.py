@@ -7,7 +7,10 @@ Chromium through Playwright.
 On each page: MathJax has typeset every formula and no raw TeX is left visible; the reference
 code blocks are there; every internal link, image, script and stylesheet answers 200; nothing is
 requested from any other host (no CDN); the browser logs no console error. A full-page
-screenshot of each page is saved in ``build/docs-test/screenshots/``.
+screenshot of each page is saved in ``build/docs-test/screenshots/``. On each technique page
+also: a "Derivation" and a "Worked example" section (with its table, built at build time); the
+links between equations and code lines resolve, both ways; and at 1280 px no equation or code
+block runs past its box.
 """
 import functools
 import http.server
@@ -33,6 +36,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: guides whose point is code shown from the sources
 CODE_GUIDES = {"guides/write_your_own_layer/", "guides/gradient_health/"}
+#: a directive of docs/hooks.py left in a page (nested arrays such as [[1, 2]] are numbers)
+DIRECTIVE = re.compile(r"\[\[(source|twin|parity|figure|include|notebook|output|worked) ")
 RAW_TEX = re.compile(r"\\(frac|sqrt|sum|begin|mathcal|lVert|hat|odot)\b|\$\$|\\\(|\\\[")
 
 
@@ -77,7 +82,8 @@ def test_site_has_a_page_per_technique(site):
     expected = {"initializers", "sigmoid", "relu", "leaky_relu", "elu", "selu",
                 "batch_normalization", "gradient_clipping", "transfer_learning", "sgd_momentum",
                 "adagrad", "rmsprop", "adam", "adamax", "nadam", "schedules", "one_cycle",
-                "lr_finder", "l1_l2", "dropout", "alpha_dropout", "mc_dropout", "max_norm"}
+                "lr_finder", "l1_l2", "dropout", "alpha_dropout", "mc_dropout", "max_norm",
+                "gelu", "silu", "mish"}
     assert expected <= {page.split("/")[1] for page in pages}
     for page in ("notebook", "reports/parity", "reports/benchmarks", "reports/reproduction",
                  "reference/layers", "guides/write_your_own_layer", "guides/gradient_health"):
@@ -141,7 +147,7 @@ def test_pages_in_a_real_browser(site, server):
             if raw:
                 problems.append(f"{where} raw TeX left visible: "
                                 f"{prose[max(raw.start() - 40, 0):raw.end() + 40]!r}")
-            if "[[" in prose or "not found)" in prose or "missing)" in prose:
+            if DIRECTIVE.search(prose) or "not found)" in prose or "missing)" in prose:
                 problems.append(f"{where} an unexpanded or failed directive")
             if (technique or path in CODE_GUIDES) and not code:
                 problems.append(f"{where} no code block")
@@ -152,6 +158,7 @@ def test_pages_in_a_real_browser(site, server):
                     problems.append(f"{where} no parity section")
                 if not images:
                     problems.append(f"{where} no figure")
+                problems += [f"{where} {problem}" for problem in technique_page_problems(page)]
             problems += [f"{where} image {src} did not load" for src, width in images if width == 0]
             problems += [f"{where} console error: {message}" for message in console_errors]
             problems += [f"{where} request outside the site: {url}" for url in outside]
@@ -169,3 +176,32 @@ def test_pages_in_a_real_browser(site, server):
     assert len(os.listdir(shots)) >= len(pages)
     # the links checked cover the whole navigation, not just the visited pages
     assert any(urllib.parse.urlparse(url).path.startswith("/reference/") for url in checked_links)
+
+
+def technique_page_problems(page):
+    """What a technique page's derivation, worked example and equation <-> code links lack."""
+    found = page.evaluate("""() => {
+        const headings = Array.from(document.querySelectorAll('article h2'))
+                              .map(h => h.textContent.replace('¶', '').trim());
+        const worked = document.querySelector('article .worked table');
+        const links = Array.from(document.querySelectorAll(
+            'article a[href^="#eq-"], article a[href^="#code-eq-"]'));
+        const broken = links.filter(a => !document.getElementById(
+            a.getAttribute('href').slice(1))).map(a => a.getAttribute('href'));
+        const codeLinks = document.querySelectorAll('article pre code a.eq-link').length;
+        const wide = [];
+        document.querySelectorAll('article div.arithmatex, article pre > code').forEach(e => {
+            if (e.scrollWidth > e.clientWidth + 1) wide.push(e.textContent.slice(0, 50)); });
+        return {headings, workedRows: worked ? worked.querySelectorAll('tr').length : 0,
+                broken, codeLinks, links: links.length, wide}; }""")
+    problems = []
+    for section in ("Derivation", "Worked example"):
+        if section not in found["headings"]:
+            problems.append(f"no {section!r} section")
+    if found["workedRows"] < 3:
+        problems.append("the worked example has no table")
+    problems += [f"link {href} points at nothing" for href in found["broken"]]
+    if found["codeLinks"] and found["links"] <= found["codeLinks"]:
+        problems.append("code links to equations that list no code")
+    problems += [f"runs past its box at 1280 px: {text!r}" for text in found["wide"]]
+    return problems

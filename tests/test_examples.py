@@ -32,6 +32,7 @@ EXPECTED_FIGURES = {
                      "lr_finder", "one_cycle"],
     "regularization": ["learning_curves", "mc_dropout"],
     "cifar10_exercise": ["lr_finder", "learning_curves"],
+    "smooth_activations": ["activations", "gradient_health"],
 }
 
 

@@ -38,9 +38,17 @@ def page_text(name):
     return (PAGES / f"{name}.md").read_text(encoding="utf-8")
 
 
+def stated_part(name):
+    """The page without its "Derivation" and "Worked example" sections: the derivation's steps
+    lead to equations stated above it (checked here), the worked example is the engine's own
+    output (checked in ``tests/test_worked_examples.py``)."""
+    return re.sub(r"^## (Derivation|Worked example)\n.*?(?=^## |\Z)", "", page_text(name),
+                  flags=re.S | re.M)
+
+
 def displayed_equations(name):
-    """The page's ``$$ ... $$`` blocks, whitespace-normalised, in order."""
-    blocks = re.findall(r"^\$\$\n(.*?)\n\$\$$", page_text(name), flags=re.S | re.M)
+    """The page's stated ``$$ ... $$`` blocks, whitespace-normalised, in order."""
+    blocks = re.findall(r"^\$\$\n(.*?)\n\$\$$", stated_part(name), flags=re.S | re.M)
     return [" ".join(block.split()) for block in blocks]
 
 
@@ -70,18 +78,20 @@ def quoted(name, text):
 TRANSCRIBED = {
     "adagrad": "309914f8884c84aa",
     "adam": "f0966ae9ef169780",
-    "adamax": "f62aa7db152ea178",
-    "alpha_dropout": "1507fadfaf119ca3",
-    "batch_normalization": "fd02ebba9eb9e6d9",
+    "adamax": "f376ca72cadbf15b",
+    "alpha_dropout": "e1da499b1f3690f5",
+    "batch_normalization": "e8d1f395de789fe4",
     "dropout": "91f712efb90277a4",
     "elu": "b5b4baf226772ccb",
+    "gelu": "6d6b1f82107326f1",
     "gradient_clipping": "28c0ebf5e1c419d1",
     "initializers": "c8a6d99375514d17",
     "l1_l2": "22d0e7f4976cf9cc",
-    "leaky_relu": "e81039a9e09f3af3",
+    "leaky_relu": "534aab4b1ba40eab",
     "lr_finder": "f9f8212b9e4b89e2",
     "max_norm": "c6338e24886ae195",
     "mc_dropout": "cdb89ef5fbe44df7",
+    "mish": "f7b33eea85a03c0f",
     "nadam": "15ca82a7a01ff905",
     "one_cycle": "d9d90e70d5f5513c",
     "relu": "424e62e5aff70582",
@@ -90,6 +100,7 @@ TRANSCRIBED = {
     "selu": "349f78a7cff631d2",
     "sgd_momentum": "0ee95d1dda3a4594",
     "sigmoid": "25ee21a8b3ce94ec",
+    "silu": "ceb753bb61020f18",
     "transfer_learning": "c05e4a9d119d1d49",
 }
 
@@ -581,6 +592,80 @@ def test_selu():
     y, dy = activation_pair(nn.activations.get("selu"))
     np.testing.assert_allclose(y, lam * np.where(Z > 0, Z, alpha * (np.exp(Z) - 1)), **TIGHT)
     np.testing.assert_allclose(dy, np.where(Z >= 0, lam, lam * alpha * np.exp(Z)), **TIGHT)
+
+
+def test_gelu():
+    y, dy = activation_pair(nn.activations.get("gelu"))
+    cdf = np.array([0.5 * math.erfc(-z / math.sqrt(2)) for z in Z])                   # (1)
+    density = np.exp(-Z ** 2 / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(y, Z * cdf, **TIGHT)
+    np.testing.assert_allclose(dy, cdf + Z * density, **TIGHT)
+    y, dy = activation_pair(nn.activations.GELU(approximate=True))
+    u = math.sqrt(2 / math.pi) * (Z + 0.044715 * Z ** 3)                                # (2)
+    np.testing.assert_allclose(y, 0.5 * Z * (1 + np.tanh(u)), **TIGHT)
+    du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * Z ** 2)
+    np.testing.assert_allclose(dy, 0.5 * (1 + np.tanh(u)) + 0.5 * Z * (1 - np.tanh(u) ** 2) * du,
+                               **TIGHT)
+
+
+def test_silu():
+    y, dy = activation_pair(nn.activations.get("silu"))
+    sigma = 1 / (1 + np.exp(-Z))
+    np.testing.assert_allclose(y, Z / (1 + np.exp(-Z)), **TIGHT)                       # (1)
+    np.testing.assert_allclose(dy, sigma * (1 + Z * (1 - sigma)), **TIGHT)
+    assert nn.activations.get("swish") is nn.activations.get("silu")
+
+
+def test_mish():
+    y, dy = activation_pair(nn.activations.get("mish"))
+    gate = np.tanh(np.log(1 + np.exp(Z)))                                              # (1)
+    np.testing.assert_allclose(y, Z * gate, **TIGHT)
+    sigma = 1 / (1 + np.exp(-Z))
+    np.testing.assert_allclose(dy, gate + Z * sigma * (1 - gate ** 2), **TIGHT)       # (2)
+
+
+def test_numbers_the_derivations_quote():
+    """Numbers stated in the pages' derivations, recomputed (the derivations' own algebra is
+    what tests/test_activations.py, test_worked_examples.py and the transcriptions check)."""
+    alpha, lam = nn.activations.selu_constants()
+    quoted("selu", f"$\\alpha = {alpha:.7f}$")
+    quoted("selu", f"$\\lambda = {lam:.7f}$")
+    from scipy.optimize import brentq  # the minima, found independently of the pages
+    silu = nn.activations.get("silu")
+    z = brentq(lambda v: float(silu.backward(np.array(v), silu(np.array(v)), np.array(1.0))),
+               -3, -0.5)
+    quoted("silu", f"z^\\ast = {z:.5f}$")
+    quoted("silu", f"\\text{{SiLU}}(z^\\ast) = {float(silu(np.array(z))):.5f}$")
+    assert float(silu(np.array(z))) == pytest.approx(z + 1, abs=1e-9)
+    quoted("silu", f"minimum of ${z + 1:.3f}$ at $z \\approx {z:.3f}$")
+    mish = nn.activations.get("mish")
+    z = brentq(lambda v: float(mish.backward(np.array(v), mish(np.array(v)), np.array(1.0))),
+               -3, -0.3)
+    quoted("mish", f"minimum ${float(mish(np.array(z))):.3f}$ at $z \\approx {z:.3f}$")
+    quoted("gelu", "z = -0.75179$ and $\\text{GELU}(z) = -0.16997$")
+    gelu_tail = float(nn.activations.gelu(np.array(-10.0)))
+    quoted("gelu", f"{gelu_tail / 10 ** math.floor(math.log10(-gelu_tail)):.1f} \\times "
+                   f"10^{{{math.floor(math.log10(-gelu_tail))}}}")
+    quoted("gelu", f"c = \\frac{{2}}{{3\\pi}} - \\frac16 = {2 / (3 * math.pi) - 1 / 6:.4f}")
+    quoted("initializers", f"{nn.initializers.TRUNCATED_NORMAL_STD:.5f}")
+    g = np.array([0.9, 100.0])
+    clipped = nn.optimizers.SGD(clipnorm=1.0).clip_gradients([g])[0]
+    quoted("gradient_clipping", f"({clipped[0]:.4f}, {clipped[1]:.5f})")
+    rate, (weights,) = 1e-3, [np.zeros(1)]
+    final = run_optimizer(nn.optimizers.Adagrad(learning_rate=rate), [weights],
+                          [[np.array([0.01])]])
+    quoted("adagrad", f"{final[0][0][0] / 1e-5:.4f} \\times 10^{{-5}}")
+    p = 0.5
+    _, a, b = nn.layers.AlphaDropout(p).affine_constants
+    quoted("alpha_dropout", f"{a:.4f}$ and $b = -a\\,\\alpha' p = {b:.4f}$")
+    optimizer = nn.optimizers.Nadam()
+    quoted("nadam", f"{float(optimizer.momentum_schedule(1, np.float64)):.3f}")
+    quoted("nadam", f"{float(optimizer.momentum_schedule(2, np.float64)):.5f}")
+    quoted("lr_finder", f"(10^4)^{{1/6}} = {10 ** (4 / 6):.4f}")
+    quoted("one_cycle", f"in steps of ${(0.1 - 0.01) / 4:.4f}$")
+    quoted("mish", "\\tfrac35$ at $z = 0$")
+    assert float(nn.activations.mish.backward(np.array(0.0), np.array(0.0), np.array(1.0))) \
+        == pytest.approx(3 / 5)
 
 
 # --------------------------------------------------------------------------- layers

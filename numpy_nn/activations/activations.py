@@ -75,11 +75,11 @@ class ReLU(ActivationFunction):
 
     @has_numba_twin
     def forward(self, x):
-        return np.maximum(x, _as_dtype_of(0, x))
+        return np.maximum(x, _as_dtype_of(0, x))  # max(0, z) (eq. 1)
 
     @has_numba_twin
     def backward(self, x, y, grad_y):
-        return np.where(x > 0, grad_y, _as_dtype_of(0, grad_y))
+        return np.where(x > 0, grad_y, _as_dtype_of(0, grad_y))  # g [z > 0] (eq. 1)
 
     def __call__(self, x, negative_slope=0.0, max_value=None, threshold=0.0):
         """``keras.activations.relu(x, negative_slope=0.0, max_value=None, threshold=0.0)``:
@@ -158,11 +158,12 @@ class LeakyReLU(ActivationFunction):
 
     @has_numba_twin
     def forward(self, x):
-        return np.where(x > 0, x, x * _as_dtype_of(self.negative_slope, x))
+        return np.where(x > 0, x, x * _as_dtype_of(self.negative_slope, x))  # (eq. 1)
 
     @has_numba_twin
     def backward(self, x, y, grad_y):
-        return np.where(x > 0, grad_y, grad_y * _as_dtype_of(self.negative_slope, grad_y))
+        slope = _as_dtype_of(self.negative_slope, grad_y)
+        return np.where(x > 0, grad_y, grad_y * slope)  # (eq. 1)
 
     def __call__(self, x, negative_slope=None):
         if negative_slope is not None:
@@ -190,12 +191,12 @@ class ELU(ActivationFunction):
     @has_numba_twin
     def forward(self, x):
         alpha = _as_dtype_of(self.alpha, x)
-        return np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1))
+        return np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1))  # (eq. 1)
 
     @has_numba_twin
     def backward(self, x, y, grad_y):
         alpha = _as_dtype_of(self.alpha, y)
-        return np.where(x > 0, grad_y, grad_y * (y + alpha))
+        return np.where(x > 0, grad_y, grad_y * (y + alpha))  # (eq. 1)
 
     def __call__(self, x, alpha=None):
         if alpha is not None:
@@ -227,8 +228,8 @@ def selu_constants():
     e = math.e
     erfc_a = math.erfc(1 / math.sqrt(2))     # the standard library's erfc is enough here
     erfc_b = math.erfc(math.sqrt(2))
-    alpha = -math.sqrt(2 / math.pi) / (erfc_a * math.exp(0.5) - 1)
-    scale = ((1 - erfc_a * math.sqrt(e)) * math.sqrt(2 * math.pi)
+    alpha = -math.sqrt(2 / math.pi) / (erfc_a * math.exp(0.5) - 1)  # alpha (eq. 3)
+    scale = ((1 - erfc_a * math.sqrt(e)) * math.sqrt(2 * math.pi)  # lambda (eq. 4)
              * (2 * erfc_b * e ** 2 + math.pi * erfc_a ** 2 * e
                 - 2 * (2 + math.pi) * erfc_a * math.sqrt(e) + math.pi + 2) ** -0.5)
     return alpha, scale
@@ -255,13 +256,13 @@ class SELU(ActivationFunction):
     def forward(self, x):
         scale = _as_dtype_of(SELU_SCALE, x)
         scale_alpha = _as_dtype_of(SELU_SCALE * SELU_ALPHA, x)
-        return np.where(x > 0, scale * x, scale_alpha * (np.exp(np.minimum(x, 0)) - 1))
+        return np.where(x > 0, scale * x, scale_alpha * (np.exp(np.minimum(x, 0)) - 1))  # (eq. 1)
 
     @has_numba_twin
     def backward(self, x, y, grad_y):
         scale = _as_dtype_of(SELU_SCALE, y)
         scale_alpha = _as_dtype_of(SELU_SCALE * SELU_ALPHA, y)
-        return np.where(y < 0, grad_y * (y + scale_alpha), grad_y * scale)
+        return np.where(y < 0, grad_y * (y + scale_alpha), grad_y * scale)  # (eq. 2)
 
 
 class Tanh(ActivationFunction):
@@ -289,10 +290,10 @@ class Sigmoid(ActivationFunction):
     def forward(self, x):
         e = np.exp(-np.abs(x))
         one = _as_dtype_of(1, x)
-        return np.where(x >= 0, one / (one + e), e / (one + e))
+        return np.where(x >= 0, one / (one + e), e / (one + e))  # (eq. 2)
 
     def backward(self, x, y, grad_y):
-        return grad_y * y * (1 - y)
+        return grad_y * y * (1 - y)  # g σ(1 − σ) (eq. 1)
 
 
 class Softmax(ActivationFunction):

@@ -36,7 +36,7 @@ _sigmoid = Sigmoid()
 def softplus(x):
     r""":math:`\operatorname{softplus}(x) = \log(1 + e^{x}) = \max(x, 0) + \log(1 + e^{-|x|})`,
     the second form so that :math:`e^{x}` never overflows."""
-    return np.maximum(x, _as_dtype_of(0, x)) + np.log1p(np.exp(-np.abs(x)))
+    return np.maximum(x, _as_dtype_of(0, x)) + np.log1p(np.exp(-np.abs(x)))  # (eq. 3)
 
 
 class GELU(ActivationFunction):
@@ -68,8 +68,8 @@ class GELU(ActivationFunction):
     def forward(self, x):
         half = _as_dtype_of(0.5, x)
         if self.approximate:
-            return half * x * (1 + np.tanh(self._tanh_argument(x)))
-        return half * x * self._erfc(-x * _as_dtype_of(SQRT_HALF, x))
+            return half * x * (1 + np.tanh(self._tanh_argument(x)))  # (eq. 2)
+        return half * x * self._erfc(-x * _as_dtype_of(SQRT_HALF, x))  # z Φ(z) (eq. 1)
 
     @has_numba_twin
     def backward(self, x, y, grad_y):
@@ -77,10 +77,10 @@ class GELU(ActivationFunction):
         if self.approximate:
             t = np.tanh(self._tanh_argument(x))
             slope = _as_dtype_of(SQRT_2_OVER_PI, x) * (1 + _as_dtype_of(3 * GELU_CUBIC, x) * x * x)
-            return grad_y * (half * (1 + t) + half * x * (1 - t * t) * slope)
-        cdf = half * self._erfc(-x * _as_dtype_of(SQRT_HALF, x))
+            return grad_y * (half * (1 + t) + half * x * (1 - t * t) * slope)  # (eq. 2)
+        cdf = half * self._erfc(-x * _as_dtype_of(SQRT_HALF, x))  # Φ(z) (eq. 3)
         density = _as_dtype_of(INV_SQRT_2PI, x) * np.exp(-half * x * x)
-        return grad_y * (cdf + x * density)
+        return grad_y * (cdf + x * density)  # g (Φ + z φ) (eq. 1)
 
     @staticmethod
     def _erfc(z):
@@ -112,12 +112,12 @@ class SiLU(ActivationFunction):
 
     @has_numba_twin
     def forward(self, x):
-        return x * _sigmoid.forward(x)
+        return x * _sigmoid.forward(x)  # z σ(z) (eq. 1)
 
     @has_numba_twin
     def backward(self, x, y, grad_y):
         s = _sigmoid.forward(x)
-        return grad_y * (s * (1 + x * (1 - s)))
+        return grad_y * (s * (1 + x * (1 - s)))  # (eq. 1)
 
 
 class Mish(ActivationFunction):
@@ -134,12 +134,12 @@ class Mish(ActivationFunction):
 
     @has_numba_twin
     def forward(self, x):
-        return x * np.tanh(softplus(x))
+        return x * np.tanh(softplus(x))  # (eq. 1)
 
     @has_numba_twin
     def backward(self, x, y, grad_y):
         t = np.tanh(softplus(x))
-        return grad_y * (t + x * _sigmoid.forward(x) * (1 - t * t))
+        return grad_y * (t + x * _sigmoid.forward(x) * (1 - t * t))  # (eq. 2)
 
 
 __all__ = ["GELU", "Mish", "SiLU", "softplus"]

@@ -49,10 +49,10 @@ class OneCycleScheduler(Callback):
         self.iterations = int(iterations)
         self.max_rate = float(max_rate)
         # The chapter's ``x or default``: None (or 0) means "use the default".
-        self.start_rate = start_rate or self.max_rate / 10
-        self.last_iterations = last_iterations or self.iterations // 10 + 1
+        self.start_rate = start_rate or self.max_rate / 10  # (eq. 2)
+        self.last_iterations = last_iterations or self.iterations // 10 + 1  # (eq. 2)
         self.half_iteration = (self.iterations - self.last_iterations) // 2
-        self.last_rate = last_rate or self.start_rate / 1000
+        self.last_rate = last_rate or self.start_rate / 1000  # (eq. 2)
         self.iteration = 0
 
     @staticmethod
@@ -63,13 +63,14 @@ class OneCycleScheduler(Callback):
         """The learning rate of batch ``iteration`` (0-based, counted over the whole run)."""
         half = self.half_iteration
         if iteration < half:
-            rate = self._interpolate(iteration, 0, half, self.start_rate, self.max_rate)
+            rate = self._interpolate(iteration, 0, half, self.start_rate, self.max_rate)  # (eq. 1)
         elif iteration < 2 * half:
-            rate = self._interpolate(iteration, half, 2 * half, self.max_rate, self.start_rate)
+            rate = self._interpolate(iteration, half, 2 * half,  # (eq. 1)
+                                     self.max_rate, self.start_rate)
         else:
             rate = self._interpolate(iteration, 2 * half, self.iterations, self.start_rate,
                                      self.last_rate)
-        return max(rate, self.last_rate)
+        return max(rate, self.last_rate)  # (eq. 1)
 
     def on_batch_begin(self, batch, logs=None):
         optimizer = _require_settable_rate(self)

@@ -172,7 +172,7 @@ class ReduceLROnPlateau(MonitorCallback):
         if self.wait >= self.patience:
             old_rate = current_rate(optimizer)
             if old_rate > np.float32(self.min_lr):
-                new_rate = max(old_rate * self.factor, self.min_lr)
+                new_rate = max(old_rate * self.factor, self.min_lr)  # (eq. 5)
                 optimizer.learning_rate = new_rate
                 if self.verbose > 0:
                     print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
@@ -203,4 +203,4 @@ class ExponentialLearningRate(Callback):
         optimizer = _require_settable_rate(self)
         self.rates.append(current_rate(optimizer))
         self.losses.append(float(logs["loss"]))
-        optimizer.learning_rate = current_rate(optimizer) * self.factor
+        optimizer.learning_rate = current_rate(optimizer) * self.factor  # η ← η f (eq. 1)

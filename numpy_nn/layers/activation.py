@@ -154,19 +154,19 @@ class PReLU(Layer):
     def call(self, inputs):
         self._inputs = inputs
         zero = np.asarray(0, inputs.dtype)
-        return np.maximum(inputs, zero) - self.alpha.value * np.maximum(-inputs, zero)
+        return np.maximum(inputs, zero) - self.alpha.value * np.maximum(-inputs, zero)  # (eq. 2)
 
     @has_numba_twin
     def backward(self, grad_output, need_input_grad=True):
         x = self._inputs
         if self.trainable:
-            per_sample = grad_output * np.minimum(x, np.asarray(0, x.dtype))
+            per_sample = grad_output * np.minimum(x, np.asarray(0, x.dtype))  # g min(z, 0) (eq. 2)
             reduce_axes = (0,) + tuple(self.shared_axes or ())
             self.alpha.grad = per_sample.sum(axis=reduce_axes, keepdims=True).reshape(
                 self.alpha.shape)
         if not need_input_grad:
             return None
-        return np.where(x > 0, grad_output,
+        return np.where(x > 0, grad_output,  # (eq. 2)
                         np.where(x < 0, grad_output * self.alpha.value,
                                  np.asarray(0, grad_output.dtype)))
 

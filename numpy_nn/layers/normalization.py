@@ -113,16 +113,16 @@ class BatchNormalization(Layer):
         beta = self._param(self.beta, 0, dtype)
         use_batch_statistics = bool(training) and self.trainable
         if use_batch_statistics:
-            mean = inputs.mean(axis=self._reduce_axes, keepdims=True)           # mu
-            variance = np.square(inputs - mean).mean(axis=self._reduce_axes,    # sigma^2
+            mean = inputs.mean(axis=self._reduce_axes, keepdims=True)           # mu (eq. 1)
+            variance = np.square(inputs - mean).mean(axis=self._reduce_axes,    # sigma^2 (eq. 1)
                                                      keepdims=True)
             self._update_moving_statistics(mean, variance)
         else:
-            mean = self.moving_mean.value.reshape(self._broadcast)
+            mean = self.moving_mean.value.reshape(self._broadcast)  # m (eq. 4)
             variance = self.moving_variance.value.reshape(self._broadcast)
-        inv_std = 1 / np.sqrt(variance + np.asarray(self.epsilon, dtype))
+        inv_std = 1 / np.sqrt(variance + np.asarray(self.epsilon, dtype))  # s = 1/√(σ²+ε) (eq. 1)
         inv = inv_std * gamma
-        outputs = inputs * inv + (beta - mean * inv)          # y = gamma x_hat + beta
+        outputs = inputs * inv + (beta - mean * inv)          # y = gamma x_hat + beta (eq. 5)
         self._cache = BatchNormCache(use_batch_statistics, inputs, mean, inv_std, gamma)
         return outputs
 
@@ -142,17 +142,18 @@ class BatchNormalization(Layer):
         x_hat = (x - mean) * inv_std
         if self.trainable:
             if self.gamma is not None:
-                self.gamma.grad = (grad_output * x_hat).sum(axis=self._reduce_axes)  # sum g x_hat
+                self.gamma.grad = (grad_output * x_hat).sum(axis=self._reduce_axes)  # (eq. 2)
             if self.beta is not None:
-                self.beta.grad = grad_output.sum(axis=self._reduce_axes)            # sum g
+                self.beta.grad = grad_output.sum(axis=self._reduce_axes)            # sum g (eq. 2)
         if not need_input_grad:
             return None
         if not cache.used_batch_statistics:       # mu, sigma^2 are constants: y is affine in x
-            return grad_output * (inv_std * gamma)
+            return grad_output * (inv_std * gamma)  # (eq. 4)
         count = np.asarray(x.size // x_hat.shape[self.axis], x.dtype)      # N values per feature
         sum_g = grad_output.sum(axis=self._reduce_axes, keepdims=True)
         sum_g_xhat = (grad_output * x_hat).sum(axis=self._reduce_axes, keepdims=True)
-        return (gamma * inv_std / count) * (count * grad_output - sum_g - x_hat * sum_g_xhat)
+        return (gamma * inv_std / count) * (  # (eq. 2)
+            count * grad_output - sum_g - x_hat * sum_g_xhat)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,

@@ -13,13 +13,13 @@ from numpy_nn.layers.base import Layer
 def apply_dropout_mask(x, keep_mask, scale):
     r""":math:`m \odot x \cdot s`: kept units scaled by ``scale``, dropped units 0 (forward and
     backward of :class:`Dropout` alike)."""
-    return np.where(keep_mask, x * scale, np.asarray(0, x.dtype))
+    return np.where(keep_mask, x * scale, np.asarray(0, x.dtype))  # (eq. 1)
 
 
 @has_numba_twin
 def apply_alpha_dropout_mask(x, keep, a, alpha_p, b):
     r""":math:`a\,(m \odot x + \alpha'(1 - m)) + b` with ``keep`` (:math:`m`) as 0/1 floats."""
-    return a * (x * keep + alpha_p * (1 - keep)) + b
+    return a * (x * keep + alpha_p * (1 - keep)) + b  # (eq. 1)
 
 
 class _RandomMaskLayer(Layer):
@@ -97,7 +97,7 @@ class Dropout(_RandomMaskLayer):
         if not training or self.rate == 0:
             return inputs
         keep = self.draw_keep_mask(inputs.shape)
-        scale = np.asarray(1.0 / (1.0 - self.rate), inputs.dtype)
+        scale = np.asarray(1.0 / (1.0 - self.rate), inputs.dtype)  # 1/(1 − p) (eq. 1)
         self._keep_mask, self._scale = keep, scale
         return apply_dropout_mask(inputs, keep, scale)
 
@@ -126,8 +126,8 @@ class AlphaDropout(_RandomMaskLayer):
     def affine_constants(self):
         """``(alpha_p, a, b)`` as Python floats for this layer's rate."""
         alpha_p = -SELU_ALPHA * SELU_SCALE
-        a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
-        b = -a * alpha_p * self.rate
+        a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5  # (eq. 1)
+        b = -a * alpha_p * self.rate  # (eq. 1)
         return alpha_p, a, b
 
     def call(self, inputs, training=False):
@@ -144,4 +144,4 @@ class AlphaDropout(_RandomMaskLayer):
             return None
         if self._keep is None:
             return grad_output
-        return grad_output * (self._a * self._keep)
+        return grad_output * (self._a * self._keep)  # (eq. 1)

@@ -44,8 +44,8 @@ class Adagrad(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         s = self.step_scalars(learning_rate, variable.dtype)
         a = self.slots[variable]["accumulator"]
-        a += np.square(gradient)                                          # a ← a + g²
-        variable.value[...] -= (learning_rate * gradient) / np.sqrt(a + s.epsilon)
+        a += np.square(gradient)                                          # a ← a + g² (eq. 1)
+        variable.value[...] -= (learning_rate * gradient) / np.sqrt(a + s.epsilon)  # (eq. 1)
 
     def get_config(self):
         return {**super().get_config(),

@@ -47,8 +47,8 @@ def update_moments(slots, gradient, s):
     """Adam's moment estimates (also Nadam's), updated in place in ``slots``; returns ``(m, v)``.
     ``s`` holds ``one_minus_beta_1`` and ``one_minus_beta_2`` in the variable's dtype."""
     m, v = slots["momentum"], slots["velocity"]
-    m += (gradient - m) * s.one_minus_beta_1                    # m ← β₁m + (1−β₁)g
-    v += (np.square(gradient) - v) * s.one_minus_beta_2         # v ← β₂v + (1−β₂)g²
+    m += (gradient - m) * s.one_minus_beta_1                    # m ← β₁m + (1−β₁)g (eq. 1)
+    v += (np.square(gradient) - v) * s.one_minus_beta_2         # v ← β₂v + (1−β₂)g² (eq. 1)
     return m, v
 
 
@@ -75,7 +75,7 @@ class Adam(Optimizer):
         t = self.step_count(dtype)
         beta_1_power = np.power(np.asarray(self.beta_1, dtype), t)
         beta_2_power = np.power(np.asarray(self.beta_2, dtype), t)
-        alpha = learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        alpha = learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)  # α_t (eq. 3)
         return AdamScalars(alpha, np.asarray(1 - self.beta_1, dtype),
                            np.asarray(1 - self.beta_2, dtype), np.asarray(self.epsilon, dtype))
 
@@ -87,7 +87,8 @@ class Adam(Optimizer):
             v_max = slots["velocity_hat"]
             np.maximum(v_max, v, out=v_max)                     # v_max ← max(v_max, v)
             v = v_max
-        variable.value[...] -= (m * s.alpha) / (np.sqrt(v) + s.epsilon)   # w ← w − α_t m/(√v+ε̂)
+        variable.value[...] -= (m * s.alpha) / (  # w ← w − α_t m/(√v+ε̂) (eq. 3)
+            np.sqrt(v) + s.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -50,14 +50,15 @@ class Adamax(Optimizer):
         """Update the variable's ``m`` and ``u`` in place (``s``: :meth:`step_scalars`)."""
         slots = self.slots[variable]
         m, u = slots["momentum"], slots["norm"]
-        m += (gradient - m) * s.one_minus_beta_1                # m ← β₁m + (1−β₁)g
-        u[...] = np.maximum(s.beta_2 * u, np.abs(gradient))     # u ← max(β₂u, |g|)
+        m += (gradient - m) * s.one_minus_beta_1                # m ← β₁m + (1−β₁)g (eq. 1)
+        u[...] = np.maximum(s.beta_2 * u, np.abs(gradient))     # u ← max(β₂u, |g|) (eq. 1)
         return m, u
 
     def update_step(self, gradient, variable, learning_rate):
         s = self.step_scalars(learning_rate, variable.dtype)
         m, u = self.update_moments(gradient, variable, s)
-        variable.value[...] -= (learning_rate * m) / (s.one_minus_beta_1_power * (u + s.epsilon))
+        variable.value[...] -= (learning_rate * m) / (  # (eq. 1)
+            s.one_minus_beta_1_power * (u + s.epsilon))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -224,7 +224,7 @@ class Optimizer:
         if self.global_clipnorm is not None and self.global_clipnorm > 0:
             return clip_by_global_norm(grads, self.global_clipnorm)
         if self.clipvalue is not None and self.clipvalue > 0:
-            return [np.clip(g, np.asarray(-self.clipvalue, g.dtype),
+            return [np.clip(g, np.asarray(-self.clipvalue, g.dtype),  # clipvalue (eq. 1)
                             np.asarray(self.clipvalue, g.dtype)) for g in grads]
         return grads
 
@@ -338,7 +338,7 @@ def l2_norm(grad):
 def clip_by_norm(grad, clipnorm):
     r""":math:`g \cdot c / \max(\lVert g \rVert_2, c)`; an all-zero gradient is returned as is."""
     c = np.asarray(clipnorm, grad.dtype)
-    return (grad * c) / np.maximum(l2_norm(grad), c)
+    return (grad * c) / np.maximum(l2_norm(grad), c)  # g c / max(‖g‖, c) (eq. 1)
 
 
 def global_norm_scale(grads, clipnorm, inverse_clipnorm=None):
@@ -362,4 +362,4 @@ def global_norm_scale(grads, clipnorm, inverse_clipnorm=None):
 def clip_by_global_norm(grads, clipnorm):
     r"""Every gradient times :func:`global_norm_scale`."""
     scale = global_norm_scale(grads, clipnorm)
-    return [g * scale for g in grads]
+    return [g * scale for g in grads]  # (eq. 2)

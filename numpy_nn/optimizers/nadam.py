@@ -64,7 +64,7 @@ class Nadam(Optimizer):
 
     def momentum_schedule(self, t, dtype):
         r""":math:`\mu_t = \beta_1 (1 - 0.5 \cdot 0.96^t)` in ``dtype``."""
-        return np.asarray(self.beta_1, dtype) * (
+        return np.asarray(self.beta_1, dtype) * (  # μ_t (eq. 1)
             np.asarray(1, dtype) - np.asarray(0.5, dtype) * np.power(np.asarray(0.96, dtype), t))
 
     def update_all(self, grads, variables, learning_rate):
@@ -79,7 +79,7 @@ class Nadam(Optimizer):
         # Keras multiplies in this order, (Pi * beta_1) * (1 - 0.5 * 0.96^t); float32 cares.
         decay_term = np.asarray(1, dtype) - np.asarray(0.5, dtype) * np.power(
             np.asarray(0.96, dtype), self.step_count(dtype))
-        return self.momentum_product * np.asarray(self.beta_1, dtype) * decay_term
+        return self.momentum_product * np.asarray(self.beta_1, dtype) * decay_term  # Π_t (eq. 1)
 
     def step_scalars(self, learning_rate, dtype):
         r"""This step's :class:`NadamScalars` in ``dtype`` (:meth:`update_all` has already
@@ -98,9 +98,9 @@ class Nadam(Optimizer):
         s = self.step_scalars(learning_rate, variable.dtype)
         m, v = update_moments(self.slots[variable], gradient, s)
         m_hat = (s.mu_next * m) / s.one_minus_product_next \
-            + (s.one_minus_mu_t * gradient) / s.one_minus_product_t     # m̂ (Nesterov look-ahead)
-        v_hat = v / s.one_minus_beta_2_power                            # v̂ = v/(1−β₂ᵗ)
-        variable.value[...] -= (m_hat * learning_rate) / (np.sqrt(v_hat) + s.epsilon)
+            + (s.one_minus_mu_t * gradient) / s.one_minus_product_t  # m̂ (eq. 3)
+        v_hat = v / s.one_minus_beta_2_power                            # v̂ = v/(1−β₂ᵗ) (eq. 3)
+        variable.value[...] -= (m_hat * learning_rate) / (np.sqrt(v_hat) + s.epsilon)  # (eq. 3)
 
     def get_state(self, variables):
         state = super().get_state(variables)

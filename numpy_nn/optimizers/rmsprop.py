@@ -63,11 +63,11 @@ class RMSprop(Optimizer):
         centered). ``s``: :meth:`step_scalars`."""
         slots = self.slots[variable]
         v = slots["velocity"]
-        v[...] = s.rho * v + s.one_minus_rho * np.square(gradient)       # v ← ρv + (1−ρ)g²
+        v[...] = s.rho * v + s.one_minus_rho * np.square(gradient)       # v ← ρv + (1−ρ)g² (eq. 1)
         if not self.centered:
             return v, None
         g_bar = slots["average_gradient"]
-        g_bar[...] = s.rho * g_bar + s.one_minus_rho * gradient          # ḡ ← ρḡ + (1−ρ)g
+        g_bar[...] = s.rho * g_bar + s.one_minus_rho * gradient          # ḡ ← ρḡ + (1−ρ)g (eq. 2)
         return v, g_bar
 
     def update_step(self, gradient, variable, learning_rate):
@@ -76,11 +76,11 @@ class RMSprop(Optimizer):
         if g_bar is None:
             denominator = v + s.epsilon
         else:
-            denominator = v - np.square(g_bar) + s.epsilon
-        increment = (learning_rate * gradient) / np.sqrt(denominator)   # Δ = ηg/√(v+ε)
+            denominator = v - np.square(g_bar) + s.epsilon  # (eq. 2)
+        increment = (learning_rate * gradient) / np.sqrt(denominator)   # Δ = ηg/√(v+ε) (eq. 1)
         if self.momentum > 0:
             m = self.slots[variable]["momentum"]
-            m[...] = s.momentum * m + increment                          # m ← μm + Δ
+            m[...] = s.momentum * m + increment                          # m ← μm + Δ (eq. 3)
             variable.value[...] -= m
         else:
             variable.value[...] -= increment

@@ -78,7 +78,7 @@ class ExponentialDecay(_DecaySchedule):
 
     def __call__(self, step):
         dtype = backend.floatx()
-        return np.asarray(self.initial_learning_rate, dtype) * np.power(
+        return np.asarray(self.initial_learning_rate, dtype) * np.power(  # η₀ rᵖ (eq. 1)
             np.asarray(self.decay_rate, dtype), self.progress(step, dtype))
 
 
@@ -97,7 +97,7 @@ class InverseTimeDecay(_DecaySchedule):
 
     def __call__(self, step):
         dtype = backend.floatx()
-        return np.asarray(self.initial_learning_rate, dtype) / (
+        return np.asarray(self.initial_learning_rate, dtype) / (  # η₀/(1 + r p) (eq. 1)
             np.asarray(1, dtype) + np.asarray(self.decay_rate, dtype) * self.progress(step, dtype))
 
 
@@ -128,6 +128,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     def __call__(self, step):
         step = int(step)
+        # the first interval whose upper boundary is >= step (eq. 2)
         index = next((i for i, b in enumerate(self.boundaries) if step <= b), len(self.boundaries))
         return np.asarray(self.values[index], backend.floatx())
 

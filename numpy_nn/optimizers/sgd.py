@@ -52,15 +52,15 @@ class SGD(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         w = variable.value
         if self.momentum == 0:
-            w -= gradient * learning_rate                       # w ← w − ηg
+            w -= gradient * learning_rate                       # w ← w − ηg (eq. 1)
             return
         mu = self.step_scalars(learning_rate, variable.dtype).momentum
         m = self.slots[variable]["momentum"]
-        m[...] = m * mu - gradient * learning_rate              # m ← μm − ηg
+        m[...] = m * mu - gradient * learning_rate              # m ← μm − ηg (eq. 1)
         if self.nesterov:
-            w += m * mu - gradient * learning_rate              # w ← w + μm − ηg
+            w += m * mu - gradient * learning_rate              # w ← w + μm − ηg (eq. 1)
         else:
-            w += m                                              # w ← w + m
+            w += m                                              # w ← w + m (eq. 1)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
