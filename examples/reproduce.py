@@ -335,27 +335,32 @@ def mc_dropout_accuracy(kx, model, X, y, n_samples):
     return float(np.mean(mean.argmax(axis=1) == np.asarray(y).reshape(-1)))
 
 
+def cifar_model(kx, variant):
+    """Exercise 8's network with ``kx`` (numpy_nn or Keras): 20 x 100 ELU, BN + ELU, SELU, or
+    SELU with alpha dropout (``"alpha_dropout"``, ``"1cycle"``); not compiled."""
+    layers = [kx.layers.Input(shape=[32, 32, 3]), kx.layers.Flatten()]
+    if variant == "bn":
+        layers.append(kx.layers.BatchNormalization())
+    for _ in range(20):
+        if variant == "bn":
+            layers += [kx.layers.Dense(100, kernel_initializer="he_normal"),
+                       kx.layers.BatchNormalization(), kx.layers.Activation("elu")]
+        elif variant == "elu":
+            layers.append(kx.layers.Dense(100, activation="elu", kernel_initializer="he_normal"))
+        else:
+            layers.append(kx.layers.Dense(100, activation="selu",
+                                          kernel_initializer="lecun_normal"))
+    if variant in ("alpha_dropout", "1cycle"):
+        layers.append(kx.layers.AlphaDropout(rate=0.1))
+    layers.append(kx.layers.Dense(10, activation="softmax"))
+    return kx.models.Sequential(layers)
+
+
 def cifar(variant, learning_rate):
     """Exercise 8: 20 x 100, Nadam, early stopping (patience 20), best weights restored."""
     def run(kx, data, n_epochs):
         kx.utils.set_random_seed(current_seed())
-        layers = [kx.layers.Input(shape=[32, 32, 3]), kx.layers.Flatten()]
-        if variant == "bn":
-            layers.append(kx.layers.BatchNormalization())
-        for _ in range(20):
-            if variant == "bn":
-                layers += [kx.layers.Dense(100, kernel_initializer="he_normal"),
-                           kx.layers.BatchNormalization(), kx.layers.Activation("elu")]
-            elif variant == "elu":
-                layers.append(kx.layers.Dense(100, activation="elu",
-                                              kernel_initializer="he_normal"))
-            else:
-                layers.append(kx.layers.Dense(100, activation="selu",
-                                              kernel_initializer="lecun_normal"))
-        if variant in ("alpha_dropout", "1cycle"):
-            layers.append(kx.layers.AlphaDropout(rate=0.1))
-        layers.append(kx.layers.Dense(10, activation="softmax"))
-        model = kx.models.Sequential(layers)
+        model = cifar_model(kx, variant)
         if variant == "1cycle":
             compile_model(kx, model, kx.optimizers.SGD(learning_rate=1e-2))
             return train(kx, model, data, n_epochs, one_cycle(kx, data, n_epochs),

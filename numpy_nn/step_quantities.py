@@ -104,15 +104,20 @@ UPDATES = {
 
 
 def _class_named_in(optimizer, names):
-    """The optimizer's class, or its nearest base, that ``names`` explains (AdamW is Adam)."""
-    for cls in type(optimizer).__mro__:
-        if cls.__name__ in names:
-            return cls
-    raise LookupError(f"explain_step: no explanation for the optimizer {type(optimizer).__name__}")
+    """The class whose ``update_step`` the optimizer runs, when ``names`` explains it (AdamW
+    runs Adam's), or None (Keras 2's own update steps in ``optimizers.legacy`` and user-written
+    optimizers: their rows name the slot and point at ``update_step``)."""
+    owner = next(cls for cls in type(optimizer).__mro__ if "update_step" in vars(cls))
+    if owner.__name__ in names and ".legacy" not in owner.__module__ \
+            and owner.__module__.startswith("numpy_nn.optimizers"):
+        return owner                # the class whose update_step runs is one the tables know
+    return None
 
 
 def loss_rows(loss_object, loss, grad, wrt_logits):
-    value_eq, pred_eq, logits_eq = LOSSES[loss_object.name]
+    value_eq, pred_eq, logits_eq = LOSSES.get(loss_object.name, (
+        r"L\;\text{(see the source)}", r"\partial L/\partial \hat y",
+        r"\partial L/\partial z"))
     function = type(loss_object).value_and_grad
     rows = [Quantity("loss", "loss", "L", value_eq,
                      source_line(function, "value = per_sample.sum"), np.asarray(loss))]
@@ -293,8 +298,12 @@ def optimizer_rows(optimizer, variables):
     optimizer.apply(grads, variables)
     slot_kind = _class_named_in(optimizer, {kind for kind, _ in SLOTS})
     update_kind = _class_named_in(optimizer, UPDATES)
-    update_equation, update_fragment = UPDATES[update_kind.__name__]
-    update_line = source_line(update_kind.update_step, update_fragment)
+    if update_kind is None:
+        update_equation = r"\theta \leftarrow \theta + \Delta\theta\;\text{(see the source)}"
+        update_line = source_line(type(optimizer).update_step)
+    else:
+        update_equation, update_fragment = UPDATES[update_kind.__name__]
+        update_line = source_line(update_kind.update_step, update_fragment)
     rows = [Quantity("optimizer", "optimizer", r"\eta", r"\eta = \text{learning rate at step }t",
                      source_line(type(optimizer).apply, "self.current_learning_rate"),
                      np.asarray(rate))]
@@ -307,6 +316,11 @@ def optimizer_rows(optimizer, variables):
                              r"\;\text{(clipped if asked)}",
                              clip_line, g))
         for slot, array in optimizer.slots.get(variable, {}).items():
+            if slot_kind is None:
+                rows.append(Quantity("optimizer", path, rf"\text{{{slot}}}",
+                                     r"\text{(see the source)}",
+                                     source_line(type(optimizer).update_step), array.copy()))
+                continue
             symbol, equation, fragment = SLOTS[(slot_kind.__name__, slot)]
             rows.append(Quantity("optimizer", path, symbol, equation,
                                  _slot_line(slot_kind, fragment), array.copy()))

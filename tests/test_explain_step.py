@@ -82,3 +82,33 @@ def test_views_and_errors():
     model = nn.Sequential([nn.layers.Input((3,)), nn.layers.Dense(2)])
     with pytest.raises(ValueError, match="explain_step: the model must be compiled"):
         nn.utils.explain_step(model, worked.X, worked.Y)
+
+
+@pytest.mark.parametrize("optimizer, loss, jit, slots", [
+    # Keras 2's Adam runs Keras 3's update_step (its differences are around it), so its rows
+    # carry Adam's equations; Keras 2's Adagrad has its own update_step: rows name its slots
+    (nn.optimizers.legacy.Adam(learning_rate=0.01), "sparse_categorical_crossentropy", False,
+     {"m", "v"}),
+    (nn.optimizers.legacy.Adagrad(learning_rate=0.01), "sparse_categorical_crossentropy", False,
+     {r"\text{accumulator}"}),
+    (nn.optimizers.RMSprop(momentum=0.9, centered=True), "mean_squared_error", False,
+     {"v", r"\bar g", "m"}),
+    (nn.optimizers.AdamW(amsgrad=True), "sparse_categorical_crossentropy", "auto",
+     {"m", "v", r"v_{\max}"}),
+])
+def test_other_optimizers_losses_and_compiled_models(optimizer, loss, jit, slots):
+    """Keras 2's optimizers (rows name their slots), every slot of the Keras 3 ones, MSE, and a
+    model compiled with jit_compile: the explained step is still the one fit takes."""
+    nn.backend.clear_session()
+    nn.utils.set_random_seed(3)
+    model = nn.Sequential([nn.layers.Input((3,)), nn.layers.Dense(2, activation="tanh"),
+                           nn.layers.Dense(2, activation="softmax")])
+    model.compile(loss=loss, optimizer=optimizer, jit_compile=jit)
+    y = worked.Y if loss != "mean_squared_error" else np.eye(2)[worked.Y]
+    explanation = nn.utils.explain_step(model, worked.X, y)
+    assert {q.symbol for q in explanation if q.stage == "optimizer"
+            and q.layer == "dense/kernel" and q.symbol != "g"} == slots
+    model.fit(worked.X, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
+    for variable in model.trainable_weights:
+        np.testing.assert_allclose(explanation.find(variable.path, r"\theta", "update").value,
+                                   variable.value, rtol=1e-6, atol=1e-7)
