@@ -90,6 +90,13 @@ def binary():
     return _mlp((12, 8), outputs=1, output="sigmoid")
 
 
+def smooth():
+    """The third edition's activations, in Dense layers and as layers of their own."""
+    return [L.Dense(12, activation="gelu"), L.Dense(8), L.Activation("silu"),
+            L.Dense(8, activation="mish"), L.Dense(8, activation=nn.activations.GELU(True)),
+            L.Dense(5, activation="softmax")]
+
+
 def regression():
     return _mlp((12,), "tanh", outputs=3, output="linear")
 
@@ -124,6 +131,8 @@ CASES = {
                                   global_clipnorm=0.5)),
     "binary/sgd_clipvalue_decay": (binary, "binary_crossentropy",
                                    lambda: nn.optimizers.SGD(0.05, clipvalue=0.01, decay=1e-2)),
+    "smooth/adam": (smooth, "sparse_categorical_crossentropy",
+                    lambda: nn.optimizers.Adam(1e-2)),
     "regression/adam_weight_decay": (regression, "mse",
                                      lambda: nn.optimizers.Adam(1e-2, weight_decay=0.01)),
 }

@@ -16,7 +16,12 @@ its order and precision, the value :math:`a = f(z)` and then the derivative
   :math:`g a (1 - a)`;
 * tanh: :math:`\tanh z`; :math:`g (1 - a^2)`;
 * softmax: :math:`e^{z - \max z} / \sum e^{z - \max z}` per row (backward only through a
-  cross-entropy's logits, :mod:`.step_losses`).
+  cross-entropy's logits, :mod:`.step_losses`);
+* gelu (``p`` = 1 for the tanh form): :math:`\tfrac12 z\,\operatorname{erfc}(-z/\sqrt2)` or
+  :math:`\tfrac12 z (1 + \tanh u)`; :math:`g (\Phi + z\varphi)` or the tanh form's derivative;
+* silu: :math:`z\sigma(z)`; :math:`g \sigma (1 + z(1 - \sigma))`;
+* mish: :math:`z \tanh(\operatorname{softplus} z)`; :math:`g (t + z \sigma (1 - t^2))`
+  (these three read :math:`z`, as their references do).
 
 The functions work on whole rows (one loop per kind, branch-free inside, so LLVM can
 vectorise it); :func:`activate` also adds a bias first when it is given one, the Dense
@@ -24,11 +29,31 @@ layer's :math:`z = xW + b` finished in the same pass.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from numpy_nn.kernels.codes import ELU, LEAKY_RELU, RELU, SELU, SIGMOID, SOFTMAX, TANH
+from numpy_nn.kernels.codes import (
+    ELU,
+    GELU,
+    LEAKY_RELU,
+    RELU,
+    SELU,
+    SIGMOID,
+    SILU,
+    SOFTMAX,
+    TANH,
+)
 from numpy_nn.kernels.jit import exp, helper, nan_min, row_max
 from numpy_nn.kernels.reductions import pairwise_sum
+from numpy_nn.kernels.smooth_activations import (
+    GELU_CUBIC,
+    INV_SQRT_2PI,
+    SQRT_2_OVER_PI,
+    SQRT_HALF,
+    sigmoid,
+    softplus,
+)
 
 
 @helper
@@ -79,6 +104,8 @@ def activate(kind, z, bias, p, scale, out, stack):
         elif kind == TANH:
             for j in range(cols):
                 out[i, j] = np.tanh(z[i, j])
+        elif kind >= GELU:
+            smooth_row(kind, z, i, p, out)
         else:
             for j in range(cols):
                 out[i, j] = z[i, j]
@@ -125,3 +152,46 @@ def derivative(kind, z, a, g, p, scale):
             for j in range(cols):
                 y = a[i, j]
                 g[i, j] = g[i, j] * (one - y * y)
+        elif kind >= GELU:
+            smooth_derivative_row(kind, z, i, p, g)
+
+
+@helper
+def smooth_row(kind, z, i, p, out):
+    """Row ``i`` of GELU (``p`` != 0: its tanh form), SiLU or Mish, the references' expressions."""
+    zero, one, half = z.dtype.type(0), z.dtype.type(1), z.dtype.type(0.5)
+    sqrt_half, slope = z.dtype.type(SQRT_HALF), z.dtype.type(SQRT_2_OVER_PI)
+    cubic = z.dtype.type(GELU_CUBIC)
+    for j in range(z.shape[1]):
+        v = z[i, j]
+        if kind == GELU and p != zero:
+            out[i, j] = half * v * (one + np.tanh(slope * (v + cubic * v * v * v)))
+        elif kind == GELU:
+            out[i, j] = half * v * math.erfc(-v * sqrt_half)
+        elif kind == SILU:
+            out[i, j] = v * sigmoid(v, zero, one)
+        else:
+            out[i, j] = v * np.tanh(softplus(v, zero))
+
+
+@helper
+def smooth_derivative_row(kind, z, i, p, g):
+    """``g <- f'(z) g`` on row ``i`` for GELU, SiLU and Mish (from :math:`z`)."""
+    zero, one, half = z.dtype.type(0), z.dtype.type(1), z.dtype.type(0.5)
+    sqrt_half, slope = z.dtype.type(SQRT_HALF), z.dtype.type(SQRT_2_OVER_PI)
+    cubic, three_cubic = z.dtype.type(GELU_CUBIC), z.dtype.type(3 * GELU_CUBIC)
+    density = z.dtype.type(INV_SQRT_2PI)
+    for j in range(z.shape[1]):
+        v = z[i, j]
+        if kind == GELU and p != zero:
+            t = np.tanh(slope * (v + cubic * v * v * v))
+            d = half * (one + t) + half * v * (one - t * t) * (slope * (one + three_cubic * v * v))
+        elif kind == GELU:
+            d = half * math.erfc(-v * sqrt_half) + v * (density * exp(-half * v * v))
+        elif kind == SILU:
+            s = sigmoid(v, zero, one)
+            d = s * (one + v * (one - s))
+        else:
+            t = np.tanh(softplus(v, zero))
+            d = t + v * sigmoid(v, zero, one) * (one - t * t)
+        g[i, j] = g[i, j] * d

@@ -3,9 +3,10 @@ that the code deciding what to compile (:mod:`numpy_nn.models.compiled_plan`) ca
 without loading it. Named constants rather than positional flags: ``layer.op == DENSE``."""
 
 # activation functions (numpy_nn.kernels.activation_table), by the reference's ``name``
-LINEAR, RELU, LEAKY_RELU, ELU, SELU, SIGMOID, TANH, SOFTMAX = range(8)
+LINEAR, RELU, LEAKY_RELU, ELU, SELU, SIGMOID, TANH, SOFTMAX, GELU, SILU, MISH = range(11)
 ACTIVATIONS = {"linear": LINEAR, "relu": RELU, "leaky_relu": LEAKY_RELU, "elu": ELU,
-               "selu": SELU, "sigmoid": SIGMOID, "tanh": TANH, "softmax": SOFTMAX}
+               "selu": SELU, "sigmoid": SIGMOID, "tanh": TANH, "softmax": SOFTMAX,
+               "gelu": GELU, "silu": SILU, "mish": MISH}
 
 # layers of a compiled step (numpy_nn.kernels.step_layers)
 DENSE, ACTIVATION, PRELU, BATCH_NORMALIZATION, DROPOUT, ALPHA_DROPOUT = range(6)

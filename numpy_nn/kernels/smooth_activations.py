@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from numpy_nn.kernels.jit import exp, helper, kernel
+
+# The constants of numpy_nn.activations.smooth, computed the same way (kernels import nothing
+# above them; tests/test_kernels.py checks that the two sets are equal).
+SQRT_HALF = math.sqrt(0.5)
+INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+GELU_CUBIC = 0.044715
 
 
 @helper
@@ -21,7 +30,7 @@ def sigmoid(v, zero, one):
 @helper
 def softplus(v, zero):
     """:math:`\\max(v, 0) + \\log(1 + e^{-|v|})`."""
-    return (v if v > zero else zero) + math.log1p(exp(-abs(v)))
+    return (v if v > zero else zero) + np.log1p(exp(-abs(v)))
 
 
 @kernel
@@ -30,7 +39,7 @@ def gelu_forward_kernel(x, approximate, sqrt_half, sqrt_2_over_pi, cubic, out):
     for i in range(x.size):
         v = x[i]
         if approximate:
-            out[i] = half * v * (one + math.tanh(sqrt_2_over_pi * (v + cubic * v * v * v)))
+            out[i] = half * v * (one + np.tanh(sqrt_2_over_pi * (v + cubic * v * v * v)))
         else:
             out[i] = half * v * math.erfc(-v * sqrt_half)
 
@@ -42,7 +51,7 @@ def gelu_backward_kernel(x, grad, approximate, sqrt_half, inv_sqrt_2pi, sqrt_2_o
     for i in range(x.size):
         v = x[i]
         if approximate:
-            t = math.tanh(sqrt_2_over_pi * (v + cubic * v * v * v))
+            t = np.tanh(sqrt_2_over_pi * (v + cubic * v * v * v))
             slope = sqrt_2_over_pi * (one + three * cubic * v * v)
             out[i] = grad[i] * (half * (one + t) + half * v * (one - t * t) * slope)
         else:
@@ -69,12 +78,12 @@ def silu_backward_kernel(x, grad, out):
 def mish_forward_kernel(x, out):
     zero = x.dtype.type(0)
     for i in range(x.size):
-        out[i] = x[i] * math.tanh(softplus(x[i], zero))
+        out[i] = x[i] * np.tanh(softplus(x[i], zero))
 
 
 @kernel
 def mish_backward_kernel(x, grad, out):
     zero, one = x.dtype.type(0), x.dtype.type(1)
     for i in range(x.size):
-        t = math.tanh(softplus(x[i], zero))
+        t = np.tanh(softplus(x[i], zero))
         out[i] = grad[i] * (t + x[i] * sigmoid(x[i], zero, one) * (one - t * t))

@@ -96,6 +96,8 @@ def _activation(function, where, output):
     p = getattr(function, "negative_slope", 0.0)
     if name == "elu":
         p = function.alpha
+    if name == "gelu":
+        p = 1.0 if function.approximate else 0.0        # the tanh form, or erfc
     if name == "selu":
         return ACTIVATIONS[name], activations.SELU_SCALE * activations.SELU_ALPHA, \
             activations.SELU_SCALE
