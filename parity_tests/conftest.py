@@ -7,6 +7,7 @@ arithmetic, and a NumPy step then differs from Keras by ~1e-5 instead of ~3e-7 (
 such a CPU). This file is imported before any parity test module.
 """
 import functools
+import inspect
 import os
 import sys
 import time
@@ -39,7 +40,7 @@ import pytest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import numpy_nn  # noqa: E402
-import tf_backend  # noqa: E402
+import tf_backend  # noqa: E402, F401 - loads every bridge module before the guard wraps them
 from numpy_nn import backend  # noqa: E402
 from numpy_nn.io_utils import atomic_write  # noqa: E402
 from parity_tests import report  # noqa: E402
@@ -113,20 +114,34 @@ def _spy(function):
     return spied
 
 
-#: tf_backend entry points that build nothing: ``compare`` takes both models as given and
-#: translates no setting (it copies numpy_nn's weights into Keras, as the suite does).
-COMPARES_ONLY = ("compare",)
+#: tf_backend modules whose functions build nothing: the comparison tool takes both models as
+#: given and translates no setting (it copies numpy_nn's weights into Keras, as the suite does).
+COMPARES_ONLY = ("tf_backend.compare", "tf_backend.compare_report")
+
+
+def bridge_functions():
+    """Every public function of every tf_backend module outside ``COMPARES_ONLY``: the
+    entry points that return a Keras object, a numpy_nn object translated from Keras, or
+    weights in Keras's order (``keras_weights_in_numpy_order``, ``metrics_to_keras``, ...),
+    whether or not ``tf_backend.__all__`` lists them."""
+    functions = {}
+    for name, module in list(sys.modules.items()):
+        if not (name == "tf_backend" or name.startswith("tf_backend.")) or name in COMPARES_ONLY:
+            continue
+        for attribute, value in vars(module).items():
+            if inspect.isfunction(value) and not attribute.startswith("_") \
+                    and value.__module__.startswith("tf_backend") \
+                    and value.__module__ not in COMPARES_ONLY:
+                functions[(value.__module__, value.__name__)] = value
+    return functions
 
 
 def _install_bridge_spies():
-    """Replace every public tf_backend function, wherever a tf_backend module holds it, by a
-    wrapper noting that the running test used the bridge."""
+    """Replace every bridge function (:func:`bridge_functions`), wherever a tf_backend module
+    holds it, by a wrapper noting that the running test used the bridge."""
     modules = [module for name, module in list(sys.modules.items())
                if name == "tf_backend" or name.startswith("tf_backend.")]
-    for name in tf_backend.__all__:
-        original = getattr(tf_backend, name)
-        if isinstance(original, type) or name in COMPARES_ONLY:
-            continue
+    for original in bridge_functions().values():
         spied = _spy(original)
         for module in modules:
             for attribute, value in list(vars(module).items()):

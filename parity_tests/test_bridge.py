@@ -308,3 +308,25 @@ def test_no_other_parity_module_imports_tf_backend():
                                           for name in names):
                 importers.append(f"{path.name}:{node.lineno}")
     assert importers == [], f"parity modules importing tf_backend: {importers}"
+
+
+def test_the_guard_watches_every_bridge_function():
+    """parity_tests/conftest.py fails any test outside this file that reaches its Keras side
+    through tf_backend; it must watch every public function of every tf_backend module (not
+    only ``tf_backend.__all__``), except the comparison tool, which translates nothing."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from parity_tests import conftest
+    unwatched = []
+    for info in pkgutil.iter_modules(tf_backend.__path__):
+        module = importlib.import_module(f"tf_backend.{info.name}")
+        if module.__name__ in conftest.COMPARES_ONLY:
+            continue
+        for name, value in vars(module).items():
+            if inspect.isfunction(value) and not name.startswith("_") \
+                    and value.__module__ == module.__name__ and not hasattr(value, "__wrapped__"):
+                unwatched.append(f"{module.__name__}.{name}")
+    assert not unwatched, f"not watched by the guard: {unwatched}"
+    assert "keras_weights_in_numpy_order" in {name for _, name in conftest.bridge_functions()}
