@@ -44,7 +44,7 @@ from numpy_nn.kernels.codes import (
     SOFTMAX,
     TANH,
 )
-from numpy_nn.kernels.jit import exp, helper, nan_min, row_max
+from numpy_nn.kernels.jit import exp, helper, kernel, nan_min, row_max
 from numpy_nn.kernels.reductions import pairwise_sum
 from numpy_nn.kernels.smooth_activations import (
     GELU_CUBIC,
@@ -195,3 +195,19 @@ def smooth_derivative_row(kind, z, i, p, g):
             t = np.tanh(softplus(v, zero))
             d = t + v * sigmoid(v, zero, one) * (one - t * t)
         g[i, j] = g[i, j] * d
+
+
+# ----------------------------------------------------------------- the twins' entry points
+@kernel
+def table_forward_kernel(kind, x, p, out):
+    """``out = f(x)`` over whole arrays, viewed as one row, by the table's own rows (the twins of
+    GELU, SiLU and Mish: :mod:`numpy_nn.twins.smooth_activations`)."""
+    smooth_row(kind, x.reshape(1, x.size), 0, p, out.reshape(1, out.size))
+
+
+@kernel
+def table_backward_kernel(kind, x, grad, p, out):
+    """``out = f'(x) grad`` over whole arrays, by the table's own rows."""
+    flat = out.reshape(1, out.size)
+    flat[0, :] = grad
+    smooth_derivative_row(kind, x.reshape(1, x.size), 0, p, flat)
