@@ -141,11 +141,11 @@ class Dense(Layer):
     def backward_from_logits(self, grad_logits, need_input_grad=True):
         r"""The backward pass from :math:`\delta` (the logits shortcut starts here, see
         :mod:`numpy_nn.layers.base`)."""
-        if self.trainable:
+        if self.trainable:                          # frozen: W and b get no gradient (eq. 1)
             self.kernel.grad = self._inputs.T @ grad_logits             # x^T delta
             if self.use_bias:
                 self.bias.grad = grad_logits.sum(axis=0)                # sum over the batch
-        return grad_logits @ self.kernel.value.T if need_input_grad else None
+        return grad_logits @ self.kernel.value.T if need_input_grad else None  # delta W^T (eq. 1)
 
     def get_config(self):
         config = super().get_config()
