@@ -1,6 +1,8 @@
 """Keras 3's activation-function tests (keras/src/activations/activations_test.py) on
 numpy_nn.activations, with Keras's reference functions rewritten here and its tolerances
 (``rtol=1e-5``; ``assertAllClose``'s 1e-6 where Keras gives none)."""
+import math
+
 import numpy as np
 import pytest
 
@@ -153,3 +155,45 @@ def test_relu_options(kwargs, expected):
 def test_relu6():
     _close(activations.relu(np.array([-10, -5, 0.0, 5, 10, 12]), max_value=6.0),
            [0.0, 0.0, 0.0, 5.0, 6.0, 6.0])
+
+
+# ------------------------------------------------- the third edition's: SiLU, GELU, Mish
+def _silu(x):
+    return x / (1 + np.exp(-x))
+
+
+def _softplus(x):
+    return np.log(np.ones_like(x) + np.exp(x))
+
+
+@keras_case(A + "test_silu")
+def test_silu():
+    for low, high in ((0, 5.9), (-1, 1), (-5.9, 0)):
+        x = RNG.uniform(low, high, (2, 5))
+        _close(activations.silu(x[np.newaxis, :])[0], _silu(x))
+
+
+@keras_case(A + "test_gelu")
+def test_gelu():
+    """Keras's reference for the exact form is x * scipy.stats.norm.cdf(x); the same CDF here
+    from math.erf."""
+    def gelu(x, approximate=False):
+        if approximate:
+            return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))
+        cdf = np.vectorize(lambda v: 0.5 * (1 + math.erf(v / math.sqrt(2))))(x)
+        return x * cdf
+
+    x = RNG.random((2, 5))
+    _close(activations.gelu(x[np.newaxis, :])[0], gelu(x))
+    x = RNG.random((2, 5))
+    _close(activations.gelu(x[np.newaxis, :], approximate=True)[0], gelu(x, True))
+
+
+@keras_case(A + "test_mish")
+def test_mish():
+    cases = [RNG.random((2, 5))[np.newaxis, :], RNG.uniform(-10, 10, (2, 5))[np.newaxis, :],
+             RNG.uniform(-10, 10, 5), RNG.uniform(-10, 10, (3, 3, 3)),
+             RNG.uniform(0, 10, (2, 5)), RNG.uniform(-10, 0, (2, 5)),
+             RNG.uniform(-1e-7, 1e-7, (2, 5))]
+    for x in cases:
+        _close(activations.mish(x), x * np.tanh(_softplus(x)))
