@@ -9,7 +9,7 @@ the records:
   float32), both engines from Keras's initial weights for the seed, all 45,000 training
   images in their stored order (``shuffle=False``): the same batches from the same start;
   the mean training loss of each of 4 epochs.
-* ``orders`` — 10,000 images, both engines from Keras's initial weights, 3 epochs, three
+* ``orders`` — all 45,000 images, both engines from Keras's initial weights, 3 epochs, three
   orders: ``fixed`` (``shuffle=False``), ``fresh`` (a new permutation every epoch, drawn by
   NumPy from the seed outside ``fit``, then ``shuffle=False``) and ``own`` (the engine's own
   ``fit(shuffle=True)`` after its ``set_random_seed``, the call the table makes).
@@ -39,7 +39,7 @@ SEEDS = (42, 43, 44)
 FRAMEWORKS = ("numpy_nn", "keras")
 ORDERS = ("fixed", "fresh", "own")
 PARTS = {"same": {"images": 45000, "epochs": 4, "orders": ("fixed",)},
-         "orders": {"images": 10000, "epochs": 3, "orders": ORDERS}}
+         "orders": {"images": 45000, "epochs": 3, "orders": ORDERS}}
 
 
 def configs(seeds):
@@ -111,12 +111,16 @@ def load(folder):
     runs = {}
     for record in ResultsStore(folder).records("ok"):
         c = record["config"]
-        runs[(c["part"], c["order"], c["framework"], c["seed"])] = record["loss"]
+        spec = PARTS.get(c["part"], {})
+        if (c["images"], c["epochs"]) == (spec.get("images"), spec.get("epochs")):
+            runs[(c["part"], c["order"], c["framework"], c["seed"])] = record["loss"]
     return runs
 
 
 def mean_losses(runs, part, order, framework):
     seeds = sorted(s for (p, o, f, s) in runs if (p, o, f) == (part, order, framework))
+    if not seeds:
+        return seeds, []
     return seeds, [statistics.fmean(runs[(part, order, framework, s)][e] for s in seeds)
                    for e in range(PARTS[part]["epochs"])]
 
@@ -140,8 +144,8 @@ def same_section(runs):
     seed_list = ", ".join(map(str, seeds))
     lines += ["", f"At epoch {epochs}, numpy_nn's mean training loss minus Keras's is "
               + ", ".join(f"{d:+.4f}" for d in differences) + f" (seeds {seed_list}): at most "
-              f"{max(relative):.1%} of Keras's loss. Same weights, same batches: what differs "
-              f"is each engine's float32 arithmetic, over {epochs * 45000 // 32:,} steps."]
+              f"{max(relative):.1%} of Keras's loss. Same weights, same batches: only the engine "
+              f"differs, over {epochs * 45000 // 32:,} steps."]
     return "\n".join(lines)
 
 
@@ -179,7 +183,7 @@ def write_report(runs, path):
             "examples/records/batch_order_cifar/; do not edit -->\n\n"
             "**The same batches from the same start** (all 45,000 images, `shuffle=False`, "
             "Keras's initial weights in both), mean training loss per epoch:\n\n"
-            + same_section(runs) + "\n\n**Three orders of the batches** (10,000 images, "
+            + same_section(runs) + "\n\n**Three orders of the batches** (all 45,000 images, "
             "Keras's initial weights in both):\n\n" + orders_section(runs) + "\n")
     from numpy_nn.io_utils import atomic_write
     with atomic_write(path, "w") as handle:
