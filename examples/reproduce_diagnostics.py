@@ -11,7 +11,6 @@ stays true whatever a re-run measures.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import statistics
 
@@ -44,14 +43,16 @@ def describe(vals):
 def paired(table):
     """Seed-matched differences numpy_nn - Keras, their mean, 95% t interval and p-value."""
     from scipy import stats
+
+    from numpy_nn.experiments.stats import summarize
     runs = {f: {r["seed"]: r["metrics"]["value"] for r in table[f]} for f in table}
     seeds = sorted(set(runs["numpy_nn"]) & set(runs["keras"]))
     d = np.array([runs["numpy_nn"][s] - runs["keras"][s] for s in seeds])
     if len(d) < 2:
         return None
-    half = float(stats.t.ppf(0.975, len(d) - 1)) * float(np.std(d, ddof=1)) / math.sqrt(len(d))
+    summary = summarize(d)                  # mean and its 95% t interval
     p = float(stats.ttest_1samp(d, 0.0).pvalue)
-    return float(d.mean()), float(d.mean()) - half, float(d.mean()) + half, p, len(d)
+    return summary.mean, summary.ci_low, summary.ci_high, p, summary.n
 
 
 def build(records):

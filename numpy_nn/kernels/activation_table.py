@@ -98,9 +98,7 @@ def activate(kind, z, bias, p, scale, out, stack):
                 out[i, j] = scale * v if v > zero else negative
         elif kind == SIGMOID:
             for j in range(cols):
-                v = z[i, j]
-                e = exp(-abs(v))
-                out[i, j] = one / (one + e) if v >= zero else e / (one + e)
+                out[i, j] = sigmoid(z[i, j], zero, one)
         elif kind == TANH:
             for j in range(cols):
                 out[i, j] = np.tanh(z[i, j])
