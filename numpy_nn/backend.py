@@ -146,3 +146,32 @@ def set_value(x, value):
         x.assign(value)
     else:
         raise TypeError(f"set_value: {type(x).__name__} cannot be assigned to")
+
+
+# One float32 product, (1024 x 300) @ (300 x 784): the smallest "wide" product measured to
+# bring the library out of its slow first state (benchmarks/results/blas_state.md).
+_PRIMER_SHAPE = (1024, 300, 784)
+_blas_primed = False
+
+
+def prime_blas():
+    """Run one float32 matrix product the first time a model is compiled in this process.
+
+    Measured with OpenBLAS 0.3.31 (Haswell kernels, one thread, AMD EPYC; the records and the
+    script are ``benchmarks/results/blas_state.md`` and ``python -m benchmarks.blas_state``):
+    a fresh process multiplies ``(1024 x 784) @ (784 x 300)`` at about a third of the speed it
+    reaches once it has run one wider product such as ``(1024 x 300) @ (300 x 784)``, and the
+    change lasts for the rest of the process; the first layer's products at batch 32 gain
+    about 2x as well. Why the library keeps that state is not known; this product costs a
+    few milliseconds once per process, and where the library has no such state it changes
+    nothing. ``NUMPY_NN_PRIME_BLAS=0`` turns it off (the benchmark of that state does).
+    """
+    global _blas_primed
+    if _blas_primed:
+        return
+    _blas_primed = True
+    import os
+    if os.environ.get("NUMPY_NN_PRIME_BLAS", "1") == "0":
+        return
+    rows, inner, columns = _PRIMER_SHAPE
+    np.matmul(np.ones((rows, inner), np.float32), np.ones((inner, columns), np.float32))

@@ -86,8 +86,7 @@ class Trainer:
             raise ValueError(f"Sequential.compile: numpy_nn trains with the loss reduction "
                              f"'sum_over_batch_size' (Keras's default), got reduction="
                              f"{self.loss.reduction!r} (other reductions are for direct calls)")
-        if metrics is None:
-            metrics = []
+        metrics = [] if metrics is None else metrics
         if isinstance(metrics, str) or callable(metrics):
             metrics = [metrics]
         if not isinstance(metrics, (list, tuple)):
@@ -98,6 +97,7 @@ class Trainer:
             metrics_module.get(metric, (1,), (1,))   # validates names and types now
         self.metric_names = metrics
         self.compiled = True
+        backend.prime_blas()            # once per process: see its docstring
         self._jit_requested = jit.check(jit_compile)
         self._compiled_step = None
         self._resolve_jit()
