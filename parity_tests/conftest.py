@@ -116,7 +116,7 @@ def _spy(function):
 
 #: tf_backend modules whose functions build nothing: the comparison tool takes both models as
 #: given and translates no setting (it copies numpy_nn's weights into Keras, as the suite does).
-COMPARES_ONLY = ("tf_backend.compare", "tf_backend.compare_report")
+COMPARES_ONLY = ("tf_backend.compare", "tf_backend.compare_report", "tf_backend.kinks")
 
 
 def bridge_functions():

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from parity_tests.tolerances import compare_tolerance
+from tf_backend import kinks
 
 PHASES = ("forward", "loss", "gradient", "optimizer_state", "weights")
 #: Keras 3's slot lists (``keras/src/optimizers/*.py::build``) by numpy_nn's slot name.
@@ -154,15 +155,21 @@ class _Recorder:
         self.dtype = dtype
         self.comparisons = []
         self.losses = []
+        self.keras_z = {}          # this step's Keras pre-activations of kinked layers
 
-    def add(self, step, phase, layer, items, floor=0.0):
-        """``items``: ``[(tensor name, numpy_nn's array, Keras's array)]`` of one layer."""
+    def add(self, step, phase, layer, items, floor=0.0, allowances=None):
+        """``items``: ``[(tensor name, numpy_nn's array, Keras's array)]`` of one layer;
+        ``allowances``: absolute error a tensor may have beyond the tolerance (the kink term,
+        :mod:`tf_backend.kinks`)."""
         scale = max(_largest(desired for _, _, desired in items), floor)
         for tensor, actual, desired in items:
             stats = error_statistics(actual, desired, scale)
+            tolerance = compare_tolerance(phase, self.dtype)
+            extra = (allowances or {}).get(tensor, 0.0)
+            if extra:
+                tolerance += extra / scale if scale > 0 else extra
             self.comparisons.append(TensorComparison(
-                step, phase, layer, tensor, *stats[:4], compare_tolerance(phase, self.dtype),
-                stats[4], stats[5]))
+                step, phase, layer, tensor, *stats[:4], tolerance, stats[4], stats[5]))
 
 
 # ------------------------------------------------------------------------- one step
@@ -225,6 +232,8 @@ def _forward(keras, tf, pairs, x, step, record, teacher):
     for layer, keras_layer, _ in pairs:
         inputs = np.array(h) if teacher else numpy_output
         numpy_output = layer.forward(inputs, training=True)
+        if teacher and kinks.has_kink(layer):
+            record.keras_z[layer.name] = kinks.keras_pre_activation(keras, keras_layer, h)
         if isinstance(keras_layer, (keras.layers.Dropout, keras.layers.AlphaDropout)):
             h = _keras_dropout(keras, layer, keras_layer, h)
         else:
@@ -235,23 +244,24 @@ def _forward(keras, tf, pairs, x, step, record, teacher):
     return outputs, numpy_output
 
 
-def _backward(model, pairs, loss_grad, wrt_logits, upstream, teacher):
+def _backward(model, pairs, loss_grad, wrt_logits, upstream, teacher, keras_z):
     """numpy_nn's backward pass, each layer fed Keras's gradient of its output (``teacher``;
     the last layer its own loss gradient) or its own chain; then the penalties' gradients, as
     ``train_step`` adds them."""
     last = len(pairs) - 1
     own = loss_grad
-    floors = {}
+    floors, allowances = {}, {}
     for index in range(last, -1, -1):
         layer = pairs[index][0]
         grad = np.array(upstream[index]) if teacher and index != last else own
         floors[layer.name] = _gradient_terms_scale(layer, grad, index == last and wrt_logits)
+        allowances[layer.name] = kinks.allowances(layer, grad, keras_z.get(layer.name))
         if index == last and wrt_logits:
             own = layer.backward_from_logits(grad, need_input_grad=index > 0)
         else:
             own = layer.backward(grad, need_input_grad=index > 0)
     model._add_regularization(model.trainable_weights)
-    return floors
+    return floors, allowances
 
 
 def _gradient_terms_scale(layer, grad, from_logits):
@@ -300,15 +310,17 @@ def _step(keras, tf, model, keras_model, pairs, x, y, step, record, teacher):
                [("value", loss + penalty, np.array(keras_loss))],
                floor=float(np.abs(logits).max(axis=-1).mean()) if logits is not None else 0.0)
     record.losses.append((float(loss + penalty), float(np.array(keras_loss))))
-    floors = _backward(model, pairs, loss_grad, wrt_logits,
-                       keras_grads[len(trainable_keras):], teacher)
+    floors, allowances = _backward(model, pairs, loss_grad, wrt_logits,
+                                   keras_grads[len(trainable_keras):], teacher, record.keras_z)
+    record.keras_z = {}
     param_grads = keras_grads[:len(trainable_keras)]
     position = {id(k): i for i, k in enumerate(trainable_keras)}
     for layer, _, weights in reversed(pairs):
         items = [(v.name, v.grad, np.array(param_grads[position[id(kv)]]))
                  for v, kv in weights if id(kv) in position]
         if items:
-            record.add(step, "gradient", layer.name, items, floor=floors.get(layer.name, 0.0))
+            record.add(step, "gradient", layer.name, items, floor=floors.get(layer.name, 0.0),
+                       allowances=allowances.get(layer.name))
     # the optimizers, from the same weights, state and gradients (teacher) or their own
     model.optimizer.apply([np.array(g) for g in param_grads] if teacher else
                           [v.grad for v in trainable], trainable)
