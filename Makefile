@@ -58,8 +58,8 @@ $(STAMP): $(CORE_STAMP)
 venv: $(STAMP)
 
 # One BLAS thread unless you say otherwise: the chapter's matrices are small, and on a busy
-# 2-core machine OpenBLAS's second thread spins instead of working (measured: 0.28 s vs 32 s
-# per quick epoch under load; see docs/reports/benchmarks.md).
+# machine a BLAS thread that waits for a core holds up every product (what a second thread
+# gives on an idle one: the "Threads" table of docs/reports/benchmarks.md).
 demo: $(CORE_STAMP)
 	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(PY) -m examples.demo
 
