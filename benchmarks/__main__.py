@@ -31,7 +31,12 @@ def main(argv=None):
                         help="a numpy_nn model file, or a chapter network's name")
     parser.add_argument("--batch", type=int, nargs="+", default=[32], help="batch sizes")
     parser.add_argument("--threads", type=int, nargs="+", default=[1], help="thread counts")
-    parser.add_argument("--repetitions", type=int, default=7)
+    parser.add_argument("--repetitions", type=int, default=7,
+                        help="timed repetitions per worker process")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="fresh worker processes per engine (intervals are over "
+                             "processes when above 1, and the headline engine gets its A/A "
+                             "control)")
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps per timed call (default: 2048 samples' worth, "
                              "at least 3)")
@@ -81,7 +86,8 @@ def main(argv=None):
         print(f"skipped {engine}: {reason}")
     cells, versions, failures = run_training_grid(
         [model], sorted(args.batch), samples_for, args.repetitions, tuple(args.threads),
-        engines, nice=args.nice, log=lambda line: print(line, flush=True))
+        engines, nice=args.nice, log=lambda line: print(line, flush=True),
+        processes=args.processes, controls=args.processes > 1)
     results = {"training": cells,
                "machine": {**machine_description(args.threads, "default", "user", versions),
                            "skipped_engines": skipped, "failed_engines": failures,

@@ -1,18 +1,18 @@
 """``python -m benchmarks.jit_compile_table``: the Speed guide's table, from a recorded run.
 
-Reads ``benchmarks/results/jit_compile/benchmarks.json`` (``python -m benchmarks.run --engines
-numpy,numba,jit --threads 1 --batches 32,1024 --output benchmarks/results/jit_compile``) and,
-when present, ``versus_fused_trainer.json`` (:mod:`benchmarks.versus_fused_trainer`), and
-writes ``steps.md`` beside them: per network and batch size, the step time of ``fit`` with
-``jit_compile=True`` and of ``fit`` on the two kernel paths, and the paired ratios with their
-95% intervals (geometric means over the interleaved repetitions, ``harness.ratio_interval``).
+Reads the full benchmark run, ``benchmarks/results/benchmarks.json`` (``make bench``), and, when
+present, ``benchmarks/results/jit_compile/versus_fused_trainer.json`` (a recorded run of
+:mod:`benchmarks.versus_fused_trainer`), and writes ``jit_compile/steps.md``: per network and
+batch size at one thread, the step time of ``fit`` with ``jit_compile=True`` and of ``fit`` on
+the two kernel paths, and their ratios with 95% intervals over the run's worker processes
+(the cell's ratios, :mod:`benchmarks.analysis`).
 """
 from __future__ import annotations
 
 import json
 import os
 
-from benchmarks.harness import ratio_interval
+from benchmarks.analysis import process_means, ratio_interval
 from benchmarks.models import MODELS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,7 +35,7 @@ def steps_table(results):
     for cell in results["training"]:
         if cell["threads"] != 1 or "jit" not in cell["step_ms"]:
             continue
-        steps = {key: series["step"] for key, series in cell["raw"].items()}
+        steps = {key: process_means(series) for key, series in cell["raw"].items()}
         ms = cell["step_ms"]
         lines.append(
             f"| {_name(cell['model'])} | {cell['batch']} | {ms['jit']:.3f} | "
@@ -43,9 +43,11 @@ def steps_table(results):
             f"{_interval(ratio_interval(steps['numba'], steps['jit']))} | "
             f"{_interval(ratio_interval(steps['numpy'], steps['jit']))} |")
     machine = results["machine"]
-    lines += ["", f"*One thread; medians of {cell['repetitions']} interleaved repetitions, each "
-                  f"engine in its own process; ratios above 1 mean the compiled step is faster. "
-                  f"{machine['cpu']}, BLAS {machine['blas']}, run {machine['date']}.*"]
+    lines += ["", f"*One thread; medians of {cell['repetitions']} repetitions in "
+                  f"{cell.get('processes', 1)} fresh processes per engine, interleaved; "
+                  f"intervals over processes; ratios above 1 mean the compiled step is faster. "
+                  f"{machine['cpu']}, BLAS {machine['blas']}, run {machine['date']} "
+                  f"(`make bench`).*"]
     return lines
 
 
@@ -62,7 +64,8 @@ def versus_table(record):
 
 
 def main():
-    with open(os.path.join(FOLDER, "benchmarks.json"), encoding="utf-8") as handle:
+    with open(os.path.join(os.path.dirname(FOLDER), "benchmarks.json"),
+              encoding="utf-8") as handle:
         lines = steps_table(json.load(handle))
     versus = os.path.join(FOLDER, "versus_fused_trainer.json")
     if os.path.exists(versus):

@@ -24,11 +24,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
 ALL_MODELS = "leaky_relu_mlp,batch_norm_mlp,selu_100,elu_20x100_cifar"
 
-FULL = {"batches": (32, 128, 1024), "repetitions": 7, "steps": {32: 30, 128: 12, 1024: 12},
-        "threads": (1, 2), "micro_repetitions": 3, "cold_repetitions": 1,
+# repetitions are per worker process; "processes" fresh processes per contender and cell
+FULL = {"batches": (32, 128, 1024), "repetitions": 2, "processes": 3,
+        "steps": {32: 30, 128: 12, 1024: 12}, "threads": (1, 2), "micro_repetitions": 3,
+        "cold_repetitions": 1,
         "allocation_steps": {32: 20, 128: 10, 1024: 4}, "allocation_batches": (32, 1024)}
-QUICK = {"batches": (32, 1024), "repetitions": 3, "steps": {32: 20, 128: 10, 1024: 3},
-         "threads": (1,), "micro_repetitions": 3, "cold_repetitions": 1,
+QUICK = {"batches": (32, 1024), "repetitions": 2, "processes": 2,
+         "steps": {32: 20, 128: 10, 1024: 3}, "threads": (1,), "micro_repetitions": 3,
+         "cold_repetitions": 1,
          "allocation_steps": {32: 10, 128: 5, 1024: 3}, "allocation_batches": (32, 1024)}
 
 
@@ -50,6 +53,8 @@ def _load():
 def machine_description(thread_counts, tf_onednn, mode, versions):
     import numpy as np
     from threadpoolctl import threadpool_info
+
+    from benchmarks.harness import OPENBLAS_ENVIRONMENT
     blas_libraries = [p for p in threadpool_info() if p.get("user_api") == "blas"]
     numpy_blas = [p for p in blas_libraries if "numpy" in (p.get("filepath") or "")]
     blas = next((f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')} "
@@ -70,7 +75,14 @@ def machine_description(thread_counts, tf_onednn, mode, versions):
             **found, "threads": list(thread_counts), "mode": mode,
             "tf_onednn": ("TensorFlow's default (oneDNN on)" if tf_onednn == "default"
                           else tf_onednn),
-            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+            # what this process's environment had set; the workers run without them
+            "openblas_environment": {name: os.environ.get(name, "unset")
+                                     for name in OPENBLAS_ENVIRONMENT},
+            "worker_blas": sorted({f"{b['internal_api']} {b['version']} "
+                                   f"({b['architecture']} kernels)"
+                                   for info in (versions or {}).values()
+                                   for b in info.get("blas", [])
+                                   if b.get("internal_api") == "openblas"}),
             "date": datetime.datetime.now().isoformat(timespec="seconds")}
 
 
@@ -82,13 +94,16 @@ def main(argv=None):
                              "(default: 1,2 for the full run, 1 for --quick)")
     parser.add_argument("--models", default=ALL_MODELS)
     parser.add_argument("--batches", default=None, help="comma-separated batch sizes")
-    parser.add_argument("--repetitions", type=int, default=None)
+    parser.add_argument("--repetitions", type=int, default=None,
+                        help="timed repetitions per worker process")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="fresh worker processes per contender and cell (full run: 3)")
     parser.add_argument("--engines", default=None,
                         help="comma-separated engines (default: numpy, numba, jit, and "
                              "jit_mkl when the mkl wheel is installed, "
                              "and every peer installed): " + ",".join(ENGINES))
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: "
-                        "training,kernels,cold_start,peak_rss,allocations")
+                        "training,peak,kernels,cold_start,peak_rss,allocations")
     parser.add_argument("--tf-onednn", default="default", choices=["default", "0", "1"],
                         help="TF_ENABLE_ONEDNN_OPTS for Keras ('default' leaves it unset)")
     parser.add_argument("--nice", type=int, default=-15,
@@ -113,6 +128,7 @@ def main(argv=None):
     from benchmarks.harness import available_engines, run_training_grid, worker_env
     from benchmarks.microbench import run_microbenchmarks
     from benchmarks.models import MODELS, SYNTHETIC_ENV, missing_datasets
+    from benchmarks.peak import measure_peak
     from benchmarks.startup import measure_cold_start, measure_peak_rss
 
     config = QUICK if args.quick else FULL
@@ -122,6 +138,7 @@ def main(argv=None):
     batches = tuple(int(b) for b in args.batches.split(",")) if args.batches else \
         config["batches"]
     repetitions = args.repetitions or config["repetitions"]
+    processes = args.processes or config["processes"]
     models = [m for m in args.models.split(",") if m]
     unknown = [m for m in models if m not in MODELS]
     if unknown:
@@ -152,16 +169,21 @@ def main(argv=None):
     partial = os.path.join(output, "benchmarks.partial.json")
 
     def save_partial():               # a later part failing or killed loses only that part
-        from benchmarks import report
-        report.write_text(partial, json.dumps(results, indent=1))
+        from benchmarks.records import write_text
+        write_text(partial, json.dumps(results, indent=1))
 
     if "training" not in skip:
         print("Training step time (interleaved):")
         results["training"], versions, failures = run_training_grid(
             models, batches, lambda batch: batch * config["steps"].get(batch, 10),
-            repetitions, thread_counts, engines, args.tf_onednn, args.nice)
+            repetitions, thread_counts, engines, args.tf_onednn, args.nice,
+            processes=processes)
         save_partial()
     env = worker_env(args.tf_onednn)
+    if "peak" not in skip:
+        print("Peak SGEMM rate (fresh pinned processes):")
+        results["peak"] = measure_peak(thread_counts, env)
+        save_partial()
     if "allocations" not in skip:
         print("Allocations per steady training step:")
         results["allocations"] = measure_allocations(
@@ -185,7 +207,8 @@ def main(argv=None):
                                                    config["cold_repetitions"])
     results["machine"] = machine_description(thread_counts, args.tf_onednn, mode, versions)
     results["machine"].update(
-        synthetic_data=missing, skipped_engines=skipped, failed_engines=failures,
+        processes=processes, repetitions_per_process=repetitions, synthetic_data=missing,
+        skipped_engines=skipped, failed_engines=failures,
         load_before=load_before, load_after=_load(),
         seconds=round(time.perf_counter() - started, 1))
     write_reports(results, output, update_readme=not args.quick and not args.no_readme)
@@ -201,10 +224,14 @@ def main(argv=None):
 
 def write_reports(results, output, update_readme):
     from benchmarks import report
-    report.write_text(os.path.join(output, "benchmarks.json"), json.dumps(results, indent=1))
-    report.write_text(os.path.join(output, "benchmarks.md"), report.markdown(results))
+    from benchmarks.records import write_text
+    write_text(os.path.join(output, "benchmarks.json"), json.dumps(results, indent=1))
+    write_text(os.path.join(output, "benchmarks.md"), report.markdown(results))
     if results.get("training"):
-        report.plot(results, os.path.join(output, "throughput.png"))
+        from benchmarks import plotting
+        plotting.plot_throughput(results, os.path.join(output, "throughput.png"))
+        if results.get("peak"):
+            plotting.plot_efficiency(results, os.path.join(output, "efficiency.png"))
     if update_readme:
         report.update_readme(os.path.join(output, "summary.md"), report.readme_section(results))
         report.update_readme(os.path.join(ROOT, "README.md"), report.front_page_section(results),

@@ -6,7 +6,10 @@ Engines:
 * ``jit``, ``jit_mkl`` — numpy_nn's ``fit`` after ``compile(jit_compile=True)``: every step one
   compiled call, with NumPy's BLAS or (``NUMPY_NN_BLAS=mkl``, set by the harness) MKL's, whose
   floor is then timed with the same MKL routine;
-* ``keras_tf`` — Keras 3 on TensorFlow's CPU backend;
+* ``keras_tf`` — Keras 3 on TensorFlow's CPU backend, as ``compile`` leaves it (Keras's
+  ``jit_compile="auto"`` means no XLA on a machine without a GPU:
+  ``keras/src/trainers/trainer.py``, ``Trainer._resolve_auto_jit_compile``);
+* ``keras_tf_xla`` — the same with ``model.jit_compile = True`` (XLA compiles the step);
 * ``keras_jax`` — Keras 3 on JAX (``KERAS_BACKEND=jax``, set by the harness before the worker
   starts; ``fit`` then compiles the whole training step with ``jax.jit``);
 * ``torch`` — PyTorch eager, the model translated by :mod:`benchmarks.peers` with the same
@@ -50,8 +53,8 @@ import time
 
 import numpy as np
 
-ENGINES = ("numpy", "numba", "jit", "jit_mkl", "keras_tf", "keras_jax", "torch",
-           "torch_compile")
+ENGINES = ("numpy", "numba", "jit", "jit_mkl", "keras_tf", "keras_tf_xla", "keras_jax",
+           "torch", "torch_compile")
 NUMPY_NN_ENGINES = ("numpy", "numba", "jit", "jit_mkl")
 #: ``model.fit`` after ``compile(jit_compile=True)`` (NumPy's BLAS, or MKL's for ``jit_mkl``)
 JIT_ENGINES = ("jit", "jit_mkl")
@@ -98,7 +101,7 @@ class Engine:
         self.threads = threads
         from threadpoolctl import threadpool_limits
         self._limits = threadpool_limits(threads)      # kept alive for the whole process
-        if name == "keras_tf":
+        if name.startswith("keras_tf"):
             import tensorflow as tf
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -122,7 +125,7 @@ class Engine:
                 **priority()}
         if self.name.startswith("keras"):
             info.update(keras=self.lib.__version__, backend=self.lib.backend.backend())
-            if self.name == "keras_tf":
+            if self.name.startswith("keras_tf"):
                 import tensorflow as tf
                 info.update(tensorflow=tf.__version__,
                             tf_enable_onednn_opts=os.environ.get("TF_ENABLE_ONEDNN_OPTS",
@@ -146,7 +149,9 @@ class Engine:
         info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads",
                                                 "architecture", "filepath")}
                         for p in threadpool_info()]
-        info["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE", "unset")
+        info["openblas_environment"] = {name: os.environ.get(name, "unset") for name in
+                                        ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        info["numpy_nn_prime_blas"] = os.environ.get("NUMPY_NN_PRIME_BLAS", "unset")
         return info
 
     # ------------------------------------------------------------------ building
@@ -197,12 +202,18 @@ class Engine:
                 self.trainer = TorchTrainer(*to_torch(nn_model),
                                             compiled=self.name == "torch_compile")
                 self.x, self.y = torch_tensors(self.x, self.y)
+        if self.name == "keras_tf_xla":
+            self.model.jit_compile = True             # before the first fit builds the step
+            if not self.model.jit_compile:
+                raise RuntimeError("Keras refused jit_compile=True for this model")
         self.fit()                                    # warm-up, not reported
         self.fit(steps=1)
         self._prepare_floor()
         reply = {"parameters": self.parameter_count(), "steps": math.ceil(len(self.x) / batch)}
-        if self.gemm_choices is not None:          # per Dense layer, product -> library
-            reply["gemm_choices"] = self.gemm_choices
+        if self.floor_ops is not None:             # the step's useful work, for efficiency
+            from benchmarks.analysis import step_flops
+            from benchmarks.models import dense_plan
+            reply["gemm_flops"] = step_flops(*dense_plan(self.model), batch)
         return reply
 
     def parameter_count(self):
@@ -224,7 +235,7 @@ class Engine:
 
     # ------------------------------------------------------------------ the matmul floor
     def _prepare_floor(self):
-        self.floor_ops = self.gemm_choices = None
+        self.floor_ops = None
         if self.name not in NUMPY_NN_ENGINES:
             return
         from benchmarks.models import dense_plan

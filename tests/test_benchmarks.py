@@ -52,10 +52,11 @@ def test_the_report_says_when_the_images_were_random():
 def test_the_report_names_the_engines_it_skipped_and_why():
     lines = report.machine_lines(_machine(
         skipped_engines={"torch": "torch not installed (pip install 'numpy_nn[bench-peers]')"},
-        failed_engines={"fused": {"batch_norm_mlp": "Unsupported: BatchNormalization"}}))
+        failed_engines={"jit": {"batch_norm_mlp": "Unsupported: BatchNormalization"}}))
     text = "\n".join(lines)
     assert "PyTorch eager: torch not installed" in text
-    assert "numpy_nn fused step on BN 300-100 MLP: Unsupported: BatchNormalization" in text
+    assert ("numpy_nn fit, jit_compile=True on BN 300-100 MLP: Unsupported: "
+            "BatchNormalization") in text
 
 # ---------------------------------------------------------------- peers: PyTorch translation
 
@@ -187,7 +188,7 @@ def test_the_torch_loop_trains_one_epoch_of_a_dropout_network():
 
 # ---------------------------------------------------------------- statistics and fairness
 def test_ratio_interval_is_the_geometric_mean_with_a_t_interval():
-    from benchmarks.harness import ratio_interval
+    from benchmarks.analysis import ratio_interval
     exact = ratio_interval([2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
     assert exact["ratio"] == pytest.approx(2.0) and exact["low"] == pytest.approx(2.0)
     spread = ratio_interval([2.0, 4.0, 2.0, 4.0], [1.0, 1.0, 1.0, 1.0])
@@ -200,7 +201,7 @@ def test_ratio_interval_is_the_geometric_mean_with_a_t_interval():
 
 
 def test_a_cell_flags_engines_above_their_cores_and_counts_tf_at_its_better():
-    from benchmarks.harness import summarize
+    from benchmarks.analysis import summarize
     series = {
         "numba": {"step": [1e-3] * 3, "setup": [0.0] * 3, "cpu_per_wall": [1.0] * 3},
         "keras_tf": {"step": [4e-3] * 3, "setup": [0.03] * 3, "cpu_per_wall": [0.7] * 3},
@@ -220,7 +221,7 @@ def test_a_step_time_lost_in_set_up_noise_is_reported_unresolved_not_negative():
     """(T_N - T_1)/(N - 1) below zero (few steps, a noisy set-up) is no time: the contender
     is named with the reason, and kept out of the times, the ratios and the thread speed-ups."""
     from benchmarks import report
-    from benchmarks.harness import add_thread_speedups, summarize
+    from benchmarks.analysis import add_thread_speedups, summarize
     series = {
         "numba": {"step": [1e-3] * 3, "setup": [0.0] * 3, "cpu_per_wall": [1.0] * 3},
         "keras_tf": {"step": [-3e-4, 2e-4, -1e-4], "setup": [0.03] * 3,
@@ -300,130 +301,169 @@ def test_count_allocations_sees_new_buffers_and_not_in_place_work():
 
 
 # ---------------------------------------------------------------- the report, from numbers
-def _series(step, cpu=1.0, spread=0.0, reps=5, settle=0.03):
-    return {"step": [step * (1 + spread * (i % 2)) for i in range(reps)],
-            "setup": [1e-4] * reps, "cpu_per_wall": [cpu] * reps,
-            "cpu_step": [step * cpu] * reps, "settle": [settle] * reps}
+def _series(step, cpu=1.0, spread=0.0, processes=3, reps=2, settle=0.03, between=None):
+    """A contender's records: ``processes`` processes of ``reps`` repetitions; ``spread``
+    varies repetitions inside a process, ``between`` (one factor per process) the processes."""
+    between = between or [1.0] * processes
+    steps = [step * between[p] * (1 + spread * (r % 2)) for p in range(processes)
+             for r in range(reps)]
+    n = len(steps)
+    return {"step": steps, "setup": [1e-4] * n, "cpu_per_wall": [cpu] * n,
+            "cpu_step": [v * cpu for v in steps], "settle": [settle] * n,
+            "process": [p for p in range(processes) for _ in range(reps)]}
+
+
+PEAK = {"by_library": {"1": {"numpy": {"2048": 40e9}, "mkl": {"2048": 36e9}},
+                       "2": {"numpy": {"2048": 80e9}}},
+        "peak": {"1": 40e9, "2": 80e9}, "peak_library": {"1": "numpy", "2": "numpy"},
+        "sizes": [2048], "repeats": 3, "blas": {}, "failed": {}}
 
 
 def _fake_results():
-    from benchmarks.harness import add_thread_speedups, summarize
+    from benchmarks.analysis import add_thread_speedups, step_flops, summarize
     cells = []
     for model in ("leaky_relu_mlp", "batch_norm_mlp"):
+        spec = models.MODELS[model]
         for batch in (32, 1024):
             series = {}
             for threads, speed in ((1, 1.0), (2, 0.8)):
                 scale = batch / 32 * speed
                 per = {"numpy": _series(2e-3 * scale), "numba": _series(1e-3 * scale, 0.99,
                                                                          0.05),
+                       "jit": _series(0.5e-3 * scale, between=[1.0, 1.02, 0.99]),
+                       "jit@aa": _series(0.5e-3 * scale, between=[1.01, 1.0, 1.0]),
+                       "jit@unprimed": _series(1.5e-3 * scale),
                        "keras_tf": _series(3e-3 * scale, 0.6, settle=0.25),
-                       "keras_jax": _series(1.3e-3 * scale), "torch": _series(1.4e-3 * scale),
-                       "floor": _series(0.8e-3 * scale)}
+                       "keras_tf_xla": _series(2.8e-3 * scale),
+                       "keras_jax": _series(0.52e-3 * scale if model == "batch_norm_mlp"
+                                            else 1.3e-3 * scale, between=[1.0, 0.97, 1.03]),
+                       "torch": _series(1.4e-3 * scale), "floor": _series(0.45e-3 * scale)}
                 if model == "leaky_relu_mlp":
-                    per["fused"] = _series(0.9e-3 * scale)
-                    per["fused_mkl"] = _series(0.5e-3 * scale)
+                    per["jit_mkl"] = _series(0.5e-3 * scale)
                     per["floor_mkl"] = _series(0.4e-3 * scale)
-                    per["fused_fastest"] = _series(0.45e-3 * scale)
-                    per["floor_fastest"] = _series(0.3e-3 * scale)
                 if threads == 1:
                     per["keras_tf@unpinned"] = _series(2.5e-3 * scale, 1.3)
                 cells.append(summarize(model, batch, batch * 10, 10, threads, per, 1000))
-                if model == "leaky_relu_mlp":
-                    cells[-1]["gemm_choices"] = {"fused_fastest": [
-                        {"x W": "mkl", "x^T delta": "numpy"},
-                        {"x W": "mkl", "delta W^T": "numpy", "x^T delta": "numpy"},
-                        {"x W": "numpy", "delta W^T": "numpy", "x^T delta": "numpy"}]}
+                cells[-1]["gemm_flops_per_step"] = step_flops(
+                    spec.dense_shapes(), spec.input_gradient_layers(), batch)
                 series.update({(k, threads): v for k, v in per.items()})
             add_thread_speedups(cells[-2:], series)
     machine = {**_machine()["machine"], "threads": [1, 2], "worker_nice": [-15],
+               "processes": 3, "repetitions_per_process": 2,
+               "openblas_environment": {"OPENBLAS_CORETYPE": "Haswell",
+                                        "OPENBLAS_L2_SIZE": "unset"},
+               "worker_blas": ["openblas 0.3.31 (Haswell kernels)"],
                "skipped_engines": {"torch_compile": "not asked for (--engines)"},
-               "failed_engines": {"fused": {"batch_norm_mlp": "Unsupported: BN"}}}
-    return {"training": cells, "machine": machine,
-            "allocations": [{"engine": "numba", "model": "leaky_relu_mlp", "batch": 32,
-                             "steps": 10, "numpy_count_per_step": 36.0,
-                             "numpy_bytes_per_step": 3e5, "numba_count_per_step": 17.0,
-                             "traced_peak_bytes_per_fit": 1, "weights_bytes": 10},
-                            {"engine": "fused", "model": "leaky_relu_mlp", "batch": 32,
+               "failed_engines": {"jit_mkl": {"batch_norm_mlp": "mkl: not this time"}}}
+    return {"training": cells, "machine": machine, "peak": PEAK,
+            "allocations": [{"engine": "jit", "model": "leaky_relu_mlp", "batch": 32,
                              "steps": 10, "numpy_count_per_step": 0.0,
                              "numpy_bytes_per_step": 0.0, "numba_count_per_step": 0.0,
+                             "traced_peak_bytes_per_fit": 1, "weights_bytes": 10},
+                            {"engine": "jit", "model": "batch_norm_mlp", "batch": 32,
+                             "steps": 10, "numpy_count_per_step": 3.0,
+                             "numpy_bytes_per_step": 3e3, "numba_count_per_step": 1.0,
                              "traced_peak_bytes_per_fit": 1, "weights_bytes": 10}],
-            "peak_rss": {"numpy_nn (Numba path)": {
+            "peak_rss": {"numpy_nn (fit, jit_compile=True)": {
                 "peak_rss_mb": 400.0, "budget_mb": 200.0, "tensorflow_imported": False,
                 "rss_mb": {"after import": 120.0, "after loading the data": 330.0,
                            "after the first step": 390.0, "after one epoch": 395.0}}}}
 
 
+def test_intervals_are_computed_over_processes_not_repetitions():
+    """Repetitions that differ inside each process but whose process means agree give a tight
+    interval; processes that differ widen it, however many repetitions each has."""
+    from benchmarks.analysis import summarize
+    steady = {"jit": _series(1e-3, spread=0.5), "numba": _series(2e-3, spread=0.5)}
+    cell = summarize("leaky_relu_mlp", 32, 320, 10, 1, steady)
+    r = cell["ratios"]["jit/numba"]
+    assert r["n"] == 3 and cell["processes"] == 3
+    assert r["ratio"] == pytest.approx(0.5) and r["high"] / r["low"] == pytest.approx(1.0)
+    moving = {"jit": _series(1e-3, between=[1.0, 1.3, 0.8], reps=20),
+              "numba": _series(2e-3, reps=20)}
+    r = summarize("leaky_relu_mlp", 32, 320, 10, 1, moving)["ratios"]["jit/numba"]
+    assert r["n"] == 3 and r["high"] / r["low"] > 2
+    assert summarize("leaky_relu_mlp", 32, 320, 10, 1, moving)["process_spread"]["jit"] == \
+        pytest.approx(1.3 / 0.8)
+
+
+def test_a_comparison_is_called_faster_only_beyond_the_aa_band():
+    from benchmarks.analysis import beyond_control, control_band, summarize
+    band = control_band({"ratios": {"jit@aa/jit": {"ratio": 1.0, "low": 0.9, "high": 1.05,
+                                                   "n": 3}}})
+    assert band[0] == pytest.approx(0.9) and band[1] == pytest.approx(1 / 0.9)
+    assert beyond_control({"ratio": 1.08, "low": 1.02, "high": 1.15, "n": 3}, band) is None
+    assert beyond_control({"ratio": 1.3, "low": 1.2, "high": 1.4, "n": 3}, band) == "above"
+    assert beyond_control({"ratio": 0.7, "low": 0.6, "high": 0.8, "n": 3}, band) == "below"
+    cell = summarize("leaky_relu_mlp", 32, 320, 10, 1, {
+        "jit": _series(1e-3), "jit@aa": _series(1e-3, between=[1.0, 1.2, 0.9]),
+        "keras_jax": _series(1.1e-3, between=[1.0, 1.01, 0.99])})
+    assert cell["best_peer"] == "keras_jax"
+    assert cell["ratios"]["best_peer/jit"]["low"] > 1           # a 10% win by itself ...
+    from benchmarks import findings
+    found = findings.comparisons({"training": [cell]})
+    assert found[0].verdict is None                              # ... inside the A/A band
+
+
+def test_step_flops_and_efficiency_against_the_peak():
+    from benchmarks.analysis import efficiency, step_flops
+    spec = models.MODELS["leaky_relu_mlp"]
+    flops = step_flops(spec.dense_shapes(), spec.input_gradient_layers(), 32)
+    # x W and x^T delta for every layer, delta W^T for all but the first
+    assert flops == 2 * 32 * (2 * 784 * 300 + 3 * 300 * 100 + 3 * 100 * 10)
+    cell = {"threads": 1, "gemm_flops_per_step": flops, "step_ms": {"jit": 1.0}}
+    assert efficiency(cell, PEAK)["jit"] == pytest.approx(flops / 1e-3 / 40e9)
+    assert efficiency({**cell, "threads": 4}, PEAK) == {}
+
+
 def test_every_result_sentence_comes_from_the_numbers(tmp_path):
+    from benchmarks import findings, plotting
     results = _fake_results()
     text = report.markdown(results)
+    summary = "\n".join(report.summary_lines(results))
+    # LeakyReLU: JAX at 2.6x the headline, beyond the A/A band; BN: JAX within 4%: unresolved
+    assert "is faster than the fastest peer, with the whole 95% interval beyond the A/A " \
+           "control's band, in 2 of 4 cells and slower in 0" in summary
+    assert "the A/A control (the headline engine in two processes doing identical work)" \
+        in summary
+    assert "without the BLAS priming" in summary and "2.99x [2.88, 3.11]" in summary
+    assert "of the peak SGEMM rate (40.0 GFLOP/s, numpy)" in summary
+    assert "Keras 3 on TensorFlow was fastest as Keras 3 / TF (unpinned) in 4 of 4 cells" \
+        in summary
     checks = report.target_checks(results)
-    # 1 thread: Keras-on-JAX is the best peer at 1.27x: below the 1.5x target, and the note
-    # says how far the peer is from the floor
-    leaky_32 = next(t for t in checks if t[0].startswith("Numba path >= 1.5x the best peer, "
-                                                        "LeakyReLU 300-100 MLP, batch 32,"))
-    assert leaky_32[2] is False and "1.27x" in leaky_32[1] and "Keras 3 / JAX" in leaky_32[1]
-    assert "runs at 1.62x that floor" in text
-    # TensorFlow's unpinned run used more than its core and is flagged
-    assert "Keras 3 / TF (unpinned)" in text and "⚠" in text
-    # allocations: the fused step meets the target, the Numba path does not
-    alloc = {t[0]: t[2] for t in checks if t[0].startswith("No allocation")}
-    assert alloc == {"No allocation in the steady training step (Numba path), LeakyReLU "
-                     "300-100 MLP, batch 32": False,
-                     "No allocation in the steady training step (fused step), LeakyReLU "
-                     "300-100 MLP, batch 32": True}
-    assert "peak RSS 400 MB against 200 MB" in text and "the first step adds 60 MB" in text
-    assert "met in 0 of 4 cells" in "\n".join(report.targets_summary(checks))
-    assert "numpy_nn fused step on BN 300-100 MLP: Unsupported: BN" in text
-    assert "(nice) -15" in text
+    families = "\n".join(report.targets_summary(checks))
+    assert "`fit` with `jit_compile=True` >= 1.5x the best peer at batch 32: met in 2 of 4" \
+        in families
+    assert "no allocation in a steady training step: met in 1 of 2 cells" in families
+    assert "peak RSS <= 1.5x (data + model + optimizer state): met in 0 of 1" in families
+    assert "`OPENBLAS_CORETYPE` = 'Haswell'" in text and "the workers run with both removed" in text
+    assert "numpy_nn fit, jit_compile=True, MKL on BN 300-100 MLP: mkl: not this time" in text
+    assert "(nice) -15" in text and "3 fresh worker processes" in text
+    # every target not met is followed by what limits it
+    failed = [c for c in findings.target_checks(results) if not c.met]
+    assert len(report.limit_notes(results)) == len(failed) > 0
+    assert any("so the GEMMs limit this cell" in n for n in report.limit_notes(results))
     section = report.readme_section(results)
     assert section.startswith(report.START) and section.endswith(report.END)
-    report.plot(results, str(tmp_path / "plot.png"))
-    assert (tmp_path / "plot.png").stat().st_size > 1000
+    front = report.front_page_section(results)
+    assert front.startswith(report.FRONT_START) and "beyond the A/A" in front
+    plotting.plot_throughput(results, str(tmp_path / "throughput.png"))
+    plotting.plot_efficiency(results, str(tmp_path / "efficiency.png"))
+    assert (tmp_path / "efficiency.png").stat().st_size > 1000
 
 
-def test_the_mkl_variant_of_the_fused_step_is_compared_with_its_own_floor():
-    """fused_mkl's floor is MKL's GEMMs (floor_mkl), not NumPy's; the report shows both, the
-    ratio of the two floors, and the targets against the right floor, all from the numbers."""
-    results = _fake_results()
-    leaky = results["training"][0]
-    assert leaky["ratios"]["fused_mkl/floor_mkl"]["ratio"] == pytest.approx(1.25)
-    assert leaky["ratios"]["floor_mkl/floor"]["ratio"] == pytest.approx(0.5)
-    assert leaky["ratios"]["best_peer/fused_mkl"]["ratio"] == pytest.approx(2.6)
-    table = "\n".join(report.training_table(results["training"][:1]))
-    assert "numpy_nn fused step, MKL (ms)" in table and "GEMM floor, MKL (ms)" in table
-    assert "fused step (MKL) / GEMM floor, MKL" in table
-    checks = {t[0]: (t[1], t[2]) for t in report.target_checks(results)}
-    mkl_floor = checks["Fused step (MKL) <= 1.15x MKL's GEMM floor, LeakyReLU 300-100 MLP, "
-                       "batch 32, 1 thread"]
-    assert mkl_floor[0].startswith("1.25x") and mkl_floor[1] is False
-    assert checks["Fused step (MKL) >= 1.5x the best peer, LeakyReLU 300-100 MLP, batch 32, "
-                  "1 thread(s)"][1] is True
-    families = "\n".join(report.targets_summary(report.target_checks(results)))
-    assert "Fused step (MKL) <= 1.15x MKL's GEMM floor: met in 0 of 1 cells." in families
-    summary = "\n".join(report.summary_lines(results))
-    assert "the steps' GEMMs with MKL took from 0.50x" in summary
-    # a table without the MKL variant keeps its old columns
-    batch_norm = [c for c in results["training"] if c["model"] == "batch_norm_mlp"]
-    assert "MKL" not in "\n".join(report.training_table(batch_norm))
-
-
-def test_the_fastest_variant_lists_the_library_of_each_product():
-    """fused_fastest is compared with the floor of the libraries it chose; the report lists
-    those choices per layer (runs of identical layers compressed) and counts MKL's."""
-    results = _fake_results()
-    leaky = results["training"][0]
-    assert leaky["ratios"]["fused_fastest/floor_fastest"]["ratio"] == pytest.approx(1.5)
-    assert leaky["ratios"]["floor_fastest/floor"]["ratio"] == pytest.approx(0.375)
-    table = report.gemm_choice_table(results["training"][:1])
-    assert table[-1] == ("| LeakyReLU 300-100 MLP | 32 | mkl/–/numpy, mkl/numpy/numpy, "
-                         "numpy/numpy/numpy | 2 of 8 |")
-    assert report._compress("a, a, a, b") == "a ×3, b"
-    text = report.markdown(results)
-    assert "the library each GEMM of the fused step, fastest BLAS per product used" in text
-    assert "the steps' GEMMs with the library chosen per product took from 0.37x" in text
-    checks = {t[0]: t[2] for t in report.target_checks(results)}
-    assert checks["Fused step (fastest BLAS) <= 1.15x the chosen libraries' GEMM floor, "
-                  "LeakyReLU 300-100 MLP, batch 32, 1 thread"] is False
+def test_the_workers_run_without_the_environments_openblas_overrides(monkeypatch):
+    from benchmarks.harness import contenders_for, worker_env
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OPENBLAS_L2_SIZE", "262144")
+    monkeypatch.setenv("NUMPY_NN_PRIME_BLAS", "0")
+    env = worker_env("default")
+    assert not {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NUMPY_NN_PRIME_BLAS"} & set(env)
+    contenders = {c.key: c for c in contenders_for(["jit", "keras_tf", "keras_tf_xla"], 1, 2)}
+    assert set(contenders) == {"jit", "jit@aa", "jit@unprimed", "keras_tf", "keras_tf_xla",
+                               "keras_tf@unpinned", "keras_tf_xla@unpinned"}
+    assert contenders["jit@aa"].engine == "jit" and contenders["jit@aa"].environment == ()
+    assert dict(contenders["jit@unprimed"].environment) == {"NUMPY_NN_PRIME_BLAS": "0"}
 
 
 def test_only_the_mkl_workers_get_numpy_nn_blas():

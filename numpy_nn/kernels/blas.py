@@ -38,8 +38,8 @@ before: ``import numpy_nn`` does not), since compiled code links the routine it 
 * ``mkl`` — MKL's for every product.
 
 (An earlier ``fastest`` choice, per product shape whichever library was faster when timed
-alone, was removed with the trainer that used it: judged on whole steps, it was the slowest
-of the three compiled variants in 3 cells of the full benchmark run recorded on 2026-12-03.)
+alone, was removed with the trainer that used it; the benchmark run that judged it on whole
+steps is in the project's history, ``benchmarks/results/benchmarks.json`` of 2026-12-03.)
 
 MKL starts with as many threads as NumPy's BLAS has at that moment, and threadpoolctl governs
 both from then on. Only the compiled step changes (``np.matmul`` everywhere else is still
