@@ -84,6 +84,8 @@ def machine_lines(results):
             [f"{TITLES.get(k, k)}: {v}" for k, v in skipped.items()]
             + [f"{TITLES.get(k, k)} on {model_title(model)}: {error}"
                for k, by_model in failed.items() for model, error in by_model.items()]) + "."]
+    for note in m.get("notes", []):                 # what the run's operator recorded
+        lines += ["", f"**Note:** {note}"]
     if m.get("synthetic_data"):
         lines += ["", f"**Data:** {', '.join(m['synthetic_data'])} not found on this machine; "
                       f"every engine trained on the same random images of the same shapes."]

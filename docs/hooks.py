@@ -54,7 +54,7 @@ log = logging.getLogger("mkdocs.hooks.numpy_nn")
 DIRECTIVE = re.compile(r"^\[\[(source|twin|parity|figure|include|notebook|output|worked) "
                        r"(.+?)\]\]\s*$", re.MULTILINE)
 FIGURE = re.compile(r"^\[\[figure (\S+?)(?: .*)?\]\]\s*$", re.MULTILINE)
-INCLUDE = re.compile(r"^\[\[include (\S+)", re.MULTILINE)
+INCLUDE = re.compile(r"^\[\[include ([^\s\]]+)", re.MULTILINE)
 #: a markdown link or image whose target is a path (not a URL, not an anchor)
 RELATIVE_LINK = re.compile(r"(!?)\[([^\]]*)\]\((?!https?:|#|mailto:)([^)\s]+)\)")
 IMAGE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif")
