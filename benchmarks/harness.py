@@ -42,10 +42,10 @@ counts a spinning thread's waiting as work, so for more than one thread it is no
 speed. The report gives the wall-time ratios (what a user waits for) and, at one thread, the
 CPU-time ratios beside them.
 
-**Ratios and intervals.** Every ratio between two contenders (or thread counts) is computed
-repetition by repetition (A's repetition i over B's repetition i, timed in the same rotation)
-and reported as the geometric mean of those ratios with a 95% confidence interval: the
-t-interval of the mean log ratio, exponentiated.
+**Ratios and intervals.** Every contender is timed in several fresh worker processes (the
+``processes`` rounds of :func:`run_training_grid`); every ratio between two contenders (or
+thread counts) pairs their process means round by round and is reported as the geometric mean
+of those ratios with a 95% t-interval over processes (:mod:`benchmarks.analysis`).
 """
 from __future__ import annotations
 
@@ -61,8 +61,6 @@ from benchmarks.analysis import add_thread_speedups, summarize
 from benchmarks.engines import CONTROL, FLOORS, HEADLINE, NEEDS_MKL, OURS, PEERS, TITLES, UNPRIMED
 
 __all__ = ["TITLES", "available_engines", "run_training_grid", "worker_env", "engine_env"]
-#: fresh worker processes per contender and cell in a full run (rounds; see run_training_grid)
-PROCESSES = 3
 #: set by some machines for old OpenBLAS builds; removed in the workers (only there), since
 #: they slow a current NumPy's OpenBLAS and would handicap numpy_nn alone (the peers do not
 #: use that library)

@@ -314,11 +314,8 @@ def target_checks(results):
 
 
 def _check_where(check):
-    if len(check.where) == 3:
-        return _where(*check.where)
-    if len(check.where) == 2:
-        return _where(*check.where)
-    return check.where[0]
+    """A check's place in words: (model, batch[, threads]), or an engine's label."""
+    return _where(*check.where) if len(check.where) > 1 else check.where[0]
 
 
 def _measured(check):

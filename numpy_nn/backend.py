@@ -18,6 +18,7 @@ see in one place what "float32 by default" and "seeded" mean for the whole engin
 """
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 
@@ -170,7 +171,6 @@ def prime_blas():
     if _blas_primed:
         return
     _blas_primed = True
-    import os
     if os.environ.get("NUMPY_NN_PRIME_BLAS", "1") == "0":
         return
     rows, inner, columns = _PRIMER_SHAPE

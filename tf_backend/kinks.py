@@ -65,16 +65,22 @@ def keras_pre_activation(keras, keras_layer, inputs):
     return np.array(z)
 
 
+def _derivative_difference(layer, keras_z):
+    """:math:`|\\Delta f'|` per element: the activation's derivative at numpy_nn's
+    pre-activation minus at Keras's (None when there is nothing to compare)."""
+    z = getattr(layer, "_z", None)
+    if keras_z is None or z is None or np.shape(z) != np.shape(keras_z):
+        return None
+    keras_z = np.asarray(keras_z, np.asarray(z).dtype)
+    return np.abs(_derivative(layer.activation, z) - _derivative(layer.activation, keras_z))
+
+
 def allowances(layer, grad_output, keras_z):
     """``{tensor name: absolute allowance}`` for the layer's parameter gradients: the upstream
     gradient times the difference of the activation's derivative at the two sides'
     pre-activations, summed as the gradients sum it (empty when the derivatives agree)."""
-    z = getattr(layer, "_z", None)
-    if keras_z is None or z is None or np.shape(z) != np.shape(keras_z):
-        return {}
-    keras_z = np.asarray(keras_z, np.asarray(z).dtype)
-    differs = np.abs(_derivative(layer.activation, z) - _derivative(layer.activation, keras_z))
-    if not differs.any():
+    differs = _derivative_difference(layer, keras_z)
+    if differs is None or not differs.any():
         return {}
     wrong = differs * np.abs(np.asarray(grad_output, np.float64))
     found = {"kernel": float((np.abs(np.asarray(layer._inputs, np.float64)).T @ wrong).max())}
@@ -86,9 +92,5 @@ def allowances(layer, grad_output, keras_z):
 def flipped(layer, keras_z):
     """How many elements take a different branch of the activation on the two sides (their
     derivatives differ by more than :data:`KINK`)."""
-    z = getattr(layer, "_z", None)
-    if keras_z is None or z is None:
-        return 0
-    keras_z = np.asarray(keras_z, np.asarray(z).dtype)
-    return int((np.abs(_derivative(layer.activation, z)
-                       - _derivative(layer.activation, keras_z)) > KINK).sum())
+    differs = _derivative_difference(layer, keras_z)
+    return 0 if differs is None else int((differs > KINK).sum())
