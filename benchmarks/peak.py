@@ -50,11 +50,10 @@ else:
                 rng.standard_normal((n, n), dtype=np.float32), np.empty((n, n), np.float32))
     if library == "mkl":
         from numpy_nn.kernels import blas
-        if "MKL" not in blas.SOURCE:
-            raise SystemExit("MKL was not loaded: " + blas.SOURCE)
+        mkl = blas.library_index("mkl")
         one, zero = np.float32(1), np.float32(0)
         def product(a, b, out):
-            blas.gemm(a, b, out, False, False, one, zero, blas.DEFAULT_LIBRARY)
+            blas.gemm(a, b, out, False, False, one, zero, mkl)
     else:
         def product(a, b, out):
             np.matmul(a, b, out=out)

@@ -143,7 +143,8 @@ class Engine:
                 info["numba"] = numba.__version__
             if self.name in JIT_ENGINES:
                 from numpy_nn.kernels import blas
-                info["compiled_gemm"] = blas.SOURCE
+                info["compiled_gemm"] = blas.SOURCES[blas.library_index(
+                    self.lib.backend.blas())]
         info["tensorflow_imported"] = "tensorflow" in sys.modules
         from threadpoolctl import threadpool_info
         info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads",
@@ -245,8 +246,9 @@ class Engine:
         shapes, needs_input_gradient = dense_plan(self.model)
         library = {}
         if self.name in GEMM_FLOOR_ENGINES:           # the compiled step's library, MKL's
-            from numpy_nn.kernels.blas import DEFAULT_LIBRARY
-            library = dict.fromkeys(("x W", "x^T delta", "delta W^T"), DEFAULT_LIBRARY)
+            from numpy_nn.kernels.blas import library_index
+            library = dict.fromkeys(("x W", "x^T delta", "delta W^T"),
+                                    library_index(self.lib.backend.blas()))
         # (a, b, out, a holds A^T, b holds B^T, library): out = op(a) op(b), C-ordered arrays
         for index, (inputs, units) in enumerate(shapes):
             x = rng.standard_normal((batch, inputs), dtype=np.float32)

@@ -13,6 +13,10 @@ see in one place what "float32 by default" and "seeded" mean for the whole engin
   Numba twins in :mod:`numpy_nn.twins` (environment variable ``NUMPY_NN_KERNELS``); the
   switch and its state belong to the seam, :mod:`numpy_nn.dispatch`, and are re-exported
   here.
+* ``blas()`` names the BLAS library whose matrix products a compiled step
+  (``compile(jit_compile=True)``) calls: ``"numpy"`` (NumPy's own, the default) or ``"mkl"``
+  (Intel MKL's, ``pip install 'numpy_nn[mkl]'``); ``set_blas`` or the environment variable
+  ``NUMPY_NN_BLAS`` say which, and each compiled step reads it when it is built.
 * ``unique_name(base)`` hands out the automatic names ``dense``, ``dense_1``, ...;
   ``clear_session()`` starts them over.
 """
@@ -52,6 +56,33 @@ def set_floatx(value: str) -> None:
         raise ValueError(
             f"set_floatx: expected one of {_VALID_FLOATX}, got {value!r}")
     _FLOATX = value
+
+
+# --------------------------------------------------------------------------- BLAS
+_VALID_BLAS = ("numpy", "mkl")
+_blas = None          # None: the environment's NUMPY_NN_BLAS, read when asked
+
+
+def blas() -> str:
+    """The BLAS library compiled steps built from now on use: ``set_blas``'s choice, else the
+    environment variable ``NUMPY_NN_BLAS``, else ``"numpy"``."""
+    if _blas is not None:
+        return _blas
+    name = os.environ.get("NUMPY_NN_BLAS", "").strip().lower() or "numpy"
+    if name not in _VALID_BLAS:
+        raise ValueError(f"NUMPY_NN_BLAS: expected one of {', '.join(_VALID_BLAS)}, got "
+                         f"{os.environ['NUMPY_NN_BLAS']!r}")
+    return name
+
+
+def set_blas(value) -> None:
+    """Choose the BLAS library of compiled steps built from now on (``None``: back to
+    ``NUMPY_NN_BLAS``). A model's step is rebuilt at its next step when this changes."""
+    global _blas
+    if value is not None and value not in _VALID_BLAS:
+        raise ValueError(f"set_blas: expected one of {', '.join(_VALID_BLAS)} or None, got "
+                         f"{value!r}")
+    _blas = value
 
 
 def epsilon() -> float:

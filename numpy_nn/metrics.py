@@ -30,9 +30,10 @@ class Mean:
         self.reset()
 
     def reset(self):
-        dtype = self.dtype or backend.floatx()
-        self.total = np.zeros((), dtype)
-        self.count = np.zeros((), dtype)
+        # NumPy scalars of the float type (what arithmetic on 0-d arrays returns anyway)
+        dtype = np.dtype(self.dtype or backend.floatx()).type
+        self.total = dtype(0)
+        self.count = dtype(0)
 
     def update(self, values, weight=None):
         values = np.asarray(values, dtype=self.total.dtype)

@@ -93,6 +93,82 @@ print(json.dumps(counts))
     assert counts == {name: [0, 0] for name in cases.CASES}
 
 
+def test_a_steady_fit_step_allocates_nothing():
+    """The same through ``fit``, with its loss and accuracy trackers: an N-step epoch makes
+    exactly as many arrays as a one-step epoch (the epoch's shuffle order, its logs)."""
+    code = """
+import json
+from benchmarks.allocations import count_allocations
+from tests import compiled_cases as C
+counts = {}
+for name in C.CASES:
+    model = C.build(name, True)
+    x, y = C.data(C.CASES[name][1], n=64)
+    def epoch(n):
+        with count_allocations() as c:
+            model.fit(x[:n], y[:n], batch_size=8, epochs=1, verbose=0)
+        return c["numpy_count"], c["numba_count"]
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)      # compiles (not counted)
+    one, many = epoch(8), epoch(64)
+    counts[name] = [many[0] - one[0], many[1] - one[1]]
+print(json.dumps(counts))
+"""
+    result = _run_script(code, NUMBA_NRT_STATS="1")
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert counts == {name: [0, 0] for name in cases.CASES}
+
+
+def _step_lists(y_true, y_pred):
+    """The typed Lists a compiled step hands the metric kernel, over these arrays."""
+    from numba.typed import List
+
+    from numpy_nn.kernels.reductions import new_stack
+    from numpy_nn.kernels.step_layers import StepBatch
+    from numpy_nn.kernels.step_losses import StepTargets
+    lists = [List([y_pred]) for _ in range(5)]
+    sparse = y_true.ndim == 1
+    targets = StepTargets(y_true if sparse else np.empty(0, np.int64),
+                          np.empty((0, 0), y_pred.dtype) if sparse else y_true,
+                          np.empty(0, y_pred.dtype), np.empty(len(y_pred), y_pred.dtype),
+                          new_stack(), np.empty(1, y_pred.dtype))
+    return List([StepBatch(*lists, new_stack())]), List([targets])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_trackers_add_what_the_metrics_add(dtype):
+    """``fit``'s trackers on the compiled path hold the reference's bits: ties and NaN in the
+    predictions, each accuracy the kernels know, and a metric they do not (its own code)."""
+    from numpy_nn.models.compiled_metrics import update_trackers
+    from numpy_nn.models.trainer import Trainer
+    nn.backend.set_floatx(dtype)
+    rng = np.random.default_rng(0)
+    y_pred = rng.integers(0, 3, (40, 4)).astype(dtype)       # many ties
+    y_pred[3, 2] = np.nan
+    labels = rng.integers(0, 4, 40)
+    one_hot = np.eye(4, dtype=dtype)[rng.integers(0, 4, 40)]
+    one_hot[7] = 0.25                                        # a tie in the targets too
+    p1 = rng.random((40, 1)).astype(dtype)
+    p1[[0, 5]] = 0.5
+    t1 = (rng.random((40, 1)) < 0.5).astype(dtype)
+    for y_true, pred, metric in [(labels, y_pred, nn.metrics.SparseCategoricalAccuracy()),
+                                 (one_hot, y_pred, nn.metrics.CategoricalAccuracy()),
+                                 (t1, p1, nn.metrics.BinaryAccuracy(threshold=0.3)),
+                                 (t1, p1, nn.metrics.MeanSquaredError())]:
+        trackers = [{"loss": nn.metrics.Mean("loss"), "m": metric.__class__(**metric.get_config())}
+                    for _ in range(2)]
+        for step in range(3):
+            loss = pred.dtype.type(0.1 * step + 1 / 3)
+            Trainer._update_trackers(trackers[0], loss, y_true, pred, len(pred))
+            update_trackers(trackers[1], loss, y_true, pred, *_step_lists(y_true, pred))
+        for name in ("loss", "m"):
+            reference, compiled = trackers[0][name], trackers[1][name]
+            assert (reference.total.tobytes(), reference.count.tobytes()) == \
+                   (compiled.total.tobytes(), compiled.count.tobytes()), (metric.name, name)
+            assert type(reference.total) is type(compiled.total) is np.dtype(dtype).type
+    assert float(trackers[0]["m"].result()) > 0
+
+
 # --------------------------------------------------------------------------- the API
 def _model(jit_compile, extra=(), loss="sparse_categorical_crossentropy"):
     nn.utils.set_random_seed(1)

@@ -81,41 +81,61 @@ def test_gemm_refuses_shapes_that_do_not_match(library):
 
 def test_numpys_blas_is_found_where_numpy_ships_scipy_openblas():
     """NumPy's wheels link scipy-openblas; with such a NumPy, gemm must call it, not fall back
-    (another build may or may not export a name gemm knows; SOURCE says which it found)."""
+    (another build may or may not export a name gemm knows; SOURCES says which it found)."""
     config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    found = blas._numpy_symbols() is not None         # whichever provider gemm calls
-    assert found or config.get("name") != "scipy-openblas", (config.get("name"), blas.SOURCE)
-    if blas.PROVIDER == "numpy":
-        assert blas.SOURCE.startswith("NumPy's BLAS"), blas.SOURCE
+    found = blas._numpy_symbols() is not None
+    assert found or config.get("name") != "scipy-openblas", (config.get("name"), blas.SOURCES)
+    if found:
+        assert blas.SOURCES[0].startswith("NumPy's BLAS"), blas.SOURCES
 
 
-def test_the_provider_is_the_one_the_environment_asks_for():
-    assert blas.PROVIDER == blas.requested_provider()
+def test_importing_chooses_nothing_and_finds_mkl_when_installed():
+    """Import finds the routines; MKL is listed when its runtime is installed, whatever
+    NUMPY_NN_BLAS says (the choice is each compiled step's)."""
     assert blas.SOURCES[0].startswith("NumPy's BLAS") or "np.dot" in blas.SOURCES[0]
-    if blas.PROVIDER == "mkl":
-        assert "MKL" in blas.SOURCE and blas.DEFAULT_LIBRARY == 1
-    if blas.PROVIDER == "numpy":                  # MKL is loaded only when asked for
-        assert blas.SOURCES[1] is None and blas.CHOICES == (0,)
+    installed = blas._mkl_library() is not None
+    assert (blas.SOURCES[1] is not None) == installed
+    assert blas.CHOICES == ((0, 1) if installed else (0,))
+    assert blas.library_index("numpy") == 0
 
 
 @pytest.mark.parametrize("value, expected", [(None, "numpy"), ("", "numpy"), ("numpy", "numpy"),
                                              ("MKL", "mkl"), (" mkl ", "mkl")])
-def test_numpy_nn_blas_names_the_provider(value, expected):
-    environ = {} if value is None else {"NUMPY_NN_BLAS": value}
-    assert blas.requested_provider(environ) == expected
+def test_numpy_nn_blas_is_the_default_choice(value, expected, monkeypatch):
+    import numpy_nn as nn
+    monkeypatch.delenv("NUMPY_NN_BLAS", raising=False)
+    if value is not None:
+        monkeypatch.setenv("NUMPY_NN_BLAS", value)
+    assert nn.backend.blas() == expected
+    nn.backend.set_blas("numpy")
+    try:
+        assert nn.backend.blas() == "numpy"          # set_blas wins over the environment
+    finally:
+        nn.backend.set_blas(None)
+    assert nn.backend.blas() == expected
 
 
-def test_an_unknown_provider_is_refused_with_the_choices():
+def test_an_unknown_library_is_refused_with_the_choices(monkeypatch):
+    import numpy_nn as nn
+    monkeypatch.setenv("NUMPY_NN_BLAS", "blis")
     with pytest.raises(ValueError, match=r"NUMPY_NN_BLAS: expected one of numpy, mkl, "
                                          r"got 'blis'"):
-        blas.requested_provider({"NUMPY_NN_BLAS": "blis"})
+        nn.backend.blas()
+    with pytest.raises(ValueError, match=r"set_blas: expected one of numpy, mkl or None, "
+                                         r"got 'blis'"):
+        nn.backend.set_blas("blis")
+    with pytest.raises(ValueError, match=r"blas: expected one of numpy, mkl, got 'blis'"):
+        blas.library_index("blis")
 
 
-def test_mkl_missing_says_how_to_install_it(tmp_path, monkeypatch):
+def test_mkl_missing_is_not_found_and_choosing_it_says_how_to_install_it(tmp_path,
+                                                                          monkeypatch):
     monkeypatch.setattr(sys, "prefix", str(tmp_path))
     monkeypatch.setattr(blas.ctypes.util, "find_library", lambda name: None)
-    with pytest.raises(ImportError, match=r"pip install 'numpy_nn\[mkl\]'"):
-        blas._mkl_library()
+    assert blas._mkl_library() is None
+    monkeypatch.setattr(blas, "SOURCES", (blas.SOURCES[0], None))
+    with pytest.raises(ImportError, match=r"NUMPY_NN_BLAS=mkl.*pip install 'numpy_nn\[mkl\]'"):
+        blas.library_index("mkl")
 
 
 _MKL_THREADS = """
@@ -123,7 +143,7 @@ import numpy
 import threadpoolctl
 threadpoolctl.threadpool_limits(1)
 from numpy_nn.kernels import blas
-print(blas.SOURCE)
+print(blas.SOURCES[blas.library_index("mkl")])
 print(sorted((p["internal_api"], p["num_threads"]) for p in threadpoolctl.threadpool_info()
              if p["internal_api"] == "mkl"))
 """
@@ -136,9 +156,7 @@ def _root():
 def _with_mkl(provider="mkl"):
     """The environment of a process that chooses ``provider``, or a skip when the mkl wheel
     is missing."""
-    try:
-        blas._mkl_library()
-    except ImportError:
+    if blas._mkl_library() is None:
         pytest.skip("the mkl wheel is not installed (pip install 'numpy_nn[mkl]')")
     return {**os.environ, "NUMPY_NN_BLAS": provider, "PYTHONPATH": _root()}
 
@@ -152,6 +170,37 @@ def test_mkl_starts_with_the_threads_numpys_blas_was_limited_to():
     assert threads == "[('mkl', 1)]"
 
 
+def test_each_compiled_step_chooses_its_library_when_built():
+    """Two models in one process, one built with each library; a change of ``set_blas``
+    rebuilds a model's step at its next step (MKL's products: within BLAS's bound)."""
+    import numpy_nn as nn
+    from numpy_nn.models import jit
+    if blas.SOURCES[1] is None:
+        pytest.skip("the mkl wheel is not installed (pip install 'numpy_nn[mkl]')")
+    models, libraries = [], []
+    x = np.random.default_rng(0).standard_normal((32, 6)).astype(np.float32)
+    y = np.arange(32) % 3
+    try:
+        for name in ("numpy", "mkl"):
+            nn.backend.set_blas(name)
+            nn.utils.set_random_seed(0)
+            model = nn.models.Sequential([nn.layers.Input((6,)), nn.layers.Dense(8, "relu"),
+                                          nn.layers.Dense(3, "softmax")])
+            model.compile("sgd", "sparse_categorical_crossentropy", jit_compile=True)
+            model.fit(x, y, batch_size=8, verbose=0)
+            models.append(model)
+            libraries.append(model._compiled_step.library)
+        assert libraries == [0, 1]
+        assert [jit.compiled_step(m).library for m in models] == [1, 1]   # set_blas: mkl now
+        nn.backend.set_blas("numpy")
+        assert [jit.compiled_step(m).library for m in models] == [0, 0]
+        assert "MKL" not in jit.compiled_step(models[0]).gemm_source
+    finally:
+        nn.backend.set_blas(None)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_gemm_and_the_compiled_step_hold_with_mkl():
     """The tests above and the compiled step's agreement tests, again in a process whose
     compiled code calls MKL for every product: the products within BLAS's bound, the step
@@ -159,7 +208,7 @@ def test_gemm_and_the_compiled_step_hold_with_mkl():
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "tests/test_kernels_blas.py", "tests/test_compiled_step.py", "-k",
-         "gemm and not mkl or provider or compiled_agrees"],
+         "gemm and not mkl or chooses or compiled_agrees"],
         capture_output=True, text=True, env=_with_mkl(), cwd=_root(), timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-2000:]

@@ -12,6 +12,6 @@ small integers compiled code uses for kinds), :mod:`.blas` (NumPy's own matrix p
 callable from compiled code), :mod:`.reductions` (sums in NumPy's order),
 :mod:`.activation_table` (every activation once); the twins' kernels :mod:`.activations`,
 :mod:`.dense`, :mod:`.losses`, :mod:`.normalization`, :mod:`.dropout`, :mod:`.updates`; and the
-compiled training step, :mod:`.step` with :mod:`.step_layers`, :mod:`.step_losses` and
-:mod:`.step_updates`.
+compiled training step, :mod:`.step` with :mod:`.step_layers`, :mod:`.step_losses`,
+:mod:`.step_updates` and :mod:`.metrics` (the accuracy ``fit`` reports).
 """

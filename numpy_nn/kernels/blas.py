@@ -1,6 +1,6 @@
 r"""NumPy's own matrix product, or Intel MKL's, callable from compiled code: :func:`gemm`.
 
-A compiled training step (:func:`numpy_nn.kernels.fused_numba.train_step`) multiplies
+A compiled training step (:func:`numpy_nn.kernels.step.train_step`) multiplies
 matrices between its element-wise passes. Numba's ``np.dot`` would do, but it calls the BLAS
 that SciPy ships, which need not be NumPy's: a different library, possibly another OpenBLAS
 version, whose products can differ in speed from the ``np.matmul`` every other path (and the
@@ -21,18 +21,18 @@ which BLAS reads with its transpose flags, without a copy; :math:`\beta = 0` ove
 ``out`` (whatever it held), :math:`\beta = 1` adds into it. Where NumPy's BLAS cannot be found
 by name (a build whose library exports no ``cblas_?gemm`` we know, or a platform whose loader
 cannot look through NumPy's extension module), :func:`gemm` falls back to Numba's ``np.dot``
-and :data:`SOURCE` says so; the results are then equal within BLAS's rounding, not bit for bit.
+and :data:`SOURCES` says so; the results are then equal within BLAS's rounding, not bit for bit.
 
 **Another BLAS, by choice: Intel MKL.** NumPy's OpenBLAS picks its kernels for the CPU, and on
 some CPUs some shapes run far from its peak (the benchmark report, ``docs/reports/benchmarks.md``,
 compares the two libraries' products on the machine it ran on). :func:`gemm` takes a
 ``library`` argument, an index into :data:`LIBRARIES`: 0 is NumPy's BLAS, 1 is MKL's
-``cblas_?gemm`` when the ``mkl`` wheel is installed (``pip install 'numpy_nn[mkl]'``) and was
-asked for, else NumPy's again. The
-environment variable ``NUMPY_NN_BLAS`` says which library the compiled training step
-(``compile(jit_compile=True)``) uses (:data:`PROVIDER`). It is read when this module is first
-imported, which is when the first compiled step of a process is built (nothing imports it
-before: ``import numpy_nn`` does not), since compiled code links the routine it calls:
+``cblas_?gemm`` when the ``mkl`` wheel is installed (``pip install 'numpy_nn[mkl]'``), else
+NumPy's again. Nothing is chosen here: importing this module only finds the routines (both,
+when MKL is installed: compiled code links both names once, so every compiled step of the
+process can call either). Each compiled step chooses when it is built, from
+``numpy_nn.backend.blas()`` (``set_blas`` or the ``NUMPY_NN_BLAS`` environment variable):
+:func:`library_index` turns that name into the index its products use.
 
 * ``numpy`` (the default) — NumPy's BLAS for every product, the same bits as ``np.matmul``;
 * ``mkl`` — MKL's for every product.
@@ -41,10 +41,10 @@ before: ``import numpy_nn`` does not), since compiled code links the routine it 
 alone, was removed with the trainer that used it; the benchmark run that judged it on whole
 steps is in the project's history, ``benchmarks/results/benchmarks.json`` of 2026-12-03.)
 
-MKL starts with as many threads as NumPy's BLAS has at that moment, and threadpoolctl governs
-both from then on. Only the compiled step changes (``np.matmul`` everywhere else is still
-NumPy's), and MKL's products differ from NumPy's in the last bits: MKL sums the
-:math:`k` products in its own order, which BLAS's error bound allows,
+When a step first chooses MKL, MKL gets as many threads as NumPy's BLAS has at that moment,
+and threadpoolctl governs both from then on. Only the compiled step changes (``np.matmul``
+everywhere else is still NumPy's), and MKL's products differ from NumPy's in the last bits:
+MKL sums the :math:`k` products in its own order, which BLAS's error bound allows,
 
 .. math::
     |\mathrm{out} - AB| \le \gamma_k\,|A|\,|B|, \qquad
@@ -99,25 +99,15 @@ def _integer_type_of_plain_cblas():
         else types.int32
 
 
-#: what ``NUMPY_NN_BLAS`` may name (default: ``numpy``): one library for every product, or
-#: per product the faster of the two
-PROVIDERS = ("numpy", "mkl")
 #: the libraries :func:`gemm`'s ``library`` argument indexes
 LIBRARIES = ("numpy", "mkl")
 
 
-def requested_provider(environ=os.environ):
-    """The provider named by ``NUMPY_NN_BLAS`` (unset or empty: ``"numpy"``)."""
-    name = environ.get("NUMPY_NN_BLAS", "").strip().lower() or "numpy"
-    if name not in PROVIDERS:
-        raise ValueError(f"NUMPY_NN_BLAS: expected one of {', '.join(PROVIDERS)}, "
-                         f"got {environ['NUMPY_NN_BLAS']!r}")
-    return name
-
-
 def _mkl_library():
-    """MKL's single dynamic library, ``mkl_rt``: where the ``mkl`` wheel puts it (the
-    environment's ``lib/``, or ``Library/bin`` on Windows), else wherever the loader finds it."""
+    """MKL's single dynamic library, ``mkl_rt``, and its path: where the ``mkl`` wheel puts it
+    (the environment's ``lib/``, or ``Library/bin`` on Windows), else wherever the loader finds
+    it; None when it is not installed. (Loading it starts no thread: MKL loads its threading
+    layer at its first call.)"""
     paths = sorted(glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*"))
                    + glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt*.dylib"))
                    + glob.glob(os.path.join(sys.prefix, "Library", "bin", "mkl_rt*.dll")))
@@ -127,9 +117,7 @@ def _mkl_library():
             return ctypes.CDLL(path), path
         except OSError:
             continue
-    raise ImportError("NUMPY_NN_BLAS=mkl: Intel MKL's runtime library (mkl_rt) was not found "
-                      f"under {sys.prefix} or on the loader's path; install it with "
-                      "pip install 'numpy_nn[mkl]', or unset NUMPY_NN_BLAS to use NumPy's BLAS")
+    return None
 
 
 def numpy_blas_threads():
@@ -172,36 +160,40 @@ def _numpy_symbols():
 
 def _mkl_symbols(integer):
     """MKL's ``?gemm`` with the same integer width as NumPy's (``cblas_?gemm_64`` is its
-    ILP64 interface), so compiled code, and Numba's on-disk cache of it, serve either library."""
-    library, path = _mkl_library()
+    ILP64 interface), so compiled code, and Numba's on-disk cache of it, serve either library;
+    with the library, or None when MKL is not installed."""
+    found = _mkl_library()
+    if found is None:
+        return None
+    library, path = found
     pattern = "cblas_{}gemm_64" if integer == types.int64 else "cblas_{}gemm"
-    functions = {letter: getattr(library, pattern.format(letter)) for letter in "sd"}
-    _give_mkl_numpys_threads(library)
-    return functions, f"Intel MKL's {pattern.format('?')}, {os.path.basename(path)}"
+    try:
+        functions = {letter: getattr(library, pattern.format(letter)) for letter in "sd"}
+    except AttributeError:                     # pragma: no cover - an MKL without that interface
+        return None
+    return functions, f"Intel MKL's {pattern.format('?')}, {os.path.basename(path)}", library
 
 
-def _register(provider):
-    """Register NumPy's ``?gemm`` under ``numpy_nn_cblas_?gemm`` and, for the ``mkl``
-    provider, MKL's under ``numpy_nn_mkl_?gemm`` (NumPy's again otherwise, so
-    that compiled code, which names both, links either way). Returns the description of each
-    library in :data:`LIBRARIES` order (None for MKL when it is not loaded) and the integer
-    type, or None when no BLAS is found by name."""
+def _register():
+    """Register NumPy's ``?gemm`` under ``numpy_nn_cblas_?gemm`` and MKL's, when installed,
+    under ``numpy_nn_mkl_?gemm`` (NumPy's again otherwise, so that compiled code, which names
+    both, links either way). Returns the description of each library in :data:`LIBRARIES`
+    order (None for MKL when it is not installed), the integer type and MKL's library handle,
+    or None when no BLAS is found by name."""
     numpy_symbols = _numpy_symbols()
     integer = numpy_symbols[1] if numpy_symbols else types.int64
-    mkl = None
-    if provider == "mkl":
-        mkl = _mkl_symbols(integer)
+    mkl = _mkl_symbols(integer)
     if numpy_symbols:
         own = numpy_symbols[0], f"NumPy's BLAS ({numpy_symbols[2]})"
     elif mkl:                                  # pragma: no cover - a NumPy without cblas names
-        own = mkl
+        own = mkl[:2]
     else:
         return None
-    for slot, (functions, _) in (("cblas", own), ("mkl", mkl or own)):
+    for slot, (functions, _) in (("cblas", own), ("mkl", mkl[:2] if mkl else own)):
         for letter, function in functions.items():
             binding.add_symbol(f"numpy_nn_{slot}_{letter}gemm",
                                ctypes.cast(function, ctypes.c_void_p).value)
-    return (own[1], mkl[1] if mkl else None), integer
+    return (own[1], mkl[1] if mkl else None), integer, mkl[2] if mkl else None
 
 
 def _signature(real, integer):
@@ -212,17 +204,33 @@ def _signature(real, integer):
                       address, integer, real, address, integer)
 
 
-#: ``"numpy"`` or ``"mkl"``: what ``NUMPY_NN_BLAS`` asked for
-PROVIDER = requested_provider()
-_found = _register(PROVIDER)
-#: the routine behind each index of :data:`LIBRARIES`, in words (None: MKL not loaded)
+_found = _register()
+#: the routine behind each index of :data:`LIBRARIES`, in words (None: MKL not installed)
 SOURCES = _found[0] if _found else ("Numba's np.dot (NumPy's BLAS not found by name)", None)
 #: the indices :func:`gemm` can actually choose between (``(0,)``: NumPy's only)
 CHOICES = (0, 1) if SOURCES[1] else (0,)
-#: the library index every product of the compiled step uses
-DEFAULT_LIBRARY = 1 if PROVIDER == "mkl" else 0
-#: the routine the compiled step calls, in words
-SOURCE = SOURCES[DEFAULT_LIBRARY]
+_mkl_threads_set = False
+
+
+def library_index(name):
+    """The :data:`LIBRARIES` index of ``name`` (``"numpy"`` or ``"mkl"``), for a compiled step
+    being built. MKL must be installed; the first time it is chosen it gets the number of
+    threads NumPy's BLAS has then."""
+    global _mkl_threads_set
+    if name not in LIBRARIES:
+        raise ValueError(f"blas: expected one of {', '.join(LIBRARIES)}, got {name!r}")
+    if name == "numpy":
+        return 0
+    if SOURCES[1] is None:
+        raise ImportError("the compiled step was asked for Intel MKL's BLAS (set_blas('mkl') or "
+                          f"NUMPY_NN_BLAS=mkl), whose runtime library (mkl_rt) was not found "
+                          f"under {sys.prefix} or on the loader's path; install it with "
+                          "pip install 'numpy_nn[mkl]', or use NumPy's BLAS (the default)")
+    if not _mkl_threads_set:
+        _give_mkl_numpys_threads(_found[2])
+        _mkl_threads_set = True
+    return 1
+
 
 if _found:
     _sgemm = types.ExternalFunction("numpy_nn_cblas_sgemm", _signature(types.float32, _found[1]))

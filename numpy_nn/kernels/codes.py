@@ -16,6 +16,9 @@ FORWARD_PRODUCT, INPUT_GRADIENT_PRODUCT, KERNEL_GRADIENT_PRODUCT = range(3)
 # losses (numpy_nn.kernels.step_losses)
 SPARSE_CATEGORICAL, CATEGORICAL, BINARY, MEAN_SQUARED = range(4)
 
+# accuracies fit's trackers count on the compiled path (numpy_nn.kernels.metrics)
+SPARSE_ACCURACY, CATEGORICAL_ACCURACY, BINARY_ACCURACY = range(3)
+
 # optimizers and clipping options (numpy_nn.kernels.step_updates)
 SGD, ADAGRAD, RMSPROP, ADAM, ADAMAX, NADAM = range(6)
 NO_CLIP, CLIP_NORM, GLOBAL_CLIP_NORM, CLIP_VALUE = range(4)

@@ -27,7 +27,7 @@ import numpy as np
 
 from numpy_nn import backend
 from numpy_nn.kernels import step as kernels
-from numpy_nn.kernels.blas import DEFAULT_LIBRARY
+from numpy_nn.kernels.blas import SOURCES, library_index
 from numpy_nn.kernels.codes import (
     ALPHA_DROPOUT,
     DENSE,
@@ -41,6 +41,7 @@ from numpy_nn.kernels.reductions import new_stack
 from numpy_nn.kernels.step_layers import StepBatch, StepLayer
 from numpy_nn.kernels.step_losses import StepTargets
 from numpy_nn.models import compiled_plan
+from numpy_nn.models.compiled_metrics import update_trackers
 from numpy_nn.models.compiled_optimizer import optimizer_record, updated_in_product
 from numpy_nn.optimizers.flat import flat_parameters
 
@@ -60,9 +61,14 @@ class CompiledStep:
         self.model = model
         self.plan = compiled_plan.plan(model)
         self.dtype = np.dtype(self.plan.dtype)
+        #: the BLAS library of every product (``numpy_nn.backend.blas()`` when built)
+        self.blas = backend.blas()
+        self.library = library_index(self.blas)
+        self.gemm_source = SOURCES[self.library]
         self.variables, self.lowest = self._variables_and_lowest()
         self._weights = list(model.weights)        # fixed while the step is (see jit.py)
         self._batches = {}
+        self._scratches = {}
         self._pack = None
         self._layers = None
         self._optimizer = None
@@ -148,7 +154,7 @@ class CompiledStep:
             bool(layer.trainable) and is_norm,
             d(p.p), d(p.scale), d(getattr(layer, "epsilon", 0.0)), d(momentum),
             d(1.0 - momentum), np.float32(rate), d(multiplier), d(alpha_p), d(shift),
-            np.full(3, DEFAULT_LIBRARY, np.int64), kernel, bias, gamma, beta,
+            np.full(3, self.library, np.int64), kernel, bias, gamma, beta,
             value.get("moving_mean") if is_norm else self._empty(),
             value.get("moving_variance") if is_norm else self._empty(),
             alpha, grads["kernel"], grads["bias"], grads["gamma"], grads["beta"],
@@ -185,16 +191,25 @@ class CompiledStep:
             if isinstance(index, slice) else len(index)
         buffers = self._batch(n, sample_weight is not None)
         batch, targets = buffers[:2]
-        _gather(x.reshape(len(x), -1), index, batch.outputs[0])
+        _gather(x.reshape(len(x), -1), index, batch.outputs[0], self._scratch)
         if y is not None:
             if self.plan.loss_kind == SPARSE_CATEGORICAL:
-                _gather(y.reshape(len(y)), index, targets.labels)
+                _gather(y.reshape(len(y)), index, targets.labels, self._scratch)
             else:
                 _gather(y.reshape((len(y),) + targets.targets.shape[1:]), index,
-                        targets.targets)
+                        targets.targets, self._scratch)
         if sample_weight is not None:
-            _gather(sample_weight.reshape(len(sample_weight)), index, targets.sample_weight)
+            _gather(sample_weight.reshape(len(sample_weight)), index, targets.sample_weight,
+                    self._scratch)
         return buffers
+
+    def _scratch(self, shape, dtype):
+        """A buffer of this shape and dtype, made once (see :func:`_gather`)."""
+        key = (shape, dtype)
+        buffer = self._scratches.get(key)
+        if buffer is None:
+            buffer = self._scratches[key] = np.empty(shape, dtype)
+        return buffer
 
     def _draw_masks(self, batch):
         """Each dropout layer's uniform draws, from its own generator, in layer order (as the
@@ -208,10 +223,11 @@ class CompiledStep:
         output buffer (valid until the next step of that size)."""
         return self.train_batch(x, y, sample_weight, None, on_nonfinite)[:2]
 
-    def train_batch(self, x, y, sample_weight, index, on_nonfinite):
+    def train_batch(self, x, y, sample_weight, index, on_nonfinite, trackers=None):
         """One compiled step on the rows ``index`` of ``x``, ``y`` and ``sample_weight`` (all
-        of them for None); returns ``(loss, y_pred, y_true)``, the last two the step's own
-        buffers (valid until its next step of that size)."""
+        of them for None), then ``fit``'s ``trackers`` updated with it (when given); returns
+        ``(loss, y_pred, y_true)``, the last two the step's own buffers (valid until its next
+        step of that size)."""
         self._refresh()
         optimizer = self.model.optimizer
         batch, targets, batches, all_targets = self._load(x, y, sample_weight, index)
@@ -238,6 +254,8 @@ class CompiledStep:
             if nadam:
                 optimizer.momentum_product = self._optimizer.state[0]
         y_true = targets.labels if self.plan.loss_kind == SPARSE_CATEGORICAL else targets.targets
+        if trackers is not None:
+            update_trackers(trackers, loss, y_true, batch.outputs[-1], batches, all_targets)
         return loss, batch.outputs[-1], y_true
 
     def test_step(self, x, y, sample_weight, penalty):
@@ -258,14 +276,18 @@ class CompiledStep:
         return batch.outputs[-1].copy()
 
 
-def _gather(source, index, out):
-    """``out[...] = source[index]`` without a temporary (``index`` None: all of it)."""
+def _gather(source, index, out, scratch):
+    """``out[...] = source[index]`` (``index`` None: all of it) without a new array: rows of
+    another dtype (float64 targets for a float32 model) pass through ``scratch(shape, dtype)``,
+    a buffer kept for the purpose."""
     if index is None or isinstance(index, slice):
         np.copyto(out, source if index is None else source[index], casting="unsafe")
     elif source.dtype == out.dtype:
         np.take(source, index, axis=0, out=out, mode="clip")   # in range by construction
     else:
-        np.copyto(out, source[index], casting="unsafe")
+        rows = scratch((len(index),) + source.shape[1:], source.dtype)
+        np.take(source, index, axis=0, out=rows, mode="clip")
+        np.copyto(out, rows, casting="unsafe")
 
 
 def _make_batch(plan, n, dtype):

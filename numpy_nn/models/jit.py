@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 
+from numpy_nn import backend
 from numpy_nn.models.compiled_plan import NotCompilable, plan
 
 INSTALL_HINT = "pip install numpy_nn[numba]"
@@ -65,11 +66,12 @@ def resolve(model, requested):
 
 def compiled_step(model):
     """The model's :class:`~numpy_nn.models.compiled_step.CompiledStep`, made again when the
-    model's layers, their ``trainable`` flags, the optimizer or the loss changed."""
+    model's layers, their ``trainable`` flags, the optimizer, the loss or the BLAS library
+    (``numpy_nn.backend.blas()``) changed."""
     # Numba is optional: its modules load here, the first time a compiled step is asked for.
     from numpy_nn.models.compiled_step import CompiledStep
     key = (tuple((id(layer), layer.trainable) for layer in model.layers), id(model.optimizer),
-           id(model.loss))
+           id(model.loss), backend.blas())
     step = getattr(model, "_compiled_step", None)
     if step is None or step.key != key:
         step = CompiledStep(model)

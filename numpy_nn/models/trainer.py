@@ -321,14 +321,14 @@ class Trainer:
             callbacks.on_train_batch_begin(step)
             on_nonfinite = nonfinite_handler(settings, epoch, step)
             if compiled is not None and not self.inspect_next_step:
-                # the compiled step gathers the batch into its own buffers (one copy)
-                loss, y_pred, y_batch = compiled.train_batch(x, y, sample_weight, batch,
-                                                             on_nonfinite)
+                # gathers the batch into the step's own buffers and updates the trackers in
+                # place: a steady compiled step makes no array
+                compiled.train_batch(x, y, sample_weight, batch, on_nonfinite, trackers)
             else:
                 x_batch, y_batch = x[batch], y[batch]
                 w_batch = None if sample_weight is None else sample_weight[batch]
                 loss, y_pred = self.train_step(x_batch, y_batch, w_batch, plan, on_nonfinite)
-            self._update_trackers(trackers, loss, y_batch, y_pred, len(y_pred))
+                self._update_trackers(trackers, loss, y_batch, y_pred, len(y_pred))
             if wants_batch_logs:
                 callbacks.on_train_batch_end(step, logs(trackers))
             if self.stop_training:

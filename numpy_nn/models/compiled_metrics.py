@@ -1,0 +1,59 @@
+"""``fit``'s running loss and metrics on the compiled path, updated without making an array.
+
+The trainer feeds every batch to its trackers (:meth:`.trainer.Trainer._update_trackers`):
+the loss to a :class:`~numpy_nn.metrics.Mean` weighted by the batch size, each metric its
+``update_state``, which makes a few small arrays per batch. With ``jit_compile=True`` the
+accuracies are counted by :func:`numpy_nn.kernels.metrics.matches` over the step's own buffers
+and every sum is added to the tracker's NumPy scalars (``Mean`` keeps its totals as scalars)
+as a Python number, which NumPy converts to the tracker's dtype (exactly: a batch size, a count
+of matches) before the one rounding the reference also makes. The same operations in the same
+precision, so the same bits, and no array (even ``np.float32(8)`` makes one). A metric the
+kernel does not know keeps its own ``update_state``.
+"""
+from __future__ import annotations
+
+import functools
+
+from numpy_nn import metrics
+from numpy_nn.kernels import metrics as kernels
+from numpy_nn.kernels.codes import BINARY_ACCURACY, CATEGORICAL_ACCURACY, SPARSE_ACCURACY
+
+
+def accuracy_kind(tracker, y_true, y_pred):
+    """The kernel's code for ``tracker`` on these arrays, or None (an exact type: a subclass
+    may define its own ``values``)."""
+    kind = type(tracker)
+    if kind is metrics.SparseCategoricalAccuracy and y_true.ndim == 1:
+        return SPARSE_ACCURACY
+    if kind is metrics.CategoricalAccuracy and y_true.shape == y_pred.shape:
+        return CATEGORICAL_ACCURACY
+    if kind is metrics.BinaryAccuracy and y_true.shape == y_pred.shape == (len(y_pred), 1):
+        return BINARY_ACCURACY
+    return None
+
+
+@functools.cache
+def _threshold(threshold, dtype):
+    """A threshold in the predictions' dtype, as NumPy compares ``y_pred > threshold``."""
+    return dtype.type(threshold)
+
+
+def update_trackers(trackers, loss, y_true, y_pred, batches, all_targets):
+    """Add one batch to ``trackers`` (``{"loss": Mean, name: metric}``) as the reference's
+    ``_update_trackers`` does; ``batches`` / ``all_targets`` are the step's typed Lists."""
+    n = len(y_pred)
+    for name, tracker in trackers.items():
+        if name == "loss" and type(tracker) is metrics.Mean:
+            if type(tracker.total) is not type(loss):     # another float type: its own code
+                tracker.update(loss, weight=n)
+                continue
+            added = loss * n                               # Mean.update(loss, weight=n)
+        else:
+            kind = accuracy_kind(tracker, y_true, y_pred)
+            if kind is None:
+                tracker.update_state(y_true, y_pred)
+                continue
+            threshold = _threshold(getattr(tracker, "threshold", 0.0), y_pred.dtype)
+            added = kernels.matches(batches, all_targets, kind, threshold)
+        tracker.total = tracker.total + added
+        tracker.count = tracker.count + n
