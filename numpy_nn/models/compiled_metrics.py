@@ -5,14 +5,17 @@ the loss to a :class:`~numpy_nn.metrics.Mean` weighted by the batch size, each m
 ``update_state``, which makes a few small arrays per batch. With ``jit_compile=True`` the
 accuracies are counted by :func:`numpy_nn.kernels.metrics.matches` over the step's own buffers
 and every sum is added to the tracker's NumPy scalars (``Mean`` keeps its totals as scalars)
-as a Python number, which NumPy converts to the tracker's dtype (exactly: a batch size, a count
-of matches) before the one rounding the reference also makes. The same operations in the same
-precision, so the same bits, and no array (even ``np.float32(8)`` makes one). A metric the
-kernel does not know keeps its own ``update_state``.
+as a NumPy scalar of the same dtype (a batch size or a count of matches, exact in it) read
+from a table made once per batch size, since making a scalar from a number allocates: the
+same operations in the same precision as the
+reference's, so the same bits, and no array. A metric the kernel does not know keeps its own
+``update_state``.
 """
 from __future__ import annotations
 
 import functools
+
+import numpy as np
 
 from numpy_nn import metrics
 from numpy_nn.kernels import metrics as kernels
@@ -33,6 +36,13 @@ def accuracy_kind(tracker, y_true, y_pred):
 
 
 @functools.cache
+def _counts(n, dtype):
+    """``0, 1, ..., n`` in ``dtype``: reading one gives a NumPy scalar without making an array
+    (making a scalar from a number does): a batch size or a count of matches."""
+    return np.arange(n + 1, dtype=dtype)
+
+
+@functools.cache
 def _threshold(threshold, dtype):
     """A threshold in the predictions' dtype, as NumPy compares ``y_pred > threshold``."""
     return dtype.type(threshold)
@@ -43,17 +53,18 @@ def update_trackers(trackers, loss, y_true, y_pred, batches, all_targets):
     ``_update_trackers`` does; ``batches`` / ``all_targets`` are the step's typed Lists."""
     n = len(y_pred)
     for name, tracker in trackers.items():
+        dtype = tracker.total.dtype
         if name == "loss" and type(tracker) is metrics.Mean:
             if type(tracker.total) is not type(loss):     # another float type: its own code
                 tracker.update(loss, weight=n)
                 continue
-            added = loss * n                               # Mean.update(loss, weight=n)
+            added = loss * _counts(n, dtype)[n]            # Mean.update(loss, weight=n)
         else:
             kind = accuracy_kind(tracker, y_true, y_pred)
             if kind is None:
                 tracker.update_state(y_true, y_pred)
                 continue
             threshold = _threshold(getattr(tracker, "threshold", 0.0), y_pred.dtype)
-            added = kernels.matches(batches, all_targets, kind, threshold)
+            added = _counts(n, dtype)[kernels.matches(batches, all_targets, kind, threshold)]
         tracker.total = tracker.total + added
-        tracker.count = tracker.count + n
+        tracker.count = tracker.count + _counts(n, dtype)[n]
