@@ -883,6 +883,46 @@ def paired_text(table, experiments):
     return "\n".join(lines).strip()
 
 
+def paired_summary(table, experiments):
+    r"""One row per experiment both engines trained on the same batches: over the seeds both
+    have, the mean of numpy_nn's result minus Keras's, :math:`\bar d`, its 95% t-interval
+    :math:`\bar d \pm t_{0.975, n-1}\, s_d / \sqrt n`, the paired t-test's p-value, and the
+    engine effect the interval rules out: none larger in size than its farther end (an
+    interval that excludes 0 says the engines differ on that row, by between its ends)."""
+    from numpy_nn.experiments.stats import _scipy_stats
+    stats = _scipy_stats()
+    lines = ["| experiment | seeds | numpy_nn − Keras | 95% interval | paired p | "
+             "engine effect ruled out |", "|---|---:|---:|---|---:|---|"]
+    contain, widths = 0, []
+    for experiment in experiments:
+        runs = {f: {r["seed"]: r["metrics"]["value"] for r in table[experiment.key].get(f, [])}
+                for f in ("numpy_nn", "keras")}
+        seeds = sorted(set(runs["numpy_nn"]) & set(runs["keras"]))
+        if len(seeds) < 2:
+            continue
+        d = [runs["numpy_nn"][s] - runs["keras"][s] for s in seeds]
+        mean, spread = statistics.fmean(d), statistics.stdev(d)
+        half = float(stats.t.ppf(0.975, len(d) - 1)) * spread / len(d) ** 0.5
+        low, high = mean - half, mean + half
+        p = float(stats.ttest_rel([runs["numpy_nn"][s] for s in seeds],
+                                  [runs["keras"][s] for s in seeds]).pvalue) \
+            if spread > 0 else float("nan")
+        widths.append(high - low)
+        if low <= 0 <= high:
+            contain += 1
+            ruled_out = f"any larger than {max(abs(low), abs(high)):.4f}"
+        else:
+            ruled_out = f"0: the engines differ (by {low:+.4f} to {high:+.4f})"
+        lines.append(f"| {experiment.title} ({experiment.metric}) | {len(d)} | {mean:+.4f} | "
+                     f"[{low:+.4f}, {high:+.4f}] | {p:.3g} | {ruled_out} |")
+    if not widths:
+        return ""
+    lines += ["", f"{contain} of {len(widths)} intervals contain 0; their widths range from "
+                  f"{min(widths):.4f} to {max(widths):.4f} (median "
+                  f"{statistics.median(widths):.4f})."]
+    return "\n".join(lines)
+
+
 def write_into_block(path, table, block):
     """Replace the text between ``<!-- block:start -->`` and ``<!-- block:end -->`` of the
     Markdown file ``path``."""
@@ -1021,10 +1061,12 @@ def main(argv=None):
                 "in one shuffled order drawn from the seed, the same in every epoch and the "
                 "same in both, so they train on the same batches. A difference that remains "
                 "comes from the engines' arithmetic (or, without `--init-from keras`, from "
-                "the initial draws).\n\n" + text + "\n\n" + paired_text(table, experiments))
+                "the initial draws).\n\n" + text + "\n\n" + paired_summary(table, experiments)
+                + "\n\n" + paired_text(table, experiments))
         name += "-batch-order-same"
     print("\n" + text)
-    with open(os.path.join(args.out, name + ".md"), "w", encoding="utf-8") as handle:
+    from numpy_nn.io_utils import atomic_write
+    with atomic_write(os.path.join(args.out, name + ".md"), "w") as handle:
         handle.write(text + "\n")
     if args.report:
         write_into_block(args.report, text, "reproduce-quick" if quick else "reproduce")

@@ -276,3 +276,27 @@ def test_batch_order_same_gives_both_frameworks_one_order_and_a_paired_table():
     p = scipy.stats.ttest_rel([0.30, 0.31, 0.29], [0.32, 0.34, 0.30]).pvalue
     assert (f"- final training loss (epoch 3): numpy_nn minus Keras -0.0200 on average over 3 "
             f"seeds (from -0.0300 to -0.0100; paired t-test p = {p:.3g}).") in text
+
+
+def test_the_paired_summary_gives_each_row_its_interval_and_what_it_rules_out():
+    """The 24-row diagnostic's summary: per row the mean paired difference, its 95% t-interval
+    and p-value (recomputed here with SciPy), and the effect size the interval rules out."""
+    import scipy.stats
+    experiments = [e for e in reproduce.EXPERIMENTS if e.key in ("leaky_relu", "prelu")]
+    values = {"leaky_relu": ((0.84, 0.83), (0.85, 0.84), (0.86, 0.845)),     # differ
+              "prelu": ((0.84, 0.841), (0.85, 0.848), (0.83, 0.831))}       # do not
+    table = {key: {f: [{"seed": 42 + i, "metrics": {"value": pair[j]}}
+                       for i, pair in enumerate(rows)]
+                   for j, f in enumerate(("numpy_nn", "keras"))}
+             for key, rows in values.items()}
+    text = reproduce.paired_summary(table, experiments)
+    for key, rows in values.items():
+        d = [a - b for a, b in rows]
+        half = scipy.stats.t.ppf(0.975, 2) * np.std(d, ddof=1) / np.sqrt(3)
+        low, high = np.mean(d) - half, np.mean(d) + half
+        p = scipy.stats.ttest_rel([a for a, _ in rows], [b for _, b in rows]).pvalue
+        assert f"| 3 | {np.mean(d):+.4f} | [{low:+.4f}, {high:+.4f}] | {p:.3g} |" in text, key
+    assert "| 0: the engines differ (by +0.0" in text
+    assert "| any larger than 0.00" in text
+    assert "1 of 2 intervals contain 0; their widths range from" in text
+    assert reproduce.paired_summary({"leaky_relu": {}}, experiments[:1]) == ""
