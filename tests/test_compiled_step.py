@@ -320,34 +320,3 @@ def test_a_model_trained_compiled_saves_and_resumes_on_either_path(tmp_path):
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert model.optimizer.iterations == 6
 
-
-# --------------------------------------------------------------------------- split passes
-def test_splitting_the_element_wise_passes_changes_no_bit(monkeypatch):
-    """``NUMPY_NN_ELEMENTWISE_THREADS=2`` runs activations and derivatives in two blocks of
-    rows on Numba's threads; each element is computed alone, so the weights are the same."""
-    def trained(threads):
-        monkeypatch.setenv("NUMPY_NN_ELEMENTWISE_THREADS", threads)
-        nn.utils.set_random_seed(4)
-        model = nn.models.Sequential(
-            [L.Input((20,))] + [L.Dense(64, activation=a) for a in
-                                ("relu", "selu", "elu", "tanh", "sigmoid", "gelu")]
-            + [L.Dense(64), L.LeakyReLU(0.1), L.Dense(3, activation="softmax")])
-        model.compile(optimizer=nn.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                      jit_compile=True)
-        rng = np.random.default_rng(0)
-        x, y = rng.normal(size=(1024, 20)).astype("float32"), rng.integers(0, 3, 1024)
-        model.fit(x, y, batch_size=512, epochs=2, verbose=0)
-        assert model._compiled_step.parts == int(threads)
-        return model.get_weights()
-
-    for unsplit, split in zip(trained("1"), trained("2")):
-        np.testing.assert_array_equal(unsplit, split)
-
-
-@pytest.mark.parametrize("value", ["0", "two", "-1"])
-def test_a_bad_element_wise_thread_count_is_refused(value):
-    from numpy_nn.models.compiled_step import elementwise_threads
-    with pytest.raises(ValueError, match=f"NUMPY_NN_ELEMENTWISE_THREADS: expected a positive "
-                                         f"integer, got '{value}'"):
-        elementwise_threads({"NUMPY_NN_ELEMENTWISE_THREADS": value})
-    assert elementwise_threads({}) == 1

@@ -44,7 +44,7 @@ from numpy_nn.kernels.codes import (
     SOFTMAX,
     TANH,
 )
-from numpy_nn.kernels.jit import exp, helper, kernel, nan_min, parallel, prange, row_max
+from numpy_nn.kernels.jit import exp, helper, kernel, nan_min, row_max
 from numpy_nn.kernels.reductions import pairwise_sum
 from numpy_nn.kernels.smooth_activations import (
     GELU_CUBIC,
@@ -55,52 +55,29 @@ from numpy_nn.kernels.smooth_activations import (
     softplus,
 )
 
-#: the fewest elements a block of a split pass gets (smaller arrays are split into fewer
-#: blocks: a block should be worth waking a thread for; a round figure, not a measured one)
-MIN_ELEMENTS_PER_PART = 16384
+
+@helper
+def add_bias(z, bias):
+    """``z += bias`` over the rows (a pass of its own: a helper called per element with array
+    arguments would cost a reference-count round trip each time)."""
+    rows, cols = z.shape
+    for i in range(rows):
+        for j in range(cols):
+            z[i, j] = z[i, j] + bias[j]
 
 
 @helper
-def split(parts, z):
-    """How many blocks of rows to split a pass over ``z`` into: ``parts``, fewer for small
-    arrays."""
-    return min(parts, z.size // MIN_ELEMENTS_PER_PART)
-
-
-@helper
-def activate(kind, z, bias, p, scale, out, stack, parts=1):
+def activate(kind, z, bias, p, scale, out, stack):
     """``z += bias`` (if any), then ``out = f(z)`` row by row (``out`` may be ``z`` itself,
-    except for softmax; ``stack``: :func:`.reductions.new_stack`). With ``parts`` > 1 the rows
-    are split into that many blocks, done on Numba's threads (each element is computed
-    alone, so the bits do not depend on the split)."""
-    rows = z.shape[0]
-    if kind == SOFTMAX:
-        if bias.size:
-            activate_rows(-1, z, bias, p, scale, z, 0, rows)
-        softmax_rows(z, out, stack)
-    elif split(parts, z) > 1:
-        _activate_in_parts(kind, z, bias, p, scale, out, split(parts, z))
-    else:
-        activate_rows(kind, z, bias, p, scale, out, 0, rows)
-
-
-@parallel
-def _activate_in_parts(kind, z, bias, p, scale, out, parts):
-    rows = z.shape[0]
-    for part in prange(parts):
-        activate_rows(kind, z, bias, p, scale, out, rows * part // parts,
-                      rows * (part + 1) // parts)
-
-
-@helper
-def activate_rows(kind, z, bias, p, scale, out, start, stop):
-    """Rows ``start`` to ``stop`` of :func:`activate` (``kind`` -1: the bias alone)."""
-    cols = z.shape[1]
+    except for softmax; ``stack``: :func:`.reductions.new_stack`)."""
+    rows, cols = z.shape
     zero, one = z.dtype.type(0), z.dtype.type(1)
-    for i in range(start, stop):
-        if bias.size:
-            for j in range(cols):
-                z[i, j] = z[i, j] + bias[j]
+    if bias.size:
+        add_bias(z, bias)
+    if kind == SOFTMAX:
+        softmax_rows(z, out, stack)
+        return
+    for i in range(rows):
         if kind == RELU:
             for j in range(cols):
                 v = z[i, j]
@@ -127,7 +104,7 @@ def activate_rows(kind, z, bias, p, scale, out, start, stop):
                 out[i, j] = np.tanh(z[i, j])
         elif kind >= GELU:
             smooth_row(kind, z, i, p, out)
-        elif kind >= 0:
+        else:
             for j in range(cols):
                 out[i, j] = z[i, j]
 
@@ -146,29 +123,12 @@ def softmax_rows(z, out, stack):
 
 
 @helper
-def derivative(kind, z, a, g, p, scale, parts=1):
+def derivative(kind, z, a, g, p, scale):
     """``g <- f'(z) g`` in place, row by row (``a = f(z)``; ELU, SELU, sigmoid and tanh use
-    it, as the reference does); ``parts`` as in :func:`activate`."""
-    if split(parts, z) > 1:
-        _derivative_in_parts(kind, z, a, g, p, scale, split(parts, z))
-    else:
-        derivative_rows(kind, z, a, g, p, scale, 0, z.shape[0])
-
-
-@parallel
-def _derivative_in_parts(kind, z, a, g, p, scale, parts):
-    rows = z.shape[0]
-    for part in prange(parts):
-        derivative_rows(kind, z, a, g, p, scale, rows * part // parts,
-                        rows * (part + 1) // parts)
-
-
-@helper
-def derivative_rows(kind, z, a, g, p, scale, start, stop):
-    """Rows ``start`` to ``stop`` of :func:`derivative`."""
-    cols = z.shape[1]
+    it, as the reference does)."""
+    rows, cols = z.shape
     zero, one = z.dtype.type(0), z.dtype.type(1)
-    for i in range(start, stop):
+    for i in range(rows):
         if kind == RELU:
             for j in range(cols):
                 g[i, j] = g[i, j] if z[i, j] > zero else zero

@@ -74,10 +74,6 @@ def _register_cache_locators():
 
 kernel = numba.njit(cache=_register_cache_locators(), error_model="numpy")
 helper = numba.njit(error_model="numpy")   # called from kernels; LLVM inlines it
-# a helper whose ``prange`` loop runs on Numba's threads (called only when a step was built
-# to split its element-wise passes: with one part nothing starts a thread)
-parallel = numba.njit(error_model="numpy", parallel=True)
-prange = numba.prange
 
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 

@@ -66,7 +66,6 @@ class StepLayer(NamedTuple):
     alpha_p: object               #: AlphaDropout's alpha'
     shift: object                 #: AlphaDropout's b
     libraries: np.ndarray         #: BLAS library of each product (:func:`.blas.gemm`)
-    parts: int                    #: blocks of rows an element-wise pass is split into
     kernel: np.ndarray
     bias: np.ndarray
     gamma: np.ndarray             #: ones when ``scale=False``
@@ -115,7 +114,7 @@ def column_sums(g, out, stack):
 def dense_forward(layer, x, z, out, stack):
     one, zero = z.dtype.type(1), z.dtype.type(0)
     gemm(x, layer.kernel, z, False, False, one, zero, layer.libraries[FORWARD_PRODUCT])
-    activate(layer.activation, z, layer.bias, layer.p, layer.scale, out, stack, layer.parts)
+    activate(layer.activation, z, layer.bias, layer.p, layer.scale, out, stack)
 
 
 @helper
@@ -166,8 +165,7 @@ def layer_forward(k, layer, batch, training):
         dense_forward(layer, x, batch.pre_activations[k], out, batch.stack)
     elif layer.op == ACTIVATION:
         out[:, :] = x
-        activate(layer.activation, out, layer.bias, layer.p, layer.scale, out, batch.stack,
-                 layer.parts)
+        activate(layer.activation, out, layer.bias, layer.p, layer.scale, out, batch.stack)
     elif layer.op == PRELU:
         prelu_forward(layer.alpha, x, out)
     elif layer.op == BATCH_NORMALIZATION:
@@ -202,7 +200,7 @@ def dense_backward(layer, x, z, a, g, grad_input, from_logits, stack, sgd_rate):
     no gradient array written and read again. dL/dx is computed first, from the old W."""
     one, zero = g.dtype.type(1), g.dtype.type(0)
     if not from_logits:
-        derivative(layer.activation, z, a, g, layer.p, layer.scale, layer.parts)
+        derivative(layer.activation, z, a, g, layer.p, layer.scale)
     if grad_input.size:
         gemm(g, layer.kernel, grad_input, False, True, one, zero,
              layer.libraries[INPUT_GRADIENT_PRODUCT])
@@ -279,8 +277,7 @@ def layer_backward(k, layer, batch, grad_input, from_logits, training, sgd_rate)
     elif layer.op == ACTIVATION:
         if grad_input.size:
             grad_input[:, :] = g
-            derivative(layer.activation, x, a, grad_input, layer.p, layer.scale,
-                       layer.parts)
+            derivative(layer.activation, x, a, grad_input, layer.p, layer.scale)
     elif layer.op == PRELU:
         prelu_backward(layer, x, g, grad_input)
     elif layer.op == BATCH_NORMALIZATION:

@@ -21,7 +21,6 @@ differs only where compiled ``exp``/``log``/``pow`` round differently (a few ulp
 from __future__ import annotations
 
 import operator
-import os
 
 import numba
 import numpy as np
@@ -47,19 +46,6 @@ from numpy_nn.models.compiled_optimizer import optimizer_record, updated_in_prod
 from numpy_nn.optimizers.flat import flat_parameters
 
 
-def elementwise_threads(environ=os.environ):
-    """``NUMPY_NN_ELEMENTWISE_THREADS`` (default 1), read when a step is built: how many of
-    Numba's threads the activations and their derivatives are split over. One by default:
-    on the machine the benchmarks ran on, splitting did not make a 2-thread step faster
-    (``python -m benchmarks.elementwise_threads`` measures it; the records are on the
-    benchmark page)."""
-    value = environ.get("NUMPY_NN_ELEMENTWISE_THREADS", "").strip() or "1"
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"NUMPY_NN_ELEMENTWISE_THREADS: expected a positive integer, got "
-                         f"{value!r}")
-    return int(value)
-
-
 def _value(variable):
     return variable.value
 
@@ -79,8 +65,6 @@ class CompiledStep:
         self.blas = backend.blas()
         self.library = library_index(self.blas)
         self.gemm_source = SOURCES[self.library]
-        #: blocks of rows each element-wise pass is split into, on Numba's threads
-        self.parts = elementwise_threads()
         self.variables, self.lowest = self._variables_and_lowest()
         self._weights = list(model.weights)        # fixed while the step is (see jit.py)
         self._batches = {}
@@ -170,7 +154,7 @@ class CompiledStep:
             bool(layer.trainable) and is_norm,
             d(p.p), d(p.scale), d(getattr(layer, "epsilon", 0.0)), d(momentum),
             d(1.0 - momentum), np.float32(rate), d(multiplier), d(alpha_p), d(shift),
-            np.full(3, self.library, np.int64), self.parts, kernel, bias, gamma, beta,
+            np.full(3, self.library, np.int64), kernel, bias, gamma, beta,
             value.get("moving_mean") if is_norm else self._empty(),
             value.get("moving_variance") if is_norm else self._empty(),
             alpha, grads["kernel"], grads["bias"], grads["gamma"], grads["beta"],
