@@ -1,13 +1,19 @@
-"""``fit``'s running loss and metrics on the compiled path, updated without making an array.
+r"""``fit``'s running loss and metrics on the compiled path, updated without making an array.
 
 The trainer feeds every batch to its trackers (:meth:`.trainer.Trainer._update_trackers`):
-the loss to a :class:`~numpy_nn.metrics.Mean` weighted by the batch size, each metric its
-``update_state``, which makes a few small arrays per batch. With ``jit_compile=True`` the
-accuracies are counted by :func:`numpy_nn.kernels.metrics.matches` over the step's own buffers
-and every sum is added to the tracker's NumPy scalars (``Mean`` keeps its totals as scalars)
-as a NumPy scalar of the same dtype (a batch size or a count of matches, exact in it) read
-from a table made once per batch size, since making a scalar from a number allocates: the
-same operations in the same precision as the
+the loss to a :class:`~numpy_nn.metrics.Mean` weighted by the batch size :math:`n_b`, each
+metric its ``update_state``, which makes a few small arrays per batch. With
+``jit_compile=True`` the same sums are added here,
+
+.. math::
+    \text{loss: total} \mathrel{+}= v_b\, n_b,\quad \text{count} \mathrel{+}= n_b; \qquad
+    \text{accuracy: total} \mathrel{+}= k_b,\quad \text{count} \mathrel{+}= n_b,
+
+with :math:`k_b` the batch's correct predictions counted by
+:func:`numpy_nn.kernels.metrics.matches` over the step's own buffers. Every term is a NumPy
+scalar of the tracker's dtype (``Mean`` keeps its totals as scalars); :math:`n_b` and
+:math:`k_b` are exact in it and are read from a table made once per batch size, since making
+a scalar from a number allocates. The same operations in the same precision as the
 reference's, so the same bits, and no array. A metric the kernel does not know keeps its own
 ``update_state``.
 """
