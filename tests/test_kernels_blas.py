@@ -153,11 +153,16 @@ def _root():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _with_mkl(provider="mkl"):
-    """The environment of a process that chooses ``provider``, or a skip when the mkl wheel
-    is missing."""
+def _skip_without_mkl():
+    """MKL is an optional extra (``pip install 'numpy_nn[mkl]'``, which ``make test`` installs); a
+    machine without it has no second library to test."""
     if blas._mkl_library() is None:
         pytest.skip("the mkl wheel is not installed (pip install 'numpy_nn[mkl]')")
+
+
+def _with_mkl(provider="mkl"):
+    """The environment of a process that chooses ``provider`` (skipped without MKL)."""
+    _skip_without_mkl()
     return {**os.environ, "NUMPY_NN_BLAS": provider, "PYTHONPATH": _root()}
 
 
@@ -175,8 +180,7 @@ def test_each_compiled_step_chooses_its_library_when_built():
     rebuilds a model's step at its next step (MKL's products: within BLAS's bound)."""
     import numpy_nn as nn
     from numpy_nn.models import jit
-    if blas.SOURCES[1] is None:
-        pytest.skip("the mkl wheel is not installed (pip install 'numpy_nn[mkl]')")
+    _skip_without_mkl()
     models, libraries = [], []
     x = np.random.default_rng(0).standard_normal((32, 6)).astype(np.float32)
     y = np.arange(32) % 3

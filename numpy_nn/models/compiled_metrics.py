@@ -59,18 +59,18 @@ def update_trackers(trackers, loss, y_true, y_pred, batches, all_targets):
     ``_update_trackers`` does; ``batches`` / ``all_targets`` are the step's typed Lists."""
     n = len(y_pred)
     for name, tracker in trackers.items():
-        dtype = tracker.total.dtype
+        counts = _counts(n, tracker.total.dtype)
         if name == "loss" and type(tracker) is metrics.Mean:
             if type(tracker.total) is not type(loss):     # another float type: its own code
                 tracker.update(loss, weight=n)
                 continue
-            added = loss * _counts(n, dtype)[n]            # Mean.update(loss, weight=n)
+            added = loss * counts[n]                       # Mean.update(loss, weight=n)
         else:
             kind = accuracy_kind(tracker, y_true, y_pred)
             if kind is None:
                 tracker.update_state(y_true, y_pred)
                 continue
             threshold = _threshold(getattr(tracker, "threshold", 0.0), y_pred.dtype)
-            added = _counts(n, dtype)[kernels.matches(batches, all_targets, kind, threshold)]
+            added = counts[kernels.matches(batches, all_targets, kind, threshold)]
         tracker.total = tracker.total + added
-        tracker.count = tracker.count + _counts(n, dtype)[n]
+        tracker.count = tracker.count + counts[n]

@@ -62,9 +62,7 @@ class CompiledStep:
         self.plan = compiled_plan.plan(model)
         self.dtype = np.dtype(self.plan.dtype)
         #: the BLAS library of every product (``numpy_nn.backend.blas()`` when built)
-        self.blas = backend.blas()
-        self.library = library_index(self.blas)
-        self.gemm_source = SOURCES[self.library]
+        self.library = library_index(backend.blas())
         self.variables, self.lowest = self._variables_and_lowest()
         self._weights = list(model.weights)        # fixed while the step is (see jit.py)
         self._batches = {}
@@ -83,6 +81,11 @@ class CompiledStep:
         lowest = next((i for i, p in enumerate(self.plan.layers)
                        if p.layer.trainable_weights), len(self.plan.layers))
         return variables, lowest
+
+    @property
+    def gemm_source(self):
+        """The routine the products call, in words."""
+        return SOURCES[self.library]
 
     # ------------------------------------------------------------------ arrays
     def _refresh(self):
