@@ -20,7 +20,7 @@ export TF_ENABLE_ONEDNN_OPTS = 0
 export TF_CPP_MIN_LOG_LEVEL = 2
 export MPLBACKEND = Agg
 
-.PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick \
+.PHONY: help venv demo test test-unit parity bench bench-quick reproduce reproduce-quick reproduce-paired \
         search-quick examples-quick check-numpy-only lint clean docs docs-test notebook browser \
         fuzz
 
@@ -34,6 +34,7 @@ help:
 	@echo "make bench-quick / bench        CPU benchmarks vs Keras (TF, JAX) and PyTorch"
 	@echo "make reproduce-quick / reproduce  the chapter's experiments, numpy_nn vs Keras, over"
 	@echo "                 seeds (SEEDS=5 SCHEDULER=tcp://HOST:8786 WORKERS=N)"
+	@echo "make reproduce-paired  the same, same batches and same initial weights in both, paired"
 	@echo "make search-quick  hyper-parameter search of the chapter's MLP (scikit-learn wrapper)"
 	@echo "make examples-quick  run every chapter example with --quick (figures in examples/results/)"
 	@echo "make docs        the documentation site, into site/ (make docs-test: checked in Chromium)"
@@ -121,16 +122,23 @@ SEEDS     ?=
 SCHEDULER ?=
 WORKERS   ?=
 RESULTS   ?= examples/records/reproduce
-REPRODUCE := TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m examples.reproduce \
-	--report examples/records/reproduction_tables.md \
-	--results $(RESULTS) $(if $(SEEDS),--seeds $(SEEDS)) \
+RUN_TASKS := TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m examples.reproduce --results $(RESULTS) \
 	$(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
+REPRODUCE := $(RUN_TASKS) --report examples/records/reproduction_tables.md \
+	$(if $(SEEDS),--seeds $(SEEDS))
 
 reproduce: $(STAMP)
 	$(REPRODUCE) --front-page README.md
 
 reproduce-quick: $(STAMP)
 	$(REPRODUCE) --quick
+
+# The diagnostic with the same batches and the same initial weights (Keras's) in both engines,
+# for every experiment that can take them, paired by seed (default 3 seeds): its table goes
+# into examples/records/reproduction_paired.md and its one-line summary into README.md.
+reproduce-paired: $(STAMP)
+	$(RUN_TASKS) --batch-order same --init-from keras --seeds $(or $(SEEDS),3) \
+	    --report examples/records/reproduction_paired.md --front-page README.md
 
 # A hyper-parameter search of the chapter's Fashion-MNIST MLP (scikit-learn, RandomizedSearchCV).
 search-quick: $(STAMP)

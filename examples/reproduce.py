@@ -30,6 +30,9 @@ printed, saved as ``reproduce.md`` (``reproduce-quick.md``) in ``--out``, and wi
 ``<!-- reproduce:start -->`` and ``<!-- reproduce:end -->`` (``reproduce-quick`` markers for
 ``--quick``). ``--front-page README.md`` writes the full table's two-line summary into the
 README, between ``<!-- reproduce-summary:start -->`` and ``<!-- reproduce-summary:end -->``.
+The same-batches, same-start diagnostic (``--batch-order same --init-from keras``) writes its
+table, paired by seed, into ``reproduce-paired`` blocks instead (``reproduce-paired-summary``
+in the README).
 """
 from __future__ import annotations
 
@@ -525,6 +528,11 @@ def run_task(config):
             "note": result.note}
 
 
+#: Experiments ``--init-from keras`` cannot run: transfer learning trains model A before it
+#: builds model B, so its later models have no initial weights of their own to take.
+WITHOUT_INITIAL_WEIGHTS = frozenset({"transfer"})
+
+
 class _InitialWeightsRead(Exception):
     """Stops a Keras run at its first compile, once its initial weights are read."""
 
@@ -534,7 +542,7 @@ def keras_initial_weights(experiment, data, n_epochs, seed):
     started with the same code and seed and stopped at its first ``compile_model``, before any
     training (so these are Keras's draws, not numpy_nn's)."""
     global _initial_weights_hook, _seed
-    if experiment.key == "transfer":
+    if experiment.key in WITHOUT_INITIAL_WEIGHTS:
         raise ValueError("--init-from keras: the transfer experiment trains model A before "
                          "it builds model B, so its later models have no initial weights of "
                          "their own to take; choose another experiment")
@@ -704,7 +712,8 @@ def markdown_table(experiments, framework_keys, table, failed, quick, info):
             cells += ["—", "—", "—"]
         cells += speeds + [experiment.chapter or ""]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", legend(seed_counts) + " " + provenance_text(table)]
+    lines += ["", legend(seed_counts, info.get("init") == "keras") + " "
+              + provenance_text(table)]
     if both:
         lines += ["", significance_text(compared)]
     info["summary"] = front_page_text(compared, info, quick)     # main() writes it, if asked
@@ -757,13 +766,15 @@ def summary_cells(experiment, summary):
              f"{format_number(experiment, summary.ci_high)}]")]
 
 
-def legend(seed_counts):
+def legend(seed_counts, same_start=False):
     counts = sorted(seed_counts)
+    start = ("numpy_nn starts from the initial weights Keras draws for the seed" if same_start
+             else "the two frameworks draw different initial weights from the same seed")
     seeds_text = (f"{counts[0]} seed{'s' if counts[0] != 1 else ''} per framework and row"
                   if len(counts) == 1 else
                   f"{counts[0]} to {counts[-1]} seeds per framework and row")
     return (f"Each cell summarises {seeds_text} (seeds {FIRST_SEED}, {FIRST_SEED + 1}, "
-            "...; the two frameworks draw different initial weights from the same seed): "
+            f"...; {start}): "
             "mean ± sample standard deviation, and the 95% t confidence interval of the "
             "mean. *difference* is numpy_nn's mean minus Keras's; *Welch p* is the "
             "two-sided p-value of Welch's t-test (`scipy.stats.ttest_ind`, "
@@ -883,17 +894,14 @@ def paired_text(table, experiments):
     return "\n".join(lines).strip()
 
 
-def paired_summary(table, experiments):
-    r"""One row per experiment both engines trained on the same batches: over the seeds both
-    have, the mean of numpy_nn's result minus Keras's, :math:`\bar d`, its 95% t-interval
-    :math:`\bar d \pm t_{0.975, n-1}\, s_d / \sqrt n`, the paired t-test's p-value, and the
-    engine effect the interval rules out: none larger in size than its farther end (an
-    interval that excludes 0 says the engines differ on that row, by between its ends)."""
+def paired_rows(table, experiments):
+    r"""Per experiment both engines trained on the same batches, over the seeds both have
+    (at least 2): the mean of numpy_nn's result minus Keras's, :math:`\bar d`, its 95%
+    t-interval :math:`\bar d \pm t_{0.975, n-1}\, s_d / \sqrt n` and the paired t-test's
+    p-value, as ``(experiment, n, mean, low, high, p)``."""
     from numpy_nn.experiments.stats import _scipy_stats
     stats = _scipy_stats()
-    lines = ["| experiment | seeds | numpy_nn − Keras | 95% interval | paired p | "
-             "engine effect ruled out |", "|---|---:|---:|---|---:|---|"]
-    contain, widths = 0, []
+    rows = []
     for experiment in experiments:
         runs = {f: {r["seed"]: r["metrics"]["value"] for r in table[experiment.key].get(f, [])}
                 for f in ("numpy_nn", "keras")}
@@ -903,24 +911,51 @@ def paired_summary(table, experiments):
         d = [runs["numpy_nn"][s] - runs["keras"][s] for s in seeds]
         mean, spread = statistics.fmean(d), statistics.stdev(d)
         half = float(stats.t.ppf(0.975, len(d) - 1)) * spread / len(d) ** 0.5
-        low, high = mean - half, mean + half
         p = float(stats.ttest_rel([runs["numpy_nn"][s] for s in seeds],
                                   [runs["keras"][s] for s in seeds]).pvalue) \
             if spread > 0 else float("nan")
-        widths.append(high - low)
+        rows.append((experiment, len(d), mean, mean - half, mean + half, p))
+    return rows
+
+
+def paired_counts_text(rows):
+    """How many of the rows' intervals contain 0, and their widths."""
+    widths = [high - low for _, _, _, low, high, _ in rows]
+    contain = sum(low <= 0 <= high for _, _, _, low, high, _ in rows)
+    return (f"{contain} of {len(rows)} intervals contain 0; their widths range from "
+            f"{min(widths):.4f} to {max(widths):.4f} (median {statistics.median(widths):.4f})")
+
+
+def paired_summary(table, experiments):
+    """One row per experiment of :func:`paired_rows`, with the engine effect its interval
+    rules out: none larger in size than its farther end (an interval that excludes 0 says
+    the engines differ on that row, by between its ends)."""
+    rows = paired_rows(table, experiments)
+    if not rows:
+        return ""
+    lines = ["| experiment | seeds | numpy_nn − Keras | 95% interval | paired p | "
+             "engine effect ruled out |", "|---|---:|---:|---|---:|---|"]
+    for experiment, n, mean, low, high, p in rows:
         if low <= 0 <= high:
-            contain += 1
             ruled_out = f"any larger than {max(abs(low), abs(high)):.4f}"
         else:
             ruled_out = f"0: the engines differ (by {low:+.4f} to {high:+.4f})"
-        lines.append(f"| {experiment.title} ({experiment.metric}) | {len(d)} | {mean:+.4f} | "
+        lines.append(f"| {experiment.title} ({experiment.metric}) | {n} | {mean:+.4f} | "
                      f"[{low:+.4f}, {high:+.4f}] | {p:.3g} | {ruled_out} |")
-    if not widths:
-        return ""
-    lines += ["", f"{contain} of {len(widths)} intervals contain 0; their widths range from "
-                  f"{min(widths):.4f} to {max(widths):.4f} (median "
-                  f"{statistics.median(widths):.4f})."]
-    return "\n".join(lines)
+    return "\n".join(lines + ["", paired_counts_text(rows) + "."])
+
+
+def paired_front_page_text(table, experiments, info):
+    """The README's line for the same-batches, same-start diagnostic: what ran, how many
+    rows have paired seeds, and how many of their intervals contain 0."""
+    rows = paired_rows(table, experiments)
+    done = (f"{len(rows)} of {len(experiments)} experiments have paired seeds so far"
+            if len(rows) < len(experiments) else f"all {len(rows)} experiments")
+    counts = paired_counts_text(rows) if rows else "no interval yet"
+    return (f"Same batches and the same initial weights in both engines (`{info['command']}`; "
+            f"written {info['date']}): {done}; numpy_nn's result minus Keras's, paired by "
+            f"seed: {counts}. Every row is in [the reproduction report]"
+            f"(docs/reports/reproduction.md#every-experiment-same-batches-same-start).")
 
 
 def write_into_block(path, table, block):
@@ -982,10 +1017,13 @@ def main(argv=None):
     parser.add_argument("--report",
                         help="write the table into this Markdown page, between "
                              "<!-- reproduce:start/end --> (full) or "
-                             "<!-- reproduce-quick:start/end --> (--quick)")
+                             "<!-- reproduce-quick:start/end --> (--quick) or "
+                             "<!-- reproduce-paired:start/end --> (--batch-order same "
+                             "--init-from keras)")
     parser.add_argument("--front-page",
                         help="write the full table's summary into this README, between "
-                             "<!-- reproduce-summary:start/end --> (not with --quick)")
+                             "<!-- reproduce-summary:start/end --> (not with --quick; "
+                             "reproduce-paired-summary for the paired diagnostic)")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     quick = args.quick
@@ -1000,14 +1038,23 @@ def main(argv=None):
             parser.error(f"unknown experiment(s) {sorted(unknown)}")
         by_key = {e.key: e for e in EXPERIMENTS}
         experiments = [by_key[key] for key in dict.fromkeys(keys)]    # run in the order given
+    elif args.init_from:
+        skipped = [e.key for e in experiments if e.key in WITHOUT_INITIAL_WEIGHTS]
+        experiments = [e for e in experiments if e.key not in WITHOUT_INITIAL_WEIGHTS]
+        if skipped:
+            print(f"--init-from keras: {', '.join(skipped)} left out (its later models have "
+                  f"no initial weights of their own to take)", file=sys.stderr)
     framework_keys = available_frameworks(args.frameworks.split(","))
     seeds = list(range(FIRST_SEED, FIRST_SEED + n_seeds))
     kernels = "jit" if args.jit_compile else (args.kernels or default_kernels())
-    if (args.init_from or args.batch_order) and (args.report or args.front_page):
+    paired = args.batch_order == "same" and args.init_from == "keras"
+    if (args.init_from or args.batch_order) and (args.report or args.front_page) \
+            and not paired:
         option, name = (("init-from", "init-from-keras") if args.init_from
                         else ("batch-order", "batch-order-fixed"))
         parser.error(f"--report/--front-page: a --{option} table is a diagnostic, kept out of "
-                     f"the reports (it is written to --out as reproduce-{name}.md)")
+                     f"the reports (it is written to --out as reproduce-{name}.md); only "
+                     f"--batch-order same --init-from keras has its own blocks")
     if quick and args.front_page:
         parser.error("--front-page: the README summarises the full-size table, not --quick")
 
@@ -1041,7 +1088,7 @@ def main(argv=None):
                        f"Python {platform.python_version()}",
             "timing": f"{timing}; {task_minutes:.1f} min of task time in the table; load "
                       f"average {os.getloadavg()[0]:.1f} when the table was written",
-            "seeds": n_seeds}
+            "seeds": n_seeds, "init": args.init_from}
     text = markdown_table(experiments, framework_keys, table, failed, quick, info)
     name = "reproduce-quick" if quick else "reproduce"
     if args.init_from:
@@ -1068,10 +1115,14 @@ def main(argv=None):
     from numpy_nn.io_utils import atomic_write
     with atomic_write(os.path.join(args.out, name + ".md"), "w") as handle:
         handle.write(text + "\n")
+    if paired:      # the same batches from the same start: blocks of their own
+        block, summary = "reproduce-paired", paired_front_page_text(table, experiments, info)
+    else:
+        block, summary = "reproduce-quick" if quick else "reproduce", info["summary"]
     if args.report:
-        write_into_block(args.report, text, "reproduce-quick" if quick else "reproduce")
+        write_into_block(args.report, text, block)
     if args.front_page:
-        write_into_block(args.front_page, info["summary"], "reproduce-summary")
+        write_into_block(args.front_page, summary, block + "-summary")
     return table
 
 

@@ -300,3 +300,46 @@ def test_the_paired_summary_gives_each_row_its_interval_and_what_it_rules_out():
     assert "| any larger than 0.00" in text
     assert "1 of 2 intervals contain 0; their widths range from" in text
     assert reproduce.paired_summary({"leaky_relu": {}}, experiments[:1]) == ""
+
+
+def test_the_paired_diagnostic_leaves_out_transfer_and_writes_its_own_blocks(tmp_path, capsys,
+                                                                             monkeypatch):
+    """--batch-order same --init-from keras without --only: every experiment but transfer
+    learning (which has no initial weights of its own to take), its table written into the
+    reproduce-paired block and its README line into reproduce-paired-summary, never into the
+    main table's blocks."""
+    monkeypatch.setattr(reproduce, "available_frameworks", lambda wanted: list(wanted))
+    page = tmp_path / "paired.md"
+    page.write_text("<!-- reproduce-paired:start -->\n<!-- reproduce-paired:end -->\n"
+                    "<!-- reproduce:start -->\nuntouched\n<!-- reproduce:end -->\n")
+    front = tmp_path / "README.md"
+    front.write_text("<!-- reproduce-paired-summary:start -->\n"
+                     "<!-- reproduce-paired-summary:end -->\n")
+    reproduce.main(["--table-only", "--batch-order", "same", "--init-from", "keras",
+                    "--seeds", "3", "--results", str(tmp_path / "none"),
+                    "--out", str(tmp_path / "out"), "--report", str(page),
+                    "--front-page", str(front)])
+    assert "transfer left out" in capsys.readouterr().err
+    written = page.read_text()
+    assert "Transfer learning" not in written and "untouched" in written
+    assert "Max-norm(1) SELU" in written          # the other experiments are all there
+    line = front.read_text()
+    assert "0 of 23 experiments have paired seeds so far" in line
+    assert "no interval yet" in line
+
+
+def test_the_paired_front_page_line_counts_rows_and_intervals():
+    experiments = [e for e in reproduce.EXPERIMENTS if e.key in ("leaky_relu", "prelu")]
+    table = {"leaky_relu": {"numpy_nn": [{"seed": 42, "metrics": {"value": 0.84}},
+                                         {"seed": 43, "metrics": {"value": 0.85}}],
+                            "keras": [{"seed": 42, "metrics": {"value": 0.83}},
+                                      {"seed": 43, "metrics": {"value": 0.86}}]},
+             "prelu": {"numpy_nn": [], "keras": []}}
+    line = reproduce.paired_front_page_text(table, experiments,
+                                            {"command": "cmd", "date": "2026-01-01"})
+    assert "1 of 2 experiments have paired seeds so far" in line
+    assert "1 of 1 intervals contain 0; their widths range from" in line
+    table["prelu"] = table["leaky_relu"]
+    line = reproduce.paired_front_page_text(table, experiments,
+                                            {"command": "cmd", "date": "2026-01-01"})
+    assert "all 2 experiments" in line and "2 of 2 intervals contain 0" in line

@@ -64,6 +64,34 @@ def test_the_reproduction_summary_is_the_generators(tmp_path, monkeypatch):
     assert ours.splitlines()[1:] == again.splitlines()[1:]     # all but the "Run:" line
 
 
+def test_the_paired_diagnostic_is_the_generators(tmp_path, monkeypatch):
+    """The same-batches, same-start table and its README line, rebuilt from the committed
+    records, are the committed ones (the writing's date, task-time and load-average line
+    aside): every paired interval on the reproduction page and in the README comes from
+    records."""
+    from examples import reproduce
+    monkeypatch.setattr(reproduce, "available_frameworks", lambda wanted: list(wanted))
+    start, end = "<!-- reproduce-paired:start -->", "<!-- reproduce-paired:end -->"
+    tables = tmp_path / "paired.md"
+    tables.write_text(f"{start}\n{end}\n", encoding="utf-8")
+    summary_start = "<!-- reproduce-paired-summary:start -->"
+    summary_end = "<!-- reproduce-paired-summary:end -->"
+    front = tmp_path / "README.md"
+    front.write_text(f"{summary_start}\n{summary_end}\n", encoding="utf-8")
+    reproduce.main(["--table-only", "--seeds", "3", "--kernels", "numba", "--batch-order",
+                    "same", "--init-from", "keras", "--out", str(tmp_path / "out"),
+                    "--report", str(tables), "--front-page", str(front)])
+
+    def stable(text):
+        text = re.sub(r"written \d{4}-\d{2}-\d{2}", "written DATE", text)
+        return [line for line in text.splitlines() if not line.startswith("Run: ")]
+    assert stable(block(README, summary_start, summary_end)) == \
+        stable(block(front.read_text(), summary_start, summary_end))
+    committed = (ROOT / "examples" / "records" / "reproduction_paired.md").read_text()
+    assert stable(block(committed, start, end)) == stable(block(tables.read_text(), start, end))
+    assert "intervals contain 0" in block(committed, start, end)
+
+
 @pytest.mark.parametrize("target", re.findall(r"\]\(((?:docs|examples)/[^)#]+)", README))
 def test_the_front_pages_links_resolve(target):
     assert (ROOT / target).exists(), target
