@@ -87,6 +87,7 @@ class Experiment:
     chapter: str = ""            # the chapter's reported result, where it gives one
     quick: bool = False          # part of --quick
     data: str = "fashion"        # "fashion" | "fashion_scaled" | "cifar" | "cifar_scaled"
+    initial_models: int = 1      # models built from fresh draws (--init-from keras)
     results: dict = field(default_factory=dict)
 
 
@@ -108,6 +109,8 @@ def epoch_timer(kx):
 def train(kx, model, data, n_epochs, callbacks=(), batch_size=32, restore_best=None,
           metric="val_accuracy"):
     """Fit with validation; the result is the final (or restored best) validation accuracy."""
+    if _skip_training:          # reading Keras's initial weights: nothing to train
+        return None, None
     (X_train, y_train), (X_valid, y_valid) = data[:2]
     timer = epoch_timer(kx)
     callbacks = list(callbacks)
@@ -137,6 +140,9 @@ def train(kx, model, data, n_epochs, callbacks=(), batch_size=32, restore_best=N
 #: diagnostic: read Keras's initial weights, or give them to numpy_nn's model).
 _initial_weights_hook = None
 
+
+#: ``train`` returns at once (while ``keras_initial_weights`` reads Keras's draws)
+_skip_training = False
 
 #: numpy_nn's models compile with jit_compile=True (``--kernels jit`` / ``--jit-compile``)
 _jit_compile = False
@@ -411,7 +417,7 @@ EXPERIMENTS = [
     Experiment("bn_before", "BN before activations (no bias)", "val accuracy", 10, 3,
                batch_norm(True)),
     Experiment("transfer", "Transfer learning A → B (error-rate ratio)", "error ratio", 20, 5,
-               transfer_learning, "≈4.1 (96.95% → 99.25%)", quick=True),
+               transfer_learning, "≈4.1 (96.95% → 99.25%)", quick=True, initial_models=3),
     Experiment("power", "Power scheduling (InverseTimeDecay)", "val accuracy", 25, 3,
                with_callbacks(schedule_optimizer("power")), data="fashion_scaled"),
     Experiment("exponential_epoch", "Exponential scheduling per epoch (Nadam)", "val accuracy",
@@ -528,58 +534,75 @@ def run_task(config):
             "note": result.note}
 
 
-#: Experiments ``--init-from keras`` cannot run: transfer learning trains model A before it
-#: builds model B, so its later models have no initial weights of their own to take.
-WITHOUT_INITIAL_WEIGHTS = frozenset({"transfer"})
-
-
 class _InitialWeightsRead(Exception):
-    """Stops a Keras run at its first compile, once its initial weights are read."""
+    """Stops a Keras run once the initial weights of its last new model are read."""
+
+
+def _new_layers(model, seen, data):
+    """The layers of ``model`` no earlier compile has seen (all of a new model; the new head
+    of a model reusing trained layers), after building the model for the experiment's inputs
+    if it is not built yet (Keras 3 builds a Sequential model without an Input at its first
+    fit; building it earlier draws the same numbers, as nothing is drawn between)."""
+    if not model.built:
+        model.build((None,) + tuple(data[0][0].shape[1:]))
+    new = [layer for layer in model.layers if not any(layer is old for old in seen)]
+    seen.extend(new)
+    return new
 
 
 def keras_initial_weights(experiment, data, n_epochs, seed):
-    """The weights Keras's own task starts from for this experiment and seed: the Keras run is
-    started with the same code and seed and stopped at its first ``compile_model``, before any
-    training (so these are Keras's draws, not numpy_nn's)."""
-    global _initial_weights_hook, _seed
-    if experiment.key in WITHOUT_INITIAL_WEIGHTS:
-        raise ValueError("--init-from keras: the transfer experiment trains model A before "
-                         "it builds model B, so its later models have no initial weights of "
-                         "their own to take; choose another experiment")
+    """The weights Keras's own task starts from for this experiment and seed: one list per
+    model the experiment builds (``experiment.initial_models``), the weights of the layers
+    that model's ``compile_model`` is the first to see, in layer order. The Keras run is
+    started with the same code and seed, its training skipped (``fit`` draws nothing from
+    Keras's seed generator when no layer drops out, tested), and stopped at the compile of the
+    last of those models; so these are Keras's draws, not numpy_nn's."""
+    global _initial_weights_hook, _seed, _skip_training
     keras = framework_module("keras")
-    read = []
+    read, seen = [], []
 
-    def read_and_stop(model):
-        read.append(model.get_weights())
-        raise _InitialWeightsRead
+    def read_new_layers(model):
+        layers = _new_layers(model, seen, data)
+        if layers:
+            read.append([w for layer in layers for w in layer.get_weights()])
+        if len(read) == experiment.initial_models:
+            raise _InitialWeightsRead
 
     keras.backend.clear_session()
     _seed = seed
     keras.utils.set_random_seed(seed)
-    _initial_weights_hook = read_and_stop
+    _initial_weights_hook, _skip_training = read_new_layers, True
     try:
         experiment.run(keras, data, n_epochs)
     except _InitialWeightsRead:
         pass
     finally:
-        _initial_weights_hook = None
-    if not read:
-        raise RuntimeError(f"{experiment.key}: the Keras run compiled no model")
-    return read[0]
+        _initial_weights_hook, _skip_training = None, False
+    if len(read) != experiment.initial_models:
+        raise RuntimeError(f"{experiment.key}: the Keras run compiled {len(read)} new "
+                           f"model(s), expected {experiment.initial_models}")
+    return read
 
 
 def run_with_initial_weights(experiment, kx, data, n_epochs, weights):
-    """Run ``experiment`` with ``kx``, its model starting from ``weights`` (set just before it
-    is compiled; numpy_nn's own draws for the seed are overwritten), or from its own draws
-    when ``weights`` is None."""
+    """Run ``experiment`` with ``kx``, each new model's new layers starting from the next
+    list of ``weights`` (set just before it is compiled; numpy_nn's own draws for the seed are
+    overwritten), or from its own draws when ``weights`` is None."""
     global _initial_weights_hook
     if weights is None:
         return experiment.run(kx, data, n_epochs)
+    remaining, seen = list(weights), []
 
     def assign(model):
         global _initial_weights_hook
-        model.set_weights(weights)
-        _initial_weights_hook = None          # only the first model compiled
+        layers = _new_layers(model, seen, data)
+        if not layers:
+            return
+        arrays = iter(remaining.pop(0))
+        for layer in layers:
+            layer.set_weights([next(arrays) for _ in layer.get_weights()])
+        if not remaining:
+            _initial_weights_hook = None      # the experiment's new models all started
     _initial_weights_hook = assign
     try:
         return experiment.run(kx, data, n_epochs)
@@ -1038,12 +1061,6 @@ def main(argv=None):
             parser.error(f"unknown experiment(s) {sorted(unknown)}")
         by_key = {e.key: e for e in EXPERIMENTS}
         experiments = [by_key[key] for key in dict.fromkeys(keys)]    # run in the order given
-    elif args.init_from:
-        skipped = [e.key for e in experiments if e.key in WITHOUT_INITIAL_WEIGHTS]
-        experiments = [e for e in experiments if e.key not in WITHOUT_INITIAL_WEIGHTS]
-        if skipped:
-            print(f"--init-from keras: {', '.join(skipped)} left out (its later models have "
-                  f"no initial weights of their own to take)", file=sys.stderr)
     framework_keys = available_frameworks(args.frameworks.split(","))
     seeds = list(range(FIRST_SEED, FIRST_SEED + n_seeds))
     kernels = "jit" if args.jit_compile else (args.kernels or default_kernels())
