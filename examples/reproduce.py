@@ -141,6 +141,10 @@ def train(kx, model, data, n_epochs, callbacks=(), batch_size=32, restore_best=N
 _initial_weights_hook = None
 
 
+#: None, or a function of the model that ``compile_model`` calls last (examples.trace_row:
+#: take the compiled model and stop the experiment)
+_compiled_hook = None
+
 #: ``train`` returns at once (while ``keras_initial_weights`` reads Keras's draws)
 _skip_training = False
 
@@ -153,6 +157,8 @@ def compile_model(kx, model, optimizer, loss="sparse_categorical_crossentropy"):
         _initial_weights_hook(model)
     options = {"jit_compile": True} if _jit_compile and kx.__name__ == "numpy_nn" else {}
     model.compile(loss=loss, optimizer=optimizer, metrics=["accuracy"], **options)
+    if _compiled_hook is not None:
+        _compiled_hook(model)
     return model
 
 
