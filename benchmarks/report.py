@@ -26,6 +26,11 @@ COLUMNS = ("numpy", "numba", "jit", "jit_mkl", "keras_tf", "keras_tf_xla", "kera
 CONTROLS = (CONTROL, UNPRIMED)
 
 
+def _threads(count):
+    """"1 thread", "2 threads"."""
+    return f"{count} thread" + ("" if count == 1 else "s")
+
+
 def model_title(name):
     return MODEL_TITLES.get(name, name)
 
@@ -146,7 +151,7 @@ def settle_lines(cells):
     parts = []
     for threads, by_key in sorted(waits.items()):
         longest = sorted(by_key.items(), key=lambda kv: -statistics.median(kv[1]))[:3]
-        parts.append(f"at {threads} thread(s) the longest median waits were after "
+        parts.append(f"at {_threads(threads)} the longest median waits were after "
                      + ", ".join(f"{TITLES.get(k, k)} ({statistics.median(v):.0f} ms)"
                                  for k, v in longest))
     return ["", "Between one contender's turn and the next, the harness waits until the "
@@ -407,7 +412,7 @@ def comparison_sentence(results, threads, engine=HEADLINE, label=HEADLINE_LABEL)
     faster = sum(c.verdict == "faster" for c in found)
     slower = sum(c.verdict == "slower" for c in found)
     low, high = _span(found, lambda c: c.ratio["ratio"])
-    return (f"At {threads} thread(s), {label} is faster than the fastest peer, with the whole "
+    return (f"At {_threads(threads)}, {label} is faster than the fastest peer, with the whole "
             f"95% interval beyond the A/A control's band, in {faster} of {len(found)} cells "
             f"and slower in {slower} (the rest cannot be told apart); the best peer's step "
             f"time over ours ranges from {_ci(low.ratio)} ({_where(low.model, low.batch)}, "
@@ -422,7 +427,7 @@ def control_sentence(results, threads):
     widest = max(found, key=lambda p: max(p[1]["high"], 1 / p[1]["low"])
                  if p[1]["low"] > 0 else float("inf"))
     low, high = _span(found, lambda p: p[1]["ratio"])
-    return (f"At {threads} thread(s), the A/A control (the headline engine in two processes "
+    return (f"At {_threads(threads)}, the A/A control (the headline engine in two processes "
             f"doing identical work) measured ratios from {low[1]['ratio']:.2f}x to "
             f"{high[1]['ratio']:.2f}x; the widest interval was {_ci(widest[1])} "
             f"({_where(widest[0]['model'], widest[0]['batch'])}).")
@@ -437,7 +442,7 @@ def priming_sentence(results, threads):
                  if beyond_control(r, control_band(c)) == "above")
     low_where = _where(low[0]["model"], low[0]["batch"])
     high_where = _where(high[0]["model"], high[0]["batch"])
-    return (f"At {threads} thread(s), without the BLAS priming of `numpy_nn.backend.prime_blas` "
+    return (f"At {_threads(threads)}, without the BLAS priming of `numpy_nn.backend.prime_blas` "
             f"the headline's step took from {_ci(low[1])} ({low_where}) to {_ci(high[1])} "
             f"({high_where}) as long; longer beyond the A/A band in {beyond} of "
             f"{len(found)} cells.")
@@ -453,7 +458,7 @@ def efficiency_sentence(results, threads):
     ours = [(c, e[HEADLINE]) for c, e in found if HEADLINE in e]
     peers = [(c, max((v, k) for k, v in e.items() if is_peer(k))) for c, e in found
              if any(is_peer(k) for k in e)]
-    text = (f"At {threads} thread(s) and batch {found[0][0]['batch']}, {HEADLINE_LABEL} ran "
+    text = (f"At {_threads(threads)} and batch {found[0][0]['batch']}, {HEADLINE_LABEL} ran "
             f"its matrix products at {min(v for _, v in ours):.0%} to "
             f"{max(v for _, v in ours):.0%} of the peak SGEMM rate "
             f"({peak['peak'][str(threads)] / 1e9:.1f} GFLOP/s, "
@@ -476,7 +481,7 @@ def settings_sentence(results, threads):
     if not wins:
         return None
     total = sum(wins.values())
-    return (f"At {threads} thread(s), Keras 3 on TensorFlow was fastest as "
+    return (f"At {_threads(threads)}, Keras 3 on TensorFlow was fastest as "
             + ", ".join(f"{TITLES[k]} in {n} of {total} cells" for k, n in wins.items()) + ".")
 
 
@@ -493,11 +498,11 @@ def summary_lines(results):
         won = F.best_peers(results, threads)
         if won:
             total = sum(won.values())
-            lines.append(f"At {threads} thread(s) the fastest peer was " + ", ".join(
+            lines.append(f"At {_threads(threads)} the fastest peer was " + ", ".join(
                 f"{TITLES[k]} in {n} of {total} cells" for k, n in won.items()) + ".")
         flagged = sorted({k for c in F.cells(results, threads) for k in c["over_cores"]})
         if flagged:
-            lines.append(f"At {threads} thread(s), CPU-seconds per wall-second exceeded the "
+            lines.append(f"At {_threads(threads)}, CPU-seconds per wall-second exceeded the "
                          f"cores given for: " + ", ".join(TITLES.get(k, k) for k in flagged)
                          + " (see the CPU table).")
     return lines

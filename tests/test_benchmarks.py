@@ -498,8 +498,9 @@ def test_python_m_benchmarks_times_the_compiled_fit_on_both_blas(tmp_path):
 
 
 _SPIN_THEN_IDLE = """
-import time
-end = time.perf_counter() + float(__import__("sys").argv[1])
+import sys, time
+print("started", flush=True)            # the interpreter's own start-up is not the spin
+end = time.perf_counter() + float(sys.argv[1])
 while time.perf_counter() < end:       # a thread pool spin-waiting after its call
     pass
 time.sleep(60)
@@ -514,9 +515,10 @@ def test_settle_waits_for_a_spinning_worker_and_not_for_an_idle_one():
     waits = {}
     for spin in (0.4, 0.0):
         worker = Worker.__new__(Worker)        # the process only, without the JSON protocol
-        worker.process = subprocess.Popen([sys.executable, "-c", _SPIN_THEN_IDLE, str(spin)])
+        worker.process = subprocess.Popen([sys.executable, "-c", _SPIN_THEN_IDLE, str(spin)],
+                                          stdout=subprocess.PIPE, text=True)
         try:
-            time.sleep(0.05)
+            assert worker.process.stdout.readline().strip() == "started"
             waits[spin] = worker.settle()
         finally:
             worker.process.kill()
@@ -528,4 +530,4 @@ def test_settle_waits_for_a_spinning_worker_and_not_for_an_idle_one():
 def test_the_report_says_how_long_it_waited_between_contenders():
     text = report.markdown(_fake_results())
     assert "has used no CPU for 30 ms (at most 1 s)" in text
-    assert "at 1 thread(s) the longest median waits were after Keras 3 / TF (250 ms)" in text
+    assert "at 1 thread the longest median waits were after Keras 3 / TF (250 ms)" in text
