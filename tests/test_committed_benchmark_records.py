@@ -35,9 +35,20 @@ def _benchmarks():
     return report.markdown(_load("benchmarks.json"))
 
 
+def _identical_work(name):
+    def generate():
+        from benchmarks import identical_work
+        return identical_work.markdown(_load(f"{name}.json"), name)
+    return generate
+
+
+IDENTICAL_WORK = sorted(path.stem for path in RESULTS.glob("identical_work*.json"))
+
+
 @pytest.mark.parametrize("report, generate", [
     ("blas_state.md", _blas_state), ("jit_compile/drift.md", _drift),
-    ("jit_compile/steps.md", _steps), ("benchmarks.md", _benchmarks)])
+    ("jit_compile/steps.md", _steps), ("benchmarks.md", _benchmarks)]
+    + [(f"{name}.md", _identical_work(name)) for name in IDENTICAL_WORK])
 def test_the_committed_report_is_its_generators_output(report, generate):
     committed = (RESULTS / report).read_text(encoding="utf-8")
     assert committed == generate(), f"benchmarks/results/{report} is not its generator's output"
