@@ -73,8 +73,8 @@ def products():
 
 
 def child_env():
-    return {k: v for k, v in os.environ.items()
-            if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    from benchmarks.harness import OPENBLAS_ENVIRONMENT
+    return {k: v for k, v in os.environ.items() if k not in OPENBLAS_ENVIRONMENT}
 
 
 def measure(shape, primer, threads, repeats):

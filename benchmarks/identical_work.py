@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 
+from benchmarks import harness
 from benchmarks.analysis import ratio_interval
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,48 +67,26 @@ def cpu_name():
     return platform.machine()
 
 
-def worker_env(tree, threads, engine_env, arm):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NUMPY_NN_BLAS",
-                        "IDENTICAL_WORK_PRIMER")}
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = str(threads)
-    env.update(engine_env)
-    env["PYTHONPATH"] = tree
-    env["IDENTICAL_WORK_PRIMER"] = arm
-    return env
+def worker_env(tree, threads, extra, arm):
+    """The benchmark workers' environment (:func:`benchmarks.harness.worker_env` and
+    ``engine_env``: no ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE``, every pool at ``threads``),
+    plus ``extra`` (e.g. an old engine's ``NUMPY_NN_BLAS``), the tree and the arm's primer."""
+    env = harness.engine_env(harness.worker_env("default"), "jit", threads)
+    env.pop("IDENTICAL_WORK_PRIMER", None)
+    return {**env, **extra, "PYTHONPATH": tree, "IDENTICAL_WORK_PRIMER": arm}
 
 
-class Worker:
-    """One worker process of the tree, spoken to line by line."""
+class Worker(harness.Worker):
+    """The harness's worker protocol, with the worker of another checkout, started by
+    :data:`_LAUNCHER` (the primer first in the "wide" arm) and pinned to one core."""
 
     def __init__(self, tree, engine, threads, core, env):
+        self.label = f"{engine} ({tree})"
         self.process = subprocess.Popen(
             [sys.executable, "-c", _LAUNCHER, "--engine", engine, "--threads", str(threads),
              "--pin", str(core)], cwd=tree, env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True)
-        self.ready = self._reply()
-
-    def _reply(self):
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"worker exited with {self.process.wait()}")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return reply
-
-    def ask(self, **command):
-        self.process.stdin.write(json.dumps(command) + "\n")
-        self.process.stdin.flush()
-        return self._reply()
-
-    def close(self):
-        try:
-            self.ask(cmd="quit")
-        except (RuntimeError, BrokenPipeError, ValueError):
-            pass
-        self.process.wait(timeout=60)
+        self.versions = self._read()["versions"]
 
 
 def time_process(worker, model, batch, steps, repetitions):

@@ -880,6 +880,13 @@ def direction_text(compared, raw):
             "coin tosses would overstate the evidence.")
 
 
+def paired_runs(table, experiment):
+    """``({framework: {seed: record}}, seeds both frameworks have)`` for one experiment."""
+    runs = {f: {r["seed"]: r for r in table[experiment.key].get(f, [])}
+            for f in ("numpy_nn", "keras")}
+    return runs, sorted(set(runs["numpy_nn"]) & set(runs["keras"]))
+
+
 def paired_text(table, experiments):
     """Seed by seed, numpy_nn against Keras where both trained on the same batches: the mean
     training loss of some epochs, and a paired t-test (``scipy.stats.ttest_rel``) of the
@@ -887,9 +894,7 @@ def paired_text(table, experiments):
     from numpy_nn.experiments.stats import _scipy_stats
     lines = []
     for experiment in experiments:
-        runs = {f: {r["seed"]: r for r in table[experiment.key].get(f, [])}
-                for f in ("numpy_nn", "keras")}
-        seeds = sorted(set(runs["numpy_nn"]) & set(runs["keras"]))
+        runs, seeds = paired_runs(table, experiment)
         if not seeds:
             continue
         losses = {f: [runs[f][s]["history"]["loss"] for s in seeds] for f in runs}
@@ -932,17 +937,15 @@ def paired_rows(table, experiments):
     stats = _scipy_stats()
     rows = []
     for experiment in experiments:
-        runs = {f: {r["seed"]: r["metrics"]["value"] for r in table[experiment.key].get(f, [])}
-                for f in ("numpy_nn", "keras")}
-        seeds = sorted(set(runs["numpy_nn"]) & set(runs["keras"]))
+        runs, seeds = paired_runs(table, experiment)
         if len(seeds) < 2:
             continue
-        d = [runs["numpy_nn"][s] - runs["keras"][s] for s in seeds]
+        ours, keras = ([runs[f][s]["metrics"]["value"] for s in seeds]
+                       for f in ("numpy_nn", "keras"))
+        d = [a - b for a, b in zip(ours, keras)]
         mean, spread = statistics.fmean(d), statistics.stdev(d)
         half = float(stats.t.ppf(0.975, len(d) - 1)) * spread / len(d) ** 0.5
-        p = float(stats.ttest_rel([runs["numpy_nn"][s] for s in seeds],
-                                  [runs["keras"][s] for s in seeds]).pvalue) \
-            if spread > 0 else float("nan")
+        p = float(stats.ttest_rel(ours, keras).pvalue) if spread > 0 else float("nan")
         rows.append((experiment, len(d), mean, mean - half, mean + half, p))
     return rows
 
