@@ -6,8 +6,10 @@ thread), and every technique page, every guide and the rendered notebook are ope
 Chromium through Playwright.
 On each page: MathJax has typeset every formula and no raw TeX is left visible; the reference
 code blocks are there; every internal link, image, script and stylesheet answers 200; nothing is
-requested from any other host (no CDN); the browser logs no console error. A full-page
-screenshot of each page is saved in ``build/docs-test/screenshots/``. On each technique page
+requested from any other host (no CDN); the browser logs no console error. A screenshot of
+each page is saved in ``build/docs-test/screenshots/``: the whole page when a check on it
+failed, to look at, and the first screen otherwise (a full-page capture takes about 2 s, which
+over the site's pages came to a third of this test's time). On each technique page
 also: a "Derivation" and a "Worked example" section (with its table, built at build time); the
 links between equations and code lines resolve, both ways; and at 1280 px no equation or code
 block runs past its box.
@@ -137,9 +139,8 @@ def test_pages_in_a_real_browser(site, server):
                                           .map(i => [i.getAttribute('src'), i.naturalWidth])""")
             links = page.evaluate("""() => Array.from(document.querySelectorAll('a[href]'))
                                          .map(a => a.href)""")
-            page.screenshot(path=os.path.join(shots, path.strip("/").replace("/", "_") + ".png"),
-                            full_page=path != "notebook/")    # the notebook is very long
             where = f"{path}:"
+            problems_before = len(problems)
             technique = path.startswith("techniques/") and path != "techniques/index/"
             if typeset < math_count or (technique and math_count == 0):
                 problems.append(f"{where} {typeset} of {math_count} formulas typeset by MathJax")
@@ -163,6 +164,9 @@ def test_pages_in_a_real_browser(site, server):
             problems += [f"{where} console error: {message}" for message in console_errors]
             problems += [f"{where} request outside the site: {url}" for url in outside]
             problems += [f"{where} {status}" for status in failed]
+            page.screenshot(path=os.path.join(shots, path.strip("/").replace("/", "_") + ".png"),
+                            full_page=len(problems) > problems_before
+                            and path != "notebook/")    # the notebook is very long
             for link in links:
                 url = link.split("#")[0]
                 if not url.startswith(server) or url in checked_links:
