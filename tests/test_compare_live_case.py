@@ -8,17 +8,20 @@ import os
 from examples import compare_live_case
 
 
-def test_the_committed_sentences_are_the_generators_on_the_record():
+def committed_record():
     with open(os.path.join(compare_live_case.OUT, "seed-45.json"), encoding="utf-8") as handle:
-        record = json.load(handle)
+        return json.load(handle)
+
+
+def test_the_committed_sentences_are_the_generators_on_the_record():
+    record = committed_record()
     with open(os.path.join(compare_live_case.OUT, "seed-45.md"), encoding="utf-8") as handle:
         committed = handle.read()
     assert committed == compare_live_case.summary_markdown(record)
 
 
 def test_a_divergence_in_the_record_is_what_the_sentences_say():
-    with open(os.path.join(compare_live_case.OUT, "seed-45.json"), encoding="utf-8") as handle:
-        record = json.load(handle)
+    record = committed_record()
     record["teacher_forced"]["divergence"] = "step 3, gradient, layer 'dense', tensor 'kernel'"
     text = compare_live_case.summary_markdown(record)
     assert "- Teacher-forced: step 3, gradient, layer 'dense', tensor 'kernel'." in text
