@@ -950,30 +950,41 @@ def paired_rows(table, experiments):
     return rows
 
 
+def paired_holm(rows):
+    """The rows' paired p-values after Holm's correction for the number of rows (a row whose
+    differences are all equal has no p-value and is not counted)."""
+    from numpy_nn.experiments.stats import holm_adjust
+    return holm_adjust([p for *_, p in rows])
+
+
 def paired_counts_text(rows):
-    """How many of the rows' intervals contain 0, and their widths."""
+    """How many of the rows' intervals contain 0, their widths, and how many rows differ
+    once Holm's correction accounts for the number of rows tested."""
     widths = [high - low for _, _, _, low, high, _ in rows]
     contain = sum(low <= 0 <= high for _, _, _, low, high, _ in rows)
+    below = sum(p < 0.05 for p in paired_holm(rows))
     return (f"{contain} of {len(rows)} intervals contain 0; their widths range from "
-            f"{min(widths):.4f} to {max(widths):.4f} (median {statistics.median(widths):.4f})")
+            f"{min(widths):.4f} to {max(widths):.4f} (median {statistics.median(widths):.4f}); "
+            f"{below} of {len(rows)} rows have a Holm-adjusted paired p below 0.05")
 
 
 def paired_summary(table, experiments):
     """One row per experiment of :func:`paired_rows`, with the engine effect its interval
-    rules out: none larger in size than its farther end (an interval that excludes 0 says
-    the engines differ on that row, by between its ends)."""
+    rules out: none larger in size than its farther end. An interval that excludes 0 rules
+    out no effect at that row's 95% level; over many rows about one in twenty does so by
+    chance when nothing differs, which the Holm-adjusted p-value accounts for."""
     rows = paired_rows(table, experiments)
     if not rows:
         return ""
-    lines = ["| experiment | seeds | numpy_nn − Keras | 95% interval | paired p | "
-             "engine effect ruled out |", "|---|---:|---:|---|---:|---|"]
-    for experiment, n, mean, low, high, p in rows:
+    lines = ["| experiment | seeds | numpy_nn − Keras | 95% interval | paired p | Holm p | "
+             "engine effect ruled out |", "|---|---:|---:|---|---:|---:|---|"]
+    for (experiment, n, mean, low, high, p), holm in zip(rows, paired_holm(rows)):
         if low <= 0 <= high:
             ruled_out = f"any larger than {max(abs(low), abs(high)):.4f}"
         else:
-            ruled_out = f"0: the engines differ (by {low:+.4f} to {high:+.4f})"
+            ruled_out = f"0, at this row's 95% level (interval {low:+.4f} to {high:+.4f})"
         lines.append(f"| {experiment.title} ({experiment.metric}) | {n} | {mean:+.4f} | "
-                     f"[{low:+.4f}, {high:+.4f}] | {p:.3g} | {ruled_out} |")
+                     f"[{low:+.4f}, {high:+.4f}] | {p:.3g} | {holm:.3g} | {ruled_out} |")
     return "\n".join(lines + ["", paired_counts_text(rows) + "."])
 
 

@@ -347,15 +347,23 @@ def test_the_paired_summary_gives_each_row_its_interval_and_what_it_rules_out():
                    for j, f in enumerate(("numpy_nn", "keras"))}
              for key, rows in values.items()}
     text = reproduce.paired_summary(table, experiments)
+    p_values = {}
     for key, rows in values.items():
         d = [a - b for a, b in rows]
         half = scipy.stats.t.ppf(0.975, 2) * np.std(d, ddof=1) / np.sqrt(3)
         low, high = np.mean(d) - half, np.mean(d) + half
         p = scipy.stats.ttest_rel([a for a, _ in rows], [b for _, b in rows]).pvalue
+        p_values[key] = p
         assert f"| 3 | {np.mean(d):+.4f} | [{low:+.4f}, {high:+.4f}] | {p:.3g} |" in text, key
-    assert "| 0: the engines differ (by +0.0" in text
+    # Holm over the two rows: the smaller p doubled, the larger kept (never below the first)
+    smaller, larger = sorted(p_values.values())
+    assert f"| {min(1, 2 * smaller):.3g} |" in text
+    assert f"| {max(min(1, 2 * smaller), larger):.3g} |" in text
+    assert "| 0, at this row's 95% level (interval +0.0" in text
     assert "| any larger than 0.00" in text
-    assert "1 of 2 intervals contain 0; their widths range from" in text
+    below = int(min(1, 2 * smaller) < 0.05) + int(max(2 * smaller, larger) < 0.05)
+    assert ("1 of 2 intervals contain 0; their widths range from" in text
+            and f"{below} of 2 rows have a Holm-adjusted paired p below 0.05" in text)
     assert reproduce.paired_summary({"leaky_relu": {}}, experiments[:1]) == ""
 
 
