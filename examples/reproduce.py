@@ -971,8 +971,8 @@ def paired_counts_text(rows):
 def paired_summary(table, experiments):
     """One row per experiment of :func:`paired_rows`, with the engine effect its interval
     rules out: none larger in size than its farther end. An interval that excludes 0 rules
-    out no effect at that row's 95% level; over many rows about one in twenty does so by
-    chance when nothing differs, which the Holm-adjusted p-value accounts for."""
+    out a zero effect, at that row's 95% level only: over many rows about one in twenty
+    excludes 0 by chance when nothing differs, which the Holm-adjusted p-value accounts for."""
     rows = paired_rows(table, experiments)
     if not rows:
         return ""
